@@ -1,0 +1,29 @@
+# socktui's build, demo, tests and benchmarks. `make help` lists the targets.
+GO ?= go
+BIN := bin
+
+.PHONY: help build demo test bench deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+
+build: ## build bin/socktui and bin/socktui-echo (static binaries)
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/socktui ./cmd/socktui
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/socktui-echo ./workloads/echo/cmd/socktui-echo
+
+demo: deps build ## run socktui on the bundled echo workload
+	$(BIN)/socktui demo
+
+test: ## gofmt, go vet and every test with the race detector
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 45m ./...
+
+bench: build ## every benchmark, side by side with its floor, into bench/results.md
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./... | tee bench/raw.txt
+
+deps: ## install the Debian packages the demo and tests need (as root)
+	./scripts/install-deps.sh
+
+clean: ## remove built binaries
+	rm -rf $(BIN)

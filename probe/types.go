@@ -1,0 +1,67 @@
+// Package probe tests the endpoints a socket unit listens on: it connects,
+// optionally exchanges data, and reports the outcome and round-trip time.
+//
+// It takes endpoints as systemd reports them (Listen type and address) and
+// never imports Bubble Tea or godbus. A probe only ever targets this host.
+package probe
+
+import "time"
+
+// Network is the transport a probe uses for an endpoint.
+type Network string
+
+// The networks a probe knows.
+const (
+	TCP4       Network = "tcp4"
+	TCP6       Network = "tcp6"
+	UDP4       Network = "udp4"
+	UDP6       Network = "udp6"
+	Unix       Network = "unix"
+	Unixgram   Network = "unixgram"
+	Unixpacket Network = "unixpacket"
+	Vsock      Network = "vsock"
+)
+
+// Kind is what a probe does once connected.
+type Kind string
+
+// The probe kinds.
+const (
+	KindAuto    Kind = "auto"    // chosen per unit by ChooseKind
+	KindEcho    Kind = "echo"    // send a nonce, expect it back
+	KindConnect Kind = "connect" // connect (or send an empty datagram) only
+	KindHTTP    Kind = "http"    // GET / (or /_ping for the Podman API)
+)
+
+// Outcome is how a probe ended.
+type Outcome string
+
+// The outcomes of a probe.
+const (
+	OK          Outcome = "ok"
+	Mismatch    Outcome = "mismatch"
+	Timeout     Outcome = "timeout"
+	Refused     Outcome = "refused"
+	Unsupported Outcome = "unsupported"
+	Error       Outcome = "error"
+)
+
+// Result is the outcome of probing one endpoint.
+type Result struct {
+	Unit    string        `json:"unit"`
+	Type    string        `json:"type"`
+	Address string        `json:"address"`
+	Network Network       `json:"network"`
+	Kind    Kind          `json:"kind"`
+	Outcome Outcome       `json:"outcome"`
+	RTT     time.Duration `json:"-"`
+	// RTTms is RTT in milliseconds, for JSON consumers.
+	RTTms float64 `json:"rttMs"`
+	Bytes int     `json:"bytes"`
+	// Cold is true when the service was not active as the probe started, so
+	// RTT includes the activation.
+	Cold bool `json:"cold"`
+	// Status is the HTTP status line for http probes.
+	Status string `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}

@@ -1,0 +1,397 @@
+// Package sandbox starts a private systemd user manager ("systemd --user") in
+// its own mount namespace, with its own XDG_RUNTIME_DIR and HOME in a
+// temporary folder, for `socktui demo` and for tests on hosts that have no
+// user session (see the README's "Sandbox" section).
+//
+// The host is never touched: /run/systemd is a tmpfs inside the namespace,
+// every file lives under one temporary folder, and Close stops the manager,
+// every process it started (services, conmon, containers) and removes the
+// folder. A sandbox left behind by a process that was killed is reaped by the
+// next Start.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ContainersConf is the containers.conf the sandbox hands to Podman through
+// CONTAINERS_CONF: runc instead of crun, cgroupfs and file events because no
+// system systemd runs, and rlimits within the hard limits of a process that
+// lacks CAP_SYS_RESOURCE.
+const ContainersConf = `[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+`
+
+// MarkerEnv is set in the manager's environment, so every process it starts
+// inherits it; Close and the stale-sandbox reaper find leftovers by it.
+const MarkerEnv = "SOCKTUI_SANDBOX"
+
+// dirPrefix names the temporary folders; the reaper looks for it.
+const dirPrefix = "socktui-sandbox-"
+
+// ErrUnavailable is wrapped by Start's errors when this host cannot run a
+// sandbox at all (not root, no systemd binary), as opposed to a start that
+// failed.
+var ErrUnavailable = errors.New("sandbox unavailable")
+
+// Options tune Start. The zero value is ready to use.
+type Options struct {
+	// ReadyTimeout bounds the wait for the manager's private socket;
+	// 10 s when zero.
+	ReadyTimeout time.Duration
+	// TempDir is where the sandbox folder is made; os.TempDir() when empty.
+	TempDir string
+	// SystemdPath is the systemd binary; looked up in PATH and /lib/systemd
+	// when empty.
+	SystemdPath string
+}
+
+// Sandbox is a running private user manager. Its methods are safe for
+// concurrent use.
+type Sandbox struct {
+	// Dir is the temporary folder that holds everything below.
+	Dir string
+	// RuntimeDir is the manager's XDG_RUNTIME_DIR.
+	RuntimeDir string
+	// Home is the manager's HOME.
+	Home string
+	// ContainersConfPath is the containers.conf file, set as CONTAINERS_CONF.
+	ContainersConfPath string
+	// StartupTime is how long Start took from exec to a connectable socket.
+	StartupTime time.Duration
+
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once cmd has been waited for
+	closing sync.Once
+	closeErr error
+}
+
+// Available reports whether this process can start a sandbox, with an error
+// that says why not and what to do. It does no I/O beyond looking up files.
+func Available() error {
+	_, err := preflight(Options{})
+	return err
+}
+
+func preflight(opts Options) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("%w: a private user manager needs root to create a mount namespace; "+
+			"run as root, or log in with a user session so $XDG_RUNTIME_DIR/systemd/private exists", ErrUnavailable)
+	}
+	if opts.SystemdPath != "" {
+		return opts.SystemdPath, nil
+	}
+	if p, err := exec.LookPath("systemd"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/lib/systemd/systemd", "/usr/lib/systemd/systemd"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no systemd binary found; install it (Debian: apt-get install systemd dbus-user-session)", ErrUnavailable)
+}
+
+// Start starts a private user manager and returns once its private D-Bus
+// socket accepts connections. The manager receives SIGTERM if the calling
+// process dies, and stops everything it started; Close does the same and
+// also removes the sandbox folder. ctx bounds only the start.
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	systemd, err := preflight(opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 10 * time.Second
+	}
+	tmp := opts.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	ReapStale(tmp)
+
+	dir, err := os.MkdirTemp(tmp, dirPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &Sandbox{
+		Dir:                dir,
+		RuntimeDir:         filepath.Join(dir, "run"),
+		Home:               filepath.Join(dir, "home"),
+		ContainersConfPath: filepath.Join(dir, "containers.conf"),
+		exited:             make(chan struct{}),
+	}
+	if err := s.layout(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "manager.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	defer logf.Close()
+
+	// The shell runs inside the new mount namespace: it hides the host's
+	// /run/systemd behind a tmpfs holding the "system" folder that makes
+	// systemd believe it was booted with systemd, then becomes the manager.
+	// Go makes the namespace's mounts private before exec.
+	script := `mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$0" --user`
+	cmd := exec.Command("/bin/sh", "-c", script, systemd)
+	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
+	cmd.Dir = s.Home
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Unshareflags: syscall.CLONE_NEWNS,
+		Pdeathsig:    syscall.SIGTERM,
+		Setpgid:      true,
+	}
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
+	}
+	s.cmd = cmd
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	if err := os.WriteFile(filepath.Join(dir, "owner"),
+		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+
+	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
+		log := s.logTail()
+		s.Close()
+		return nil, fmt.Errorf("sandbox: %w%s", err, log)
+	}
+	s.StartupTime = time.Since(begin)
+	return s, nil
+}
+
+// managerConf is the manager's user.conf: a unit that ignores SIGTERM must
+// not hold Close for systemd's default 90 s.
+const managerConf = `[Manager]
+DefaultTimeoutStopSec=3s
+`
+
+func (s *Sandbox) layout() error {
+	conf := filepath.Join(s.Home, ".config", "systemd")
+	for _, d := range []string{s.RuntimeDir, s.Home, conf} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(conf, "user.conf"), []byte(managerConf), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(s.ContainersConfPath, []byte(ContainersConf), 0o644)
+}
+
+func (s *Sandbox) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c, err := net.Dial("unix", s.PrivateSocket()); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("systemd --user exited during start (%v)", s.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("systemd --user did not open %s within %v: %w", s.PrivateSocket(), timeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Sandbox) logTail() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "manager.log"))
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "; manager log:\n" + string(b)
+}
+
+// PrivateSocket is the path of the manager's private D-Bus socket, the one
+// `systemctl --user` uses.
+func (s *Sandbox) PrivateSocket() string {
+	return filepath.Join(s.RuntimeDir, "systemd", "private")
+}
+
+// BusAddress is the D-Bus address of PrivateSocket.
+func (s *Sandbox) BusAddress() string { return "unix:path=" + s.PrivateSocket() }
+
+// Env is the environment under which a client reaches the sandbox's manager
+// as its user manager: os.Environ with XDG_RUNTIME_DIR, HOME and
+// CONTAINERS_CONF replaced, and any session bus address, notify socket,
+// inherited sockets and sandbox marker removed.
+func (s *Sandbox) Env() []string {
+	set := map[string]string{
+		"XDG_RUNTIME_DIR": s.RuntimeDir,
+		"HOME":            s.Home,
+		"CONTAINERS_CONF": s.ContainersConfPath,
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := set[k]; ok || k == MarkerEnv || k == "DBUS_SESSION_BUS_ADDRESS" ||
+			k == "NOTIFY_SOCKET" || strings.HasPrefix(k, "LISTEN_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for _, k := range []string{"XDG_RUNTIME_DIR", "HOME", "CONTAINERS_CONF"} {
+		env = append(env, k+"="+set[k])
+	}
+	return env
+}
+
+// Systemctl returns `systemctl --user ARGS...` set up to talk to this
+// sandbox's manager. The arguments go to systemctl as data, never through a
+// shell.
+func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "systemctl", append([]string{"--user"}, args...)...)
+	cmd.Env = s.Env()
+	return cmd
+}
+
+// Close stops the manager (SIGTERM: a user manager then runs exit.target,
+// stopping every unit), waits for it, kills anything of the sandbox still
+// running, and removes the sandbox folder. It is idempotent; later calls
+// return the first call's result.
+func (s *Sandbox) Close() error {
+	s.closing.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Sandbox) close() error {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+		}
+	}
+	return reap(s.Dir)
+}
+
+// ReapStale removes sandboxes under tmp whose owning process is gone (for
+// example a test binary that was killed): it kills their leftover processes
+// and removes their folders. Errors are ignored: it is best effort.
+func ReapStale(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner"))
+		if err != nil {
+			// Being created right now, or a torn folder: leave young ones.
+			if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Minute {
+				_ = reap(d)
+			}
+			continue
+		}
+		var owner int
+		fmt.Sscan(string(b), &owner)
+		if owner > 0 && syscall.Kill(owner, 0) == nil {
+			continue
+		}
+		_ = reap(d)
+	}
+}
+
+// reap kills every process that belongs to the sandbox in dir (it carries the
+// marker in its environment, or descends from one that does, as a container
+// under conmon does) and removes dir.
+func reap(dir string) error {
+	for range 3 {
+		pids := Processes(dir)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := Processes(dir); len(left) > 0 {
+		return fmt.Errorf("sandbox: processes %v survived SIGKILL", left)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sandbox: removing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Processes lists the live processes of the sandbox whose folder is dir: those
+// with MarkerEnv=dir in their environment and all their descendants. Tests
+// use it to assert that Close left nothing behind.
+func Processes(dir string) []int {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	var marked []int
+	marker := []byte(MarkerEnv + "=" + dir + "\x00")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			// Fields after the command name, which is in parentheses.
+			if i := bytes.LastIndexByte(st, ')'); i > 0 {
+				f := strings.Fields(string(st[i+1:]))
+				if len(f) > 1 && f[0] != "Z" {
+					parent[pid], _ = strconv.Atoi(f[1])
+				} else {
+					continue // zombie: already dead, only waiting to be reaped
+				}
+			}
+		}
+		if env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); err == nil &&
+			bytes.Contains(append(env, 0), marker) {
+			marked = append(marked, pid)
+		}
+	}
+	in := map[int]bool{}
+	for _, p := range marked {
+		in[p] = true
+	}
+	// Add descendants until nothing changes (process trees are shallow).
+	for changed := true; changed; {
+		changed = false
+		for pid, pp := range parent {
+			if !in[pid] && in[pp] {
+				in[pid] = true
+				changed = true
+			}
+		}
+	}
+	out := make([]int, 0, len(in))
+	for p := range in {
+		out = append(out, p)
+	}
+	return out
+}

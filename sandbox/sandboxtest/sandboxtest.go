@@ -1,0 +1,63 @@
+// Package sandboxtest gives tests a private systemd user manager
+// (sandbox.Start) that is closed when the test ends.
+//
+// Tests that need systemd never skip in CI (CI=true): there a sandbox that
+// cannot start fails the test loudly. Elsewhere such tests skip with the
+// reason, so `go test ./...` works on a laptop without root.
+package sandboxtest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/sandbox"
+)
+
+// InCI reports whether the tests run in CI, where nothing may skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Start starts a sandbox for t and registers its Close with t.Cleanup; Close
+// must leave nothing behind, or the test fails.
+func Start(t testing.TB) *sandbox.Sandbox {
+	t.Helper()
+	if err := sandbox.Available(); err != nil {
+		Unavailable(t, err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := sandbox.Start(ctx, sandbox.Options{})
+	if err != nil {
+		if errors.Is(err, sandbox.ErrUnavailable) {
+			Unavailable(t, err.Error())
+		}
+		t.Fatalf("starting the sandbox: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the sandbox: %v", err)
+		}
+	})
+	return s
+}
+
+// Need skips t (fails it in CI) when a command the test needs is missing,
+// naming the Debian package that brings it.
+func Need(t testing.TB, command, debianPackage string) {
+	t.Helper()
+	if _, err := exec.LookPath(command); err != nil {
+		Unavailable(t, command+" is not installed (apt-get install "+debianPackage+")")
+	}
+}
+
+// Unavailable skips t with why, or fails it when running in CI.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("CI=true and this test's environment is missing: %s", why)
+	}
+	t.Skip(why)
+}
