@@ -65,3 +65,16 @@ type Result struct {
 	Status string `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
+
+// Target is one endpoint of one unit to probe.
+type Target struct {
+	Unit string
+	// Type and Address are the Listen entry as systemd reports it.
+	Type    string
+	Address string
+	// Kind is the probe kind; KindAuto lets the prober choose.
+	Kind Kind
+	// Cold is true when the unit's service is not active: the probe then
+	// allows for activation (a longer timeout) and reports Cold.
+	Cold bool
+}
