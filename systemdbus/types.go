@@ -84,9 +84,12 @@ const (
 	// Disconnected: the connection to the manager dropped; Err says why.
 	// Watch keeps reconnecting with backoff until its context ends.
 	Disconnected
-	// Reconnected: the connection is back (or the manager reloaded) and
-	// Sockets holds the full, re-listed set of socket units.
+	// Reconnected: the connection is back after Disconnected; Sockets holds
+	// the full, re-listed set of socket units.
 	Reconnected
+	// Snapshot: Sockets holds the full set of socket units. It is the first
+	// event Watch delivers, and follows every daemon-reload (Reloading false).
+	Snapshot
 )
 
 // Event is one fact delivered by Watch.
