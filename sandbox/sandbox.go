@@ -76,9 +76,9 @@ type Sandbox struct {
 	// StartupTime is how long Start took from exec to a connectable socket.
 	StartupTime time.Duration
 
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once cmd has been waited for
-	closing sync.Once
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed once cmd has been waited for
+	closing  sync.Once
 	closeErr error
 }
 
