@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// Messages: facts, past tense. Commands: verb phrases that take everything
+// they need as arguments and never touch the model.
+
+// watchStartedMsg carries the event stream Watch returned.
+type watchStartedMsg struct{ events <-chan systemdbus.Event }
+
+// eventReceivedMsg is one event from the manager.
+type eventReceivedMsg struct {
+	ev     systemdbus.Event
+	events <-chan systemdbus.Event // to wait for the next one
+}
+
+// watchEndedMsg says the event stream was closed (its context ended).
+type watchEndedMsg struct{}
+
+// actionFinishedMsg says a unit action ended; Err is nil on success.
+type actionFinishedMsg struct {
+	action string // "start", "stop", "restart", "stop service", "reset-failed"
+	units  []string
+	err    error
+}
+
+// probesStartedMsg carries the result stream of probe run number run.
+type probesStartedMsg struct {
+	run     int
+	results <-chan probe.Result
+}
+
+// probeFinishedMsg is one result of probe run number run.
+type probeFinishedMsg struct {
+	run     int
+	result  probe.Result
+	results <-chan probe.Result // to wait for the next one
+}
+
+// probeRunFinishedMsg says the result stream of run was closed.
+type probeRunFinishedMsg struct{ run int }
+
+// demoInstalledMsg says the InstallDemo func returned.
+type demoInstalledMsg struct{ err error }
+
+// watchManager starts the manager's event stream.
+func watchManager(ctx context.Context, m Manager) tea.Cmd {
+	return func() tea.Msg { return watchStartedMsg{events: m.Watch(ctx)} }
+}
+
+// waitForEvent waits for the next event; it is re-armed after each one.
+func waitForEvent(events <-chan systemdbus.Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-events
+		if !ok {
+			return watchEndedMsg{}
+		}
+		return eventReceivedMsg{ev: ev, events: events}
+	}
+}
+
+// runProbes starts probing targets as run number run.
+func runProbes(ctx context.Context, p Prober, run int, targets []probe.Target) tea.Cmd {
+	return func() tea.Msg {
+		return probesStartedMsg{run: run, results: p.ProbeAll(ctx, targets)}
+	}
+}
+
+// waitForProbe waits for the next result of a run; re-armed after each one.
+func waitForProbe(run int, results <-chan probe.Result) tea.Cmd {
+	return func() tea.Msg {
+		r, ok := <-results
+		if !ok {
+			return probeRunFinishedMsg{run: run}
+		}
+		return probeFinishedMsg{run: run, result: r, results: results}
+	}
+}
+
+// unitAction is one of Manager's per-unit methods.
+type unitAction func(ctx context.Context, unit string) error
+
+// runAction applies fn to each unit in turn and reports the joined errors.
+func runAction(ctx context.Context, name string, fn unitAction, units []string) tea.Cmd {
+	return func() tea.Msg {
+		var errs []error
+		for _, u := range units {
+			if err := fn(ctx, u); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s: %w", name, u, err))
+			}
+		}
+		return actionFinishedMsg{action: name, units: units, err: errors.Join(errs...)}
+	}
+}
+
+// startUnit starts a unit with m.
+func startUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
+	return runAction(ctx, "start", m.StartUnit, []string{unit})
+}
+
+// stopUnit stops a unit with m.
+func stopUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
+	return runAction(ctx, "stop", m.StopUnit, []string{unit})
+}
+
+// restartUnit restarts a unit with m.
+func restartUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
+	return runAction(ctx, "restart", m.RestartUnit, []string{unit})
+}
+
+// stopServices stops a socket's services with m.
+func stopServices(ctx context.Context, m Manager, units []string) tea.Cmd {
+	return runAction(ctx, "stop service", m.StopUnit, units)
+}
+
+// resetFailed clears the failed state of units with m.
+func resetFailed(ctx context.Context, m Manager, units []string) tea.Cmd {
+	return runAction(ctx, "reset-failed", m.ResetFailed, units)
+}
+
+// installDemo runs the InstallDemo func.
+func installDemo(ctx context.Context, install func(context.Context) error) tea.Cmd {
+	return func() tea.Msg { return demoInstalledMsg{err: install(ctx)} }
+}

@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// detailModel is the detail pane of the selected unit; it only keeps its
+// scroll offset, the content comes from the row it is given.
+type detailModel struct {
+	offset int
+}
+
+// lines is the full content of the detail pane for a row, unstyled except
+// for the state badge and outcomes.
+func detailLines(r *unitRow, s Styles, now time.Time) []string {
+	if r == nil {
+		return []string{"No unit selected."}
+	}
+	sk := r.sock
+	head := sanitize(sk.Unit) + "  " + s.badge(sk.State)
+	if d := sanitize(sk.Description); d != "" {
+		head += "  " + d
+	}
+	lines := []string{head}
+	if sk.Reason != "" {
+		lines = append(lines, "  reason: "+s.Error.Render(sanitize(sk.Reason)))
+	}
+	lines = append(lines, fmt.Sprintf("  socket: %s (%s)  load %s  result %s",
+		sanitize(sk.ActiveState), sanitize(sk.SubState), sanitize(sk.LoadState), orDash(sanitize(sk.Result))))
+
+	lines = append(lines, fmt.Sprintf("  listen (%d):", len(sk.Listen)))
+	w := 0
+	for _, l := range sk.Listen {
+		w = max(w, textWidth(listenEntry(l)))
+	}
+	for _, l := range sk.Listen {
+		res, ok := r.results[probeKey(l.Type, l.Address)]
+		out := "not probed"
+		if ok {
+			out = resultText(res)
+			if res.Outcome == "ok" {
+				out = s.OK.Render(out)
+			} else {
+				out = s.Error.Render(out)
+			}
+		}
+		lines = append(lines, "    "+pad(listenEntry(l), w)+"  "+out)
+	}
+	if len(sk.Services) == 0 {
+		svc := "-"
+		if len(sk.Triggers) > 0 {
+			svc = sanitize(strings.Join(sk.Triggers, ", ")) + " (not loaded)"
+		}
+		lines = append(lines, "  service: "+svc)
+	}
+	for _, svc := range sk.Services {
+		lines = append(lines, "  service: "+serviceLine(svc, now))
+		if svc.Container != "" {
+			lines = append(lines, "  container: "+sanitize(svc.Container))
+		}
+	}
+	accept := "no"
+	if sk.Accept {
+		accept = "yes"
+	}
+	lines = append(lines, fmt.Sprintf("  accept %s · connections %d · accepted %d · refused %d",
+		accept, sk.NConnections, sk.NAccepted, sk.NRefused))
+	return lines
+}
+
+// serviceLine is one triggered service:
+// "echo.service active (running)  pid 42  since 05:06:07 (3m12s ago)  result success".
+func serviceLine(svc systemdbus.Service, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (%s)", sanitize(svc.Unit), sanitize(svc.ActiveState), sanitize(svc.SubState))
+	if svc.MainPID != 0 {
+		fmt.Fprintf(&b, "  pid %d", svc.MainPID)
+	}
+	if !svc.Since.IsZero() {
+		fmt.Fprintf(&b, "  since %s", svc.Since.Format("15:04:05"))
+		if !now.IsZero() && now.After(svc.Since) {
+			fmt.Fprintf(&b, " (%s ago)", formatDuration(now.Sub(svc.Since)))
+		}
+	}
+	fmt.Fprintf(&b, "  result %s", orDash(sanitize(svc.Result)))
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// view renders the detail pane in exactly h lines of at most w cells.
+func (d *detailModel) view(r *unitRow, s Styles, w, h int, now time.Time) []string {
+	all := detailLines(r, s, now)
+	d.offset = clamp(d.offset, 0, max(0, len(all)-h))
+	out := make([]string, 0, h)
+	for _, line := range all[d.offset:] {
+		if len(out) == h {
+			break
+		}
+		out = append(out, truncate(line, w))
+	}
+	return fill(out, h)
+}

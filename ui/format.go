@@ -1,0 +1,260 @@
+package ui
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// This file holds the pure rendering helpers: no model, no styles, no I/O.
+
+// sanitize makes text from systemd or a probe safe to print: escape
+// sequences are removed (ansi.Strip), then every remaining C0 and C1 control
+// character and DEL; tabs and newlines become spaces and invalid UTF-8 is
+// replaced, so a unit's Description can never drive the terminal.
+func sanitize(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = ansi.Strip(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+			// drop C0, DEL and C1 controls
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// stateBadge is the state of a socket as text in brackets, so it reads the
+// same without colour: "[active]". An empty state reads "[unknown]".
+func stateBadge(s systemdbus.State) string {
+	if s == "" {
+		return "[unknown]"
+	}
+	return "[" + sanitize(string(s)) + "]"
+}
+
+// badgeWidth is the widest badge stateBadge returns for a known state.
+const badgeWidth = len("[activating]")
+
+// netName is the short transport name of a Listen entry: tcp4, tcp6, udp4,
+// udp6, unix, unixgram, seqpacket, vsock, fifo, or the lower-cased Type.
+func netName(typ, addr string) string {
+	family := addrFamily(addr)
+	switch typ {
+	case "Stream":
+		switch family {
+		case "4", "6":
+			return "tcp" + family
+		case "unix":
+			return "unix"
+		case "vsock":
+			return "vsock"
+		}
+	case "Datagram":
+		switch family {
+		case "4", "6":
+			return "udp" + family
+		case "unix":
+			return "unixgram"
+		case "vsock":
+			return "vsock-dgram"
+		}
+	case "SequentialPacket":
+		if family == "vsock" {
+			return "vsock-seqpacket"
+		}
+		return "seqpacket"
+	case "FIFO":
+		return "fifo"
+	}
+	return strings.ToLower(typ)
+}
+
+// addrFamily classifies a systemd Listen address: "4", "6", "unix" (a path or
+// @abstract), "vsock", or "" when it cannot tell.
+func addrFamily(addr string) string {
+	switch {
+	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "@"):
+		return "unix"
+	case strings.HasPrefix(addr, "vsock:"):
+		return "vsock"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	if ip.Is4() || ip.Is4In6() {
+		return "4"
+	}
+	return "6"
+}
+
+// listenEntry is one Listen entry in short form: "tcp4 127.0.0.1:3100".
+func listenEntry(l systemdbus.Listen) string {
+	return netName(l.Type, l.Address) + " " + sanitize(l.Address)
+}
+
+// listenSummary is the short form of a socket's endpoints for the list:
+// the first max entries and how many more there are, for example
+// "tcp4 127.0.0.1:3100, tcp6 [::1]:3100 +5". No entries read "-".
+func listenSummary(ls []systemdbus.Listen, max int) string {
+	if len(ls) == 0 {
+		return "-"
+	}
+	if max < 1 {
+		max = 1
+	}
+	var b strings.Builder
+	for i, l := range ls {
+		if i == max {
+			fmt.Fprintf(&b, " +%d", len(ls)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(listenEntry(l))
+	}
+	return b.String()
+}
+
+// formatDuration is a duration for people: "0.4 ms", "12.5 ms", "171 ms",
+// "2.3 s", "4m05s". Negative durations read as zero.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < 100*time.Millisecond:
+		ms := float64(d) / float64(time.Millisecond)
+		if ms < 10 {
+			return fmt.Sprintf("%.1f ms", ms)
+		}
+		return fmt.Sprintf("%.0f ms", ms)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Round(time.Millisecond)/time.Millisecond)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+}
+
+// formatClock is a timeline timestamp to the millisecond: "15:04:05.000".
+func formatClock(t time.Time) string {
+	return t.Format("15:04:05.000")
+}
+
+// probeSummary is the list's probe column: "6/7 ok", or "" before any probe.
+func probeSummary(ok, total int) string {
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d ok", ok, total)
+}
+
+// resultText describes one probe result for the detail pane:
+// "ok 1.2 ms warm", "timeout 5.0 s cold: i/o timeout".
+func resultText(r probe.Result) string {
+	var b strings.Builder
+	b.WriteString(sanitize(string(r.Outcome)))
+	if r.RTT > 0 {
+		b.WriteString(" " + formatDuration(r.RTT))
+	}
+	if r.Cold {
+		b.WriteString(" cold")
+	} else {
+		b.WriteString(" warm")
+	}
+	if r.Status != "" {
+		b.WriteString(" " + sanitize(r.Status))
+	}
+	if r.Error != "" {
+		b.WriteString(": " + sanitize(r.Error))
+	}
+	return b.String()
+}
+
+// serviceActive reports whether any service the socket triggers is active,
+// activating or reloading: a probe then finds it warm.
+func serviceActive(s systemdbus.Socket) bool {
+	for _, svc := range s.Services {
+		switch svc.ActiveState {
+		case "active", "activating", "reloading":
+			return true
+		}
+	}
+	return false
+}
+
+// Targets is every endpoint of a socket as probe targets, in Listen order:
+// Kind auto, Cold when no service of the socket is active.
+func Targets(s systemdbus.Socket) []probe.Target {
+	cold := !serviceActive(s)
+	ts := make([]probe.Target, 0, len(s.Listen))
+	for _, l := range s.Listen {
+		ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: probe.KindAuto, Cold: cold})
+	}
+	return ts
+}
+
+// listening reports whether a socket unit is up and can be probed.
+func listening(s systemdbus.Socket) bool {
+	switch s.State {
+	case systemdbus.StateIdle, systemdbus.StateActivating, systemdbus.StateActive:
+		return true
+	case "":
+		return s.ActiveState == "active"
+	}
+	return false
+}
+
+// truncate cuts s to at most w cells, marking the cut with "…".
+func truncate(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// pad truncates or right-pads s with spaces to exactly w cells.
+func pad(s string, w int) string {
+	s = truncate(s, w)
+	if n := ansi.StringWidth(s); n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}

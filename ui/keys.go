@@ -1,0 +1,63 @@
+package ui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// keyMap is every key socktui answers to; the help overlay and the footer
+// are generated from it, so a binding and its help never drift apart.
+type keyMap struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+
+	Probe, ProbeAll                   key.Binding
+	Start, Stop, Restart, StopService key.Binding
+	ResetFailed, InstallDemo          key.Binding
+
+	Detail, NextPane, PrevPane key.Binding
+	Filter, ToggleInactive     key.Binding
+	Back, Help, Quit           key.Binding
+}
+
+// newKeyMap builds the bindings; demo says whether the d key is enabled.
+func newKeyMap(demo bool) keyMap {
+	k := keyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup/ctrl+u", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn/ctrl+d", "page down")),
+
+		Probe:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "probe unit")),
+		ProbeAll:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "probe every endpoint")),
+		Start:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start socket")),
+		Stop:        key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "stop socket")),
+		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart socket")),
+		StopService: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop its service")),
+		ResetFailed: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reset failed")),
+		InstallDemo: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "install demo units")),
+
+		Detail:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail pane")),
+		NextPane:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevPane:       key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Filter:         key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ToggleInactive: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "show/hide inactive")),
+		Back:           key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back/clear")),
+		Help:           key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:           key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+	k.InstallDemo.SetEnabled(demo)
+	return k
+}
+
+// ShortHelp is the footer: the keys a first-time user needs.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.ProbeAll, k.Probe, k.StopService, k.Filter, k.Quit}
+}
+
+// FullHelp is the help overlay, one column per group.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.InstallDemo},
+		{k.Detail, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive, k.Back, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,160 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// unitRow is one socket unit as the UI knows it: the latest snapshot from
+// the manager plus what the UI learned itself (probe results, activation
+// timing). Text columns are cached, sanitized, when the row changes so a
+// frame with 1,000 units only measures widths.
+type unitRow struct {
+	sock systemdbus.Socket
+	// results holds the last probe result per Listen entry, by probeKey.
+	results map[string]probe.Result
+	// probing counts this unit's probes in flight.
+	probing int
+	// triggeredAt is the first sign of a connection since the service was
+	// last inactive (the socket going running, or a cold probe starting);
+	// zero when there is none pending.
+	triggeredAt time.Time
+
+	cells  [numCols]string
+	widths [numCols]int
+	search string // lower-cased text the filter matches against
+}
+
+func probeKey(typ, addr string) string { return typ + " " + addr }
+
+// probeCounts is how many of the unit's stored results are ok, and how many
+// there are.
+func (r *unitRow) probeCounts() (ok, total int) {
+	for _, res := range r.results {
+		total++
+		if res.Outcome == probe.OK {
+			ok++
+		}
+	}
+	return ok, total
+}
+
+// serviceNames is the units x stops: the services the socket triggered or,
+// when none is known yet, the ones it triggers.
+func (r *unitRow) serviceNames() []string {
+	var names []string
+	for _, s := range r.sock.Services {
+		names = append(names, s.Unit)
+	}
+	if len(names) == 0 {
+		names = append(names, r.sock.Triggers...)
+	}
+	return names
+}
+
+// refresh recomputes the cached, sanitized cells of the row.
+func (r *unitRow) refresh() {
+	s := r.sock
+	r.cells[colUnit] = sanitize(s.Unit)
+	r.cells[colState] = stateBadge(s.State)
+	r.cells[colListen] = listenSummary(s.Listen, 2)
+	var svc, ctr []string
+	for _, v := range s.Services {
+		svc = append(svc, sanitize(v.Unit)+" "+sanitize(v.ActiveState))
+		if v.Container != "" {
+			ctr = append(ctr, sanitize(v.Container))
+		}
+	}
+	if len(svc) == 0 && len(s.Triggers) > 0 {
+		svc = append(svc, sanitize(s.Triggers[0]))
+	}
+	r.cells[colService] = joinMax(svc, 1)
+	r.cells[colContainer] = joinMax(ctr, 1)
+	ok, total := r.probeCounts()
+	p := probeSummary(ok, total)
+	if r.probing > 0 {
+		p += "…"
+	}
+	r.cells[colProbe] = p
+	for i, c := range r.cells {
+		r.widths[i] = textWidth(c)
+	}
+	r.search = strings.ToLower(r.cells[colUnit] + " " + sanitize(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
+}
+
+// joinMax joins the first max items and counts the rest: "a +2".
+func joinMax(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:max], ", ") + " +" + itoa(len(items)-max)
+}
+
+// unitStore holds the socket units sorted by name with an index by name.
+type unitStore struct {
+	rows  []*unitRow
+	index map[string]int
+}
+
+func (s *unitStore) get(unit string) *unitRow {
+	if i, ok := s.index[unit]; ok {
+		return s.rows[i]
+	}
+	return nil
+}
+
+func (s *unitStore) reindex() {
+	s.index = make(map[string]int, len(s.rows))
+	for i, r := range s.rows {
+		s.index[r.sock.Unit] = i
+	}
+}
+
+// replace sets the full set of sockets, keeping what the UI learned about
+// units that are still there.
+func (s *unitStore) replace(socks []systemdbus.Socket) {
+	rows := make([]*unitRow, 0, len(socks))
+	for _, sk := range socks {
+		r := s.get(sk.Unit)
+		if r == nil {
+			r = &unitRow{}
+		}
+		r.sock = sk
+		r.refresh()
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b *unitRow) int { return strings.Compare(a.sock.Unit, b.sock.Unit) })
+	s.rows = rows
+	s.reindex()
+}
+
+// upsert stores one socket and returns its row and its previous snapshot
+// (nil when the unit is new).
+func (s *unitStore) upsert(sk systemdbus.Socket) (row *unitRow, old *systemdbus.Socket) {
+	if r := s.get(sk.Unit); r != nil {
+		prev := r.sock
+		r.sock = sk
+		r.refresh()
+		return r, &prev
+	}
+	r := &unitRow{sock: sk}
+	r.refresh()
+	i, _ := slices.BinarySearchFunc(s.rows, sk.Unit, func(a *unitRow, u string) int { return strings.Compare(a.sock.Unit, u) })
+	s.rows = slices.Insert(s.rows, i, r)
+	s.reindex()
+	return r, nil
+}
+
+func (s *unitStore) remove(unit string) bool {
+	i, ok := s.index[unit]
+	if !ok {
+		return false
+	}
+	s.rows = slices.Delete(s.rows, i, i+1)
+	s.reindex()
+	return true
+}

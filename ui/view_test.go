@@ -1,0 +1,145 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+func TestViewGolden(t *testing.T) {
+	active := echoSocket(systemdbus.StateActive)
+	evil := echoSocket(systemdbus.StateIdle)
+	evil.Unit = "evil\x1b[2J.socket"
+	evil.Description = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m \x9b2J\u009b31m bell\x07 cr\rnl\n\x1b[?1049l\x1bP+q\x1b\\ end"
+	evil.Services[0].Container = "ctr\x1b]8;;http://x\x07link\x1b]8;;\x07"
+
+	tests := []struct {
+		name string
+		w, h int
+		cfg  Config
+		msgs []any
+	}{
+		{name: "list", w: 100, h: 24, cfg: Config{Select: "echo.socket", Hint: "press P to probe every endpoint"},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...)}},
+		{name: "list_narrow60", w: 60, h: 15,
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...)}},
+		{name: "detail_probed", w: 100, h: 30, cfg: Config{Select: "echo.socket"},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), "p", "enter"}},
+		{name: "timeline_activation", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
+			msgs: []any{
+				snapshot(echoSocket(systemdbus.StateIdle)),
+				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(1 * time.Second), Socket: ptr(running(echoSocket(systemdbus.StateIdle)))}),
+				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(1*time.Second + 171*time.Millisecond), Socket: &active}),
+				"tab", "tab",
+			}},
+		{name: "help", w: 100, h: 24, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
+			msgs: []any{snapshot(echoSocket(systemdbus.StateIdle)), "?"}},
+		{name: "empty", w: 80, h: 20, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
+			msgs: []any{snapshot()}},
+		{name: "loading", w: 80, h: 20},
+		{name: "too_small", w: 59, h: 14, msgs: []any{snapshot(echoSocket(systemdbus.StateIdle))}},
+		{name: "errors", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
+			msgs: []any{
+				snapshot(echoSocket(systemdbus.StateIdle)),
+				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(time.Second), Socket: ptr(echoSocket(systemdbus.StateFailed))}),
+				actionFinishedMsg{action: "start", units: []string{"echo.socket"}, err: errors.New(`start echo.socket: Unit echo.service is masked`)},
+				event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0.Add(2 * time.Second), Err: errors.New("read unix @->/run/user/0/systemd/private: EOF")}),
+			}},
+		{name: "malicious", w: 100, h: 24, msgs: []any{snapshot(evil)}},
+		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), "/", "pod", "enter", "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestModel(t, tt.cfg, tt.w, tt.h)
+			for _, msg := range tt.msgs {
+				if s, ok := msg.(string); ok {
+					for _, k := range keysOf(s) {
+						m, _ = apply(m, keyMsg(k))
+					}
+					// p and P start probe runs: finish them like the program would.
+					if s == "p" || s == "P" {
+						m = finishProbes(t, m)
+					}
+					continue
+				}
+				m, _ = apply(m, msg)
+			}
+			view := m.View()
+			assertFrame(t, view, tt.w, tt.h)
+			golden(t, tt.name, view)
+		})
+	}
+}
+
+// keysOf splits a test's key string: names like "enter" stay whole, other
+// strings are typed rune by rune.
+func keysOf(s string) []string {
+	switch s {
+	case "enter", "esc", "tab", "up", "down", "backspace":
+		return []string{s}
+	}
+	var out []string
+	for _, r := range s {
+		out = append(out, string(r))
+	}
+	return out
+}
+
+// finishProbes answers the newest probe run with a mixed set of results,
+// as a Prober would stream them.
+func finishProbes(t *testing.T, m Model) Model {
+	t.Helper()
+	id := m.nextRun
+	run := m.runs[id]
+	if run == nil {
+		t.Fatalf("no probe run started")
+	}
+	var results []probe.Result
+	for _, r := range m.units.rows {
+		if run.remaining[r.sock.Unit] == 0 {
+			continue
+		}
+		for _, tg := range Targets(r.sock) {
+			res := okResult(tg)
+			if strings.HasPrefix(tg.Address, "vsock") {
+				res.Outcome, res.RTT, res.Error = probe.Unsupported, 0, "vsock has no loopback on this host"
+			}
+			results = append(results, res)
+		}
+	}
+	for _, res := range results {
+		m, _ = apply(m, probeFinishedMsg{run: id, result: res})
+	}
+	m, _ = apply(m, probeRunFinishedMsg{run: id})
+	return m
+}
+
+func running(s systemdbus.Socket) systemdbus.Socket {
+	s.SubState = "running"
+	s.State = systemdbus.StateActivating
+	s.Services = append([]systemdbus.Service(nil), s.Services...)
+	s.Services[0].ActiveState, s.Services[0].SubState = "activating", "start"
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// assertFrame checks the frame has exactly h lines of at most w cells and no
+// control characters but newlines and SGR/ANSI sequences the renderer made.
+func assertFrame(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("frame has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if tw := textWidth(l); tw > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i, tw, w, l)
+		}
+	}
+}
