@@ -28,8 +28,8 @@ var (
 	colDrop = []int{colContainer, colService, colListen}
 )
 
-func itoa(n int) string        { return strconv.Itoa(n) }
-func textWidth(s string) int   { return ansi.StringWidth(s) }
+func itoa(n int) string       { return strconv.Itoa(n) }
+func textWidth(s string) int  { return ansi.StringWidth(s) }
 func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 // listModel is the list pane: which units are visible (filter, inactive

@@ -329,7 +329,9 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 // service becoming active.
 func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
 	s := row.sock
-	if s.SubState == "running" && old.SubState != "running" && row.triggeredAt.IsZero() && !serviceActive(old) {
+	// The socket going running is the first connection, unless the service
+	// is already up in the same snapshot: then the latency is unknown.
+	if s.SubState == "running" && old.SubState != "running" && row.triggeredAt.IsZero() && !serviceUp(s) {
 		row.triggeredAt = at
 	}
 	if s.State != old.State {
@@ -375,4 +377,14 @@ func (m Model) Selected() string {
 		return r.sock.Unit
 	}
 	return ""
+}
+
+// serviceUp reports whether any service of the socket is fully active.
+func serviceUp(s systemdbus.Socket) bool {
+	for _, svc := range s.Services {
+		if svc.ActiveState == "active" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,224 @@
+package ui
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+func TestSanitize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"echo.socket", "echo.socket"},
+		{"socktui échø demo ✓", "socktui échø demo ✓"},
+		{"\x1b[31mred\x1b[0m", "red"},
+		{"title\x1b]0;pwned\x07 after", "title after"},
+		{"clear\x1b[2J\x1b[H screen", "clear screen"},
+		{"bell\x07 nul\x00 del\x7f", "bell nul del"},
+		{"tab\tnl\ncr\r", "tab nl cr "},
+		{"c1 \u009b31m csi \u0085 nel", "c1 31m csi  nel"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{"alt\x1b[?1049h screen", "alt screen"},
+		{"dcs\x1bP+q\x1b\\ end", "dcs end"},
+	}
+	for _, tt := range tests {
+		if got := sanitize(tt.in); got != tt.want {
+			t.Errorf("sanitize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		for _, r := range sanitize(tt.in) {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+				t.Errorf("sanitize(%q) keeps control %U", tt.in, r)
+			}
+		}
+	}
+}
+
+func TestStateBadge(t *testing.T) {
+	tests := []struct {
+		in   systemdbus.State
+		want string
+	}{
+		{systemdbus.StateStopped, "[stopped]"},
+		{systemdbus.StateIdle, "[idle]"},
+		{systemdbus.StateActivating, "[activating]"},
+		{systemdbus.StateActive, "[active]"},
+		{systemdbus.StateFailed, "[failed]"},
+		{"", "[unknown]"},
+		{"weird\x1b[1m", "[weird]"},
+	}
+	for _, tt := range tests {
+		if got := stateBadge(tt.in); got != tt.want {
+			t.Errorf("stateBadge(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if len(tt.want) > badgeWidth && tt.in != "" && tt.in != "weird\x1b[1m" {
+			t.Errorf("badge %q is wider than badgeWidth", tt.want)
+		}
+	}
+}
+
+func TestNetName(t *testing.T) {
+	tests := []struct{ typ, addr, want string }{
+		{"Stream", "127.0.0.1:3100", "tcp4"},
+		{"Stream", "[::1]:3100", "tcp6"},
+		{"Stream", "[::]:3100", "tcp6"},
+		{"Datagram", "127.0.0.1:3100", "udp4"},
+		{"Datagram", "[::1]:3100", "udp6"},
+		{"Stream", "/run/echo.sock", "unix"},
+		{"Stream", "@abstract", "unix"},
+		{"Datagram", "/run/echo.dgram", "unixgram"},
+		{"SequentialPacket", "/run/echo.seq", "seqpacket"},
+		{"Stream", "vsock::3100", "vsock"},
+		{"Stream", "vsock:2:3100", "vsock"},
+		{"FIFO", "/run/fifo", "fifo"},
+		{"Netlink", "kobject-uevent 1", "netlink"},
+	}
+	for _, tt := range tests {
+		if got := netName(tt.typ, tt.addr); got != tt.want {
+			t.Errorf("netName(%q, %q) = %q, want %q", tt.typ, tt.addr, got, tt.want)
+		}
+	}
+}
+
+func TestListenSummary(t *testing.T) {
+	tests := []struct {
+		ls   []systemdbus.Listen
+		max  int
+		want string
+	}{
+		{nil, 2, "-"},
+		{echoListen[:1], 2, "tcp4 127.0.0.1:3100"},
+		{echoListen[:2], 2, "tcp4 127.0.0.1:3100, tcp6 [::1]:3100"},
+		{echoListen, 2, "tcp4 127.0.0.1:3100, tcp6 [::1]:3100 +5"},
+		{echoListen, 0, "tcp4 127.0.0.1:3100 +6"},
+		{[]systemdbus.Listen{{Type: "Stream", Address: "/run/\x1b[2Jx.sock"}}, 2, "unix /run/x.sock"},
+	}
+	for _, tt := range tests {
+		if got := listenSummary(tt.ls, tt.max); got != tt.want {
+			t.Errorf("listenSummary(%d entries, %d) = %q, want %q", len(tt.ls), tt.max, got, tt.want)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{-time.Second, "0.0 ms"},
+		{0, "0.0 ms"},
+		{400 * time.Microsecond, "0.4 ms"},
+		{1200 * time.Microsecond, "1.2 ms"},
+		{12500 * time.Microsecond, "12 ms"},
+		{171 * time.Millisecond, "171 ms"},
+		{999 * time.Millisecond, "999 ms"},
+		{2300 * time.Millisecond, "2.3 s"},
+		{4*time.Minute + 5*time.Second, "4m05s"},
+		{2*time.Hour + 3*time.Minute, "2h03m"},
+	}
+	for _, tt := range tests {
+		if got := formatDuration(tt.in); got != tt.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFormatClock(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 67_000_000, time.UTC)
+	if got, want := formatClock(at), "03:04:05.067"; got != want {
+		t.Errorf("formatClock = %q, want %q", got, want)
+	}
+}
+
+func TestProbeSummary(t *testing.T) {
+	tests := []struct {
+		ok, total int
+		want      string
+	}{
+		{0, 0, ""},
+		{6, 7, "6/7 ok"},
+		{7, 7, "7/7 ok"},
+		{0, 3, "0/3 ok"},
+	}
+	for _, tt := range tests {
+		if got := probeSummary(tt.ok, tt.total); got != tt.want {
+			t.Errorf("probeSummary(%d, %d) = %q, want %q", tt.ok, tt.total, got, tt.want)
+		}
+	}
+}
+
+func TestResultText(t *testing.T) {
+	tests := []struct {
+		r    probe.Result
+		want string
+	}{
+		{probe.Result{Outcome: probe.OK, RTT: 1200 * time.Microsecond}, "ok 1.2 ms warm"},
+		{probe.Result{Outcome: probe.OK, RTT: 171 * time.Millisecond, Cold: true}, "ok 171 ms cold"},
+		{probe.Result{Outcome: probe.Timeout, RTT: 5 * time.Second, Cold: true, Error: "i/o timeout"}, "timeout 5.0 s cold: i/o timeout"},
+		{probe.Result{Outcome: probe.OK, RTT: 3 * time.Millisecond, Status: "HTTP/1.1 200 OK"}, "ok 3.0 ms warm HTTP/1.1 200 OK"},
+		{probe.Result{Outcome: probe.Error, Error: "evil\x1b[2J\r\n"}, "error warm: evil  "},
+	}
+	for _, tt := range tests {
+		if got := resultText(tt.r); got != tt.want {
+			t.Errorf("resultText(%+v) = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestTargets(t *testing.T) {
+	idle := echoSocket(systemdbus.StateIdle)
+	got := Targets(idle)
+	if len(got) != len(echoListen) {
+		t.Fatalf("Targets gave %d targets, want %d", len(got), len(echoListen))
+	}
+	want := probe.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: probe.KindAuto, Cold: true}
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("Targets[0] = %+v, want %+v", got[0], want)
+	}
+	for _, tg := range Targets(echoSocket(systemdbus.StateActive)) {
+		if tg.Cold {
+			t.Errorf("target %+v of an active service is cold", tg)
+		}
+	}
+	if n := len(Targets(systemdbus.Socket{Unit: "none.socket"})); n != 0 {
+		t.Errorf("Targets of a socket without Listen = %d targets", n)
+	}
+}
+
+func TestLayoutColumns(t *testing.T) {
+	natural := [numCols]int{14, 9, 40, 25, 12, 6}
+	tests := []struct {
+		w       int
+		dropped []int
+	}{
+		{200, nil},
+		{98, nil},
+		{75, nil},
+		{58, []int{colContainer}},
+		{45, []int{colContainer, colService}},
+	}
+	for _, tt := range tests {
+		cols := layoutColumns(natural, tt.w)
+		total := -1
+		for _, c := range cols {
+			if c > 0 {
+				total += c + 1
+			}
+		}
+		if total > tt.w {
+			t.Errorf("w=%d: columns %v take %d cells", tt.w, cols, total)
+		}
+		for _, d := range tt.dropped {
+			if cols[d] != 0 {
+				t.Errorf("w=%d: column %s kept (%v)", tt.w, colHeaders[d], cols)
+			}
+		}
+		if cols[colUnit] == 0 || cols[colState] == 0 || cols[colProbe] == 0 {
+			t.Errorf("w=%d: unit, state and probe must stay: %v", tt.w, cols)
+		}
+		if tt.w >= 200 && cols != [numCols]int{14, 9, 40, 25, 12, 6} {
+			t.Errorf("w=%d: natural widths changed: %v", tt.w, cols)
+		}
+	}
+}
