@@ -18,7 +18,13 @@ import (
 	"github.com/socktui/socktui/systemdbus"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+// updateGoldens reports the -update flag: it is defined by
+// github.com/charmbracelet/x/exp/golden (teatest imports it), and here
+// rewrites testdata/*.golden from the current output too.
+func updateGoldens() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // fakeManager is a Manager whose methods are func fields; a nil field
 // succeeds (Watch: a channel that is never written).
@@ -220,7 +226,7 @@ func golden(t *testing.T, name string, view string) {
 	t.Helper()
 	got := ansi.Strip(view)
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updateGoldens() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// The flows run the real Bubble Tea program (teatest) against fakes and
+// wait on what reaches the screen, never on a fixed sleep.
+
+const flowWait = 10 * time.Second
+
+// waitScreen waits until the program's output, ANSI-stripped, holds every
+// one of wants.
+func waitScreen(t *testing.T, tm *teatest.TestModel, wants ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		s := ansi.Strip(string(b))
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+// flowManager is a fake manager with a live event stream the test (and its
+// actions) write to; the stream is closed when the watch context ends.
+func flowManager(t *testing.T, first systemdbus.Event) (*fakeManager, chan<- systemdbus.Event) {
+	events := make(chan systemdbus.Event, 16)
+	events <- first
+	return &fakeManager{watch: func(ctx context.Context) <-chan systemdbus.Event {
+		out := make(chan systemdbus.Event)
+		go func() {
+			defer close(out)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev := <-events:
+					select {
+					case out <- ev:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+		return out
+	}}, events
+}
+
+func startFlow(t *testing.T, cfg Config) *teatest.TestModel {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cfg.Renderer = asciiRenderer()
+	if cfg.ManagerName == "" {
+		cfg.ManagerName = "sandbox"
+	}
+	return teatest.NewTestModel(t, New(ctx, cfg), teatest.WithInitialTermSize(110, 34))
+}
+
+func quit(t *testing.T, tm *teatest.TestModel) Model {
+	t.Helper()
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	return tm.FinalModel(t, teatest.WithFinalTimeout(flowWait)).(Model)
+}
+
+func TestFlowProbeAllStreamsResults(t *testing.T) {
+	mgr, _ := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(),
+		Sockets: append(otherSockets(), echoSocket(systemdbus.StateIdle))})
+	release := make(chan struct{})
+	prober := &fakeProber{probeAll: func(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+		out := make(chan probe.Result)
+		go func() {
+			defer close(out)
+			for i, tg := range ts {
+				if i == 3 {
+					<-release // the first three stream in, the rest wait
+				}
+				r := okResult(tg)
+				if strings.HasPrefix(tg.Address, "vsock") {
+					r.Outcome, r.RTT, r.Error = probe.Unsupported, 0, "no vsock loopback"
+				}
+				select {
+				case out <- r:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		return out
+	}}
+	tm := startFlow(t, Config{Manager: mgr, Prober: prober, Select: "echo.socket", Hint: "press P to probe every endpoint"})
+	waitScreen(t, tm, "press P to probe every endpoint", "echo.socket", "[idle]", "connected")
+
+	tm.Type("P")
+	// While results are held back, the status line spins with the count.
+	waitScreen(t, tm, "5 probes in flight", "3/3 ok")
+	close(release)
+	waitScreen(t, tm, "probe run 1 finished: 7/8 ok", "6/7 ok", "unsupported cold: no vsock loopback")
+
+	final := quit(t, tm)
+	if final.status.probes != 0 || final.status.busy() {
+		t.Errorf("after the run: %d probes in flight", final.status.probes)
+	}
+	if got := final.units.get("podman.socket").cells[colProbe]; got != "1/1 ok" {
+		t.Errorf("podman.socket probe cell %q, want 1/1 ok", got)
+	}
+}
+
+func TestFlowStopServiceGoesIdle(t *testing.T) {
+	active := echoSocket(systemdbus.StateActive)
+	mgr, events := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(), Sockets: []systemdbus.Socket{active}})
+	var stopped []string
+	mgr.stopUnit = func(ctx context.Context, unit string) error {
+		stopped = append(stopped, unit)
+		// As systemd would: the service stops and the socket is listening again.
+		deactivating := active
+		deactivating.Services = []systemdbus.Service{{Unit: "echo.service", ActiveState: "deactivating", SubState: "stop-sigterm", Container: "socktui-echo"}}
+		events <- systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &deactivating}
+		idle := echoSocket(systemdbus.StateIdle)
+		events <- systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &idle}
+		return nil
+	}
+	tm := startFlow(t, Config{Manager: mgr, Select: "echo.socket"})
+	waitScreen(t, tm, "[active]", "echo.service active (running)  pid 4242")
+
+	tm.Type("x")
+	waitScreen(t, tm, "echo.service deactivating -> inactive", "echo.socket active -> idle", "[idle]", "stop service echo.service: done")
+
+	final := quit(t, tm)
+	if len(stopped) != 1 || stopped[0] != "echo.service" {
+		t.Errorf("StopUnit calls %v, want [echo.service]", stopped)
+	}
+	if s := final.units.get("echo.socket").sock.State; s != systemdbus.StateIdle {
+		t.Errorf("final state %q, want idle", s)
+	}
+}
+
+func TestFlowDisconnectAndResize(t *testing.T) {
+	mgr, events := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(), Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}})
+	tm := startFlow(t, Config{Manager: mgr})
+	waitScreen(t, tm, "echo.socket", "connected")
+
+	events <- systemdbus.Event{Kind: systemdbus.Disconnected, At: time.Now(), Err: errContext("read: EOF")}
+	waitScreen(t, tm, "reconnecting", "error: disconnected from the manager: read: EOF")
+	events <- systemdbus.Event{Kind: systemdbus.Reconnected, At: time.Now(), Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}}
+	waitScreen(t, tm, "reconnected: 1 socket unit")
+
+	tm.Send(tea.WindowSizeMsg{Width: 40, Height: 10})
+	waitScreen(t, tm, "terminal too small", "40x10")
+	tm.Send(tea.WindowSizeMsg{Width: 80, Height: 20})
+	waitScreen(t, tm, "socktui · sandbox manager")
+	final := quit(t, tm)
+	if v := final.View(); !bytes.Contains([]byte(ansi.Strip(v)), []byte("echo.socket")) {
+		t.Errorf("final view lacks the unit:\n%s", v)
+	}
+}
+
+type errContext string
+
+func (e errContext) Error() string { return string(e) }
