@@ -64,6 +64,9 @@ type Result struct {
 	// Status is the HTTP status line for http probes.
 	Status string `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Index is the position of the target in the slice given to ProbeAll,
+	// which delivers results in completion order; 0 from Probe.
+	Index int `json:"-"`
 }
 
 // Target is one endpoint of one unit to probe.
@@ -77,4 +80,7 @@ type Target struct {
 	// Cold is true when the unit's service is not active: the probe then
 	// allows for activation (a longer timeout) and reports Cold.
 	Cold bool
+	// Exec is the command line of the service the unit triggers, when known;
+	// KindAuto passes it to ChooseKind.
+	Exec []string
 }

@@ -1,0 +1,250 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Endpoint is a Listen entry of a socket unit resolved to what a probe
+// dials. Endpoints only ever point at this host: a wildcard or port-only
+// address becomes the loopback address, and any other address is kept but
+// marked not probeable.
+type Endpoint struct {
+	// Type and Address are the Listen entry as systemd reports it.
+	Type    string
+	Address string
+	// Network is the transport a probe uses; empty when not probeable
+	// because the entry is not a socket (FIFO, Special, ...).
+	Network Network
+	// Dial is what a probe connects to: "127.0.0.1:3000", "[::1]:3000", a
+	// path, "@abstract" or, for vsock, "CID:PORT". Empty when not probeable.
+	Dial string
+	// Probeable is false when a probe must not or cannot target the
+	// endpoint; Reason then says why in one line.
+	Probeable bool
+	Reason    string
+}
+
+// The Listen types systemd reports, on org.freedesktop.systemd1.Socket.
+const (
+	typeStream       = "Stream"
+	typeDatagram     = "Datagram"
+	typeSeqPacket    = "SequentialPacket"
+	typeFIFO         = "FIFO"
+	typeSpecial      = "Special"
+	typeNetlink      = "Netlink"
+	typeMessageQueue = "MessageQueue"
+	typeUSBFunction  = "USBFunction"
+)
+
+// The vsock context identifiers that matter to a probe.
+const (
+	vsockCIDLocal = 1          // VMADDR_CID_LOCAL: this host, through the loopback transport
+	vsockCIDHost  = 2          // VMADDR_CID_HOST: the hypervisor host, never probed
+	vsockCIDAny   = 0xFFFFFFFF // VMADDR_CID_ANY: listening on every CID
+)
+
+// maxUnixPath is the longest path (or abstract name, with its '@') that fits
+// in sockaddr_un.sun_path with its terminating NUL.
+const maxUnixPath = 107
+
+// ErrBadListen is wrapped by every error of ParseListen.
+var ErrBadListen = errors.New("bad listen entry")
+
+// ParseListen resolves one Listen entry (type and address, as systemd
+// reports them in the Listen property of a socket unit) into an Endpoint.
+//
+// Stream, Datagram and SequentialPacket entries on an IP address, a unix
+// path, an abstract name ("@name") or vsock ("vsock::PORT", "vsock:CID:PORT")
+// are probeable, with these exceptions, returned with Probeable false and a
+// Reason rather than an error: an IP address other than loopback or a
+// wildcard, a vsock CID other than 1 (local) or any, and sequential packets
+// over IP. FIFO, Special, Netlink, MessageQueue and USBFunction entries are
+// never probeable. A port-only address ("3000") and the IPv4 wildcard
+// resolve to 127.0.0.1, the IPv6 wildcard to ::1, and vsock CID any to
+// CID 1.
+//
+// The error, wrapping ErrBadListen, is for entries systemd would not
+// report: an unknown type or a malformed address.
+func ParseListen(typ, addr string) (Endpoint, error) {
+	ep := Endpoint{Type: typ, Address: addr}
+	switch typ {
+	case typeStream, typeDatagram, typeSeqPacket:
+	case typeFIFO, typeSpecial, typeMessageQueue, typeUSBFunction:
+		return notProbeable(ep, typ+" is not a socket a probe can connect to"), nil
+	case typeNetlink:
+		return notProbeable(ep, "netlink sockets talk to the kernel, not to a service"), nil
+	default:
+		return ep, fmt.Errorf("%w: unknown type %q", ErrBadListen, typ)
+	}
+	switch {
+	case addr == "":
+		return ep, fmt.Errorf("%w: empty address", ErrBadListen)
+	case addr[0] == '/' || addr[0] == '@':
+		return parseUnix(ep, typ, addr)
+	case strings.HasPrefix(addr, "vsock:"):
+		return parseVsock(ep, typ, strings.TrimPrefix(addr, "vsock:"))
+	default:
+		return parseIP(ep, typ, addr)
+	}
+}
+
+func notProbeable(ep Endpoint, why string) Endpoint {
+	ep.Probeable, ep.Reason = false, why
+	return ep
+}
+
+func parseUnix(ep Endpoint, typ, addr string) (Endpoint, error) {
+	if len(addr) > maxUnixPath {
+		return ep, fmt.Errorf("%w: unix address longer than %d bytes", ErrBadListen, maxUnixPath)
+	}
+	if addr == "@" {
+		return ep, fmt.Errorf("%w: empty abstract name", ErrBadListen)
+	}
+	if strings.IndexByte(addr, 0) >= 0 {
+		return ep, fmt.Errorf("%w: NUL byte in unix address", ErrBadListen)
+	}
+	switch typ {
+	case typeStream:
+		ep.Network = Unix
+	case typeDatagram:
+		ep.Network = Unixgram
+	default:
+		ep.Network = Unixpacket
+	}
+	ep.Dial, ep.Probeable = addr, true
+	return ep, nil
+}
+
+func parseVsock(ep Endpoint, typ, rest string) (Endpoint, error) {
+	cidText, portText, ok := strings.Cut(rest, ":")
+	if !ok {
+		return ep, fmt.Errorf("%w: vsock address without a port", ErrBadListen)
+	}
+	cid := uint64(vsockCIDAny)
+	if cidText != "" {
+		c, err := strconv.ParseUint(cidText, 10, 32)
+		if err != nil {
+			return ep, fmt.Errorf("%w: vsock CID %q", ErrBadListen, cidText)
+		}
+		cid = c
+	}
+	port, err := strconv.ParseUint(portText, 10, 32)
+	if err != nil {
+		return ep, fmt.Errorf("%w: vsock port %q", ErrBadListen, portText)
+	}
+	ep.Network = Vsock
+	if typ == typeDatagram {
+		// No transport in Linux carries vsock datagrams to this host.
+		return notProbeable(ep, "vsock datagrams have no loopback transport"), nil
+	}
+	switch cid {
+	case vsockCIDAny, vsockCIDLocal:
+	case vsockCIDHost:
+		return notProbeable(ep, "vsock CID 2 is the hypervisor host, never probed"), nil
+	default:
+		return notProbeable(ep, fmt.Sprintf("vsock CID %d is another machine: a probe only targets this host", cid)), nil
+	}
+	ep.Dial = fmt.Sprintf("%d:%d", vsockCIDLocal, port)
+	ep.Probeable = true
+	return ep, nil
+}
+
+func parseIP(ep Endpoint, typ, addr string) (Endpoint, error) {
+	var ap netip.AddrPort
+	if isDigits(addr) {
+		port, err := parsePort(addr)
+		if err != nil {
+			return ep, err
+		}
+		ap = netip.AddrPortFrom(netip.IPv4Unspecified(), port)
+	} else {
+		host, portText, err := splitHostPort(addr)
+		if err != nil {
+			return ep, err
+		}
+		port, err := parsePort(portText)
+		if err != nil {
+			return ep, err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return ep, fmt.Errorf("%w: not a numeric IP address: %q", ErrBadListen, host)
+		}
+		if !strings.HasPrefix(addr, "[") && ip.Is6() {
+			return ep, fmt.Errorf("%w: IPv6 address without brackets", ErrBadListen)
+		}
+		ap = netip.AddrPortFrom(ip, port)
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Zone() != "" && ip.IsLoopback() {
+		ip = ip.WithZone("")
+	}
+	switch {
+	case ip.Is4() && typ == typeDatagram:
+		ep.Network = UDP4
+	case ip.Is4():
+		ep.Network = TCP4
+	case typ == typeDatagram:
+		ep.Network = UDP6
+	default:
+		ep.Network = TCP6
+	}
+	if typ == typeSeqPacket {
+		return notProbeable(ep, "sequential packets over IP (SCTP) are not probed"), nil
+	}
+	switch {
+	case ip.IsUnspecified() && ip.Is4():
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case ip.IsUnspecified():
+		ip = netip.IPv6Loopback()
+	case !ip.IsLoopback():
+		return notProbeable(ep, fmt.Sprintf("%s is not a loopback address: a probe only targets this host", ip)), nil
+	}
+	ep.Dial = netip.AddrPortFrom(ip, ap.Port()).String()
+	ep.Probeable = true
+	return ep, nil
+}
+
+// splitHostPort splits "1.2.3.4:80" and "[::1]:80" (with an optional zone);
+// unlike net.SplitHostPort it rejects every other shape.
+func splitHostPort(addr string) (host, port string, err error) {
+	if strings.HasPrefix(addr, "[") {
+		end := strings.Index(addr, "]:")
+		if end < 0 {
+			return "", "", fmt.Errorf("%w: IPv6 address without ]:port: %q", ErrBadListen, addr)
+		}
+		return addr[1:end], addr[end+2:], nil
+	}
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", fmt.Errorf("%w: address without a port: %q", ErrBadListen, addr)
+	}
+	return addr[:i], addr[i+1:], nil
+}
+
+func parsePort(s string) (uint16, error) {
+	if !isDigits(s) {
+		return 0, fmt.Errorf("%w: port %q", ErrBadListen, s)
+	}
+	p, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || p == 0 {
+		return 0, fmt.Errorf("%w: port %q out of range", ErrBadListen, s)
+	}
+	return uint16(p), nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,78 @@
+package probe
+
+import (
+	"path"
+	"strings"
+)
+
+// EchoWorkload is the name of socktui's bundled echo workload: the binary a
+// service runs and the image a container runs both start with it.
+const EchoWorkload = "socktui-echo"
+
+// isWebServer reports whether a program or image name is a server that
+// answers HTTP on its sockets.
+func isWebServer(name string) bool {
+	switch name {
+	case "apache2", "caddy", "cockpit-ws", "gunicorn", "httpd", "hypercorn", "lighttpd",
+		"nginx", "traefik", "uvicorn", "uwsgi", "http.server":
+		return true
+	}
+	return false
+}
+
+// ChooseKind picks the probe kind for a unit when the caller asks for
+// KindAuto: KindEcho for socktui's echo workload (the service runs the
+// socktui-echo binary, or a container of a socktui-echo image), KindHTTP for
+// podman.socket, the Podman API service and web servers (nginx, httpd,
+// caddy, ...), KindConnect otherwise.
+//
+// unit is the socket (or service) unit name; serviceExec is the command line
+// of the service it triggers, nil when unknown: then the unit name alone
+// decides, and a unit named socktui-echo* counts as the echo workload.
+func ChooseKind(unit string, serviceExec []string) Kind {
+	base := strings.TrimSuffix(strings.TrimSuffix(unit, ".socket"), ".service")
+	if base == "podman" {
+		return KindHTTP
+	}
+	if len(serviceExec) == 0 {
+		if strings.HasPrefix(base, EchoWorkload) {
+			return KindEcho
+		}
+		return KindConnect
+	}
+	podman := false
+	for i, arg := range serviceExec {
+		name := programName(arg)
+		switch {
+		case strings.HasPrefix(name, EchoWorkload):
+			return KindEcho
+		case isWebServer(name):
+			return KindHTTP
+		case name == "podman":
+			podman = true
+		case podman && arg == "service" && i > 0 && serviceExec[i-1] == "system":
+			// "podman system service": the Podman API.
+			return KindHTTP
+		}
+	}
+	return KindConnect
+}
+
+// programName reduces a command-line word to the name it runs:
+// "/usr/sbin/nginx" and "docker.io/library/nginx:1.25" both give "nginx".
+func programName(arg string) string {
+	if strings.HasPrefix(arg, "-") {
+		// --image=x or -m: options are not programs; "-m http.server"
+		// leaves "http.server" as the next word.
+		_, v, ok := strings.Cut(arg, "=")
+		if !ok {
+			return ""
+		}
+		arg = v
+	}
+	name := path.Base(arg)
+	if i := strings.IndexAny(name, ":@"); i > 0 {
+		name = name[:i]
+	}
+	return name
+}

@@ -1,0 +1,442 @@
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Defaults for a zero Prober.
+const (
+	DefaultParallel    = 16
+	DefaultTimeout     = 2 * time.Second
+	DefaultColdTimeout = 30 * time.Second
+)
+
+// ErrCancelled is the Error text of a result whose probe was stopped, or
+// never started, because the caller's context ended.
+const ErrCancelled = "cancelled"
+
+// Prober probes endpoints. Its zero value is ready to use with the defaults
+// above; it holds no state between probes, so one Prober may serve many
+// goroutines.
+type Prober struct {
+	// Parallel bounds how many probes ProbeAll runs at once
+	// (DefaultParallel when zero or negative).
+	Parallel int
+	// Timeout bounds a whole probe of a warm target, connection included
+	// (DefaultTimeout when zero).
+	Timeout time.Duration
+	// ColdTimeout replaces Timeout for a cold target, whose service (perhaps
+	// a container) must start first (DefaultColdTimeout when zero). It is
+	// never shorter than Timeout.
+	ColdTimeout time.Duration
+}
+
+func (p *Prober) parallel() int {
+	if p.Parallel <= 0 {
+		return DefaultParallel
+	}
+	return p.Parallel
+}
+
+func (p *Prober) timeout(cold bool) time.Duration {
+	t := p.Timeout
+	if t <= 0 {
+		t = DefaultTimeout
+	}
+	if !cold {
+		return t
+	}
+	c := p.ColdTimeout
+	if c <= 0 {
+		c = DefaultColdTimeout
+	}
+	return max(c, t)
+}
+
+// ProbeAll probes every target, at most Parallel at once, and delivers
+// exactly one Result per target on the returned channel, in completion
+// order, with Result.Index telling which target it is. The channel is
+// buffered for every result, so a caller that stops reading blocks nothing
+// and leaks nothing; it is closed once the last result is in.
+//
+// When ctx ends, probes under way stop at once and every target not yet
+// finished is still reported, with Outcome Error and Error ErrCancelled
+// ("cancelled"): none is dropped.
+func (p *Prober) ProbeAll(ctx context.Context, ts []Target) <-chan Result {
+	out := make(chan Result, len(ts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(p.parallel(), len(ts)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ts) {
+					return
+				}
+				r := p.Probe(ctx, ts[i])
+				r.Index = i
+				out <- r
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	return out
+}
+
+// Probe probes one target and reports how it went; it never returns before
+// the probe's connection is closed. The whole probe, connection included, is
+// bounded by one timeout (ColdTimeout for a cold target), so an endpoint
+// that accepts and never answers costs that timeout once. Ending ctx stops
+// the probe at once, with Outcome Error and Error "cancelled".
+//
+// Entries that are not probeable (see ParseListen) and vsock on a host
+// without a loopback transport report Unsupported with the reason; entries
+// ParseListen rejects report Error.
+func (p *Prober) Probe(ctx context.Context, t Target) Result {
+	start := time.Now()
+	r := Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Kind: t.Kind, Cold: t.Cold}
+	if r.Kind == "" || r.Kind == KindAuto {
+		r.Kind = ChooseKind(t.Unit, t.Exec)
+	}
+	ep, err := ParseListen(t.Type, t.Address)
+	if err != nil {
+		r.Outcome, r.Error = Error, err.Error()
+		return r
+	}
+	r.Network = ep.Network
+	if !ep.Probeable {
+		r.Outcome, r.Error = Unsupported, ep.Reason
+		return r
+	}
+	if ctx.Err() != nil {
+		r.Outcome, r.Error = Error, ErrCancelled
+		return r
+	}
+	timeout := p.timeout(t.Cold)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	x := exchange{ep: ep, kind: r.Kind, pingPath: pingPath(t.Unit, ep)}
+	err = x.run(pctx)
+	r.RTT = time.Since(start)
+	r.RTTms = math.Round(float64(r.RTT)/float64(time.Microsecond)) / 1000
+	r.Bytes, r.Status = x.received, x.status
+	r.Outcome, r.Error = classify(ctx, pctx, err, &x, timeout)
+	return r
+}
+
+// pingPath is the path an http probe asks for: the Podman API's /_ping, or /.
+func pingPath(unit string, ep Endpoint) string {
+	if unit == "podman.socket" || strings.HasSuffix(ep.Dial, "/podman.sock") {
+		return "/_ping"
+	}
+	return "/"
+}
+
+// classify maps the error of an exchange to an outcome and a one-line error.
+func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Duration) (Outcome, string) {
+	var mm *mismatchError
+	var un *unsupportedError
+	switch {
+	case err == nil:
+		return OK, ""
+	case errors.As(err, &un):
+		return Unsupported, un.why
+	case errors.As(err, &mm):
+		return Mismatch, mm.Error()
+	case ctx.Err() != nil:
+		return Error, ErrCancelled
+	case x.phase != phaseConnect && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
+		// The server took the connection and dropped it: an answer, but
+		// not the one expected.
+		return Mismatch, fmt.Sprintf("connection reset by the server after %d bytes", x.received)
+	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		msg := fmt.Sprintf("%s: no answer within %v", x.phase, timeout)
+		if x.phase == phaseReply && x.ep.Network == Unixgram {
+			msg += fmt.Sprintf(" (the server could not reply to %s if it runs in another network namespace, as in a container)", x.local)
+		}
+		return Timeout, msg
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		return Refused, fmt.Sprintf("%s: %s", x.phase, "connection refused")
+	default:
+		return Error, fmt.Sprintf("%s: %v", x.phase, err)
+	}
+}
+
+// mismatchError is an answer that is not the expected one.
+type mismatchError struct{ msg string }
+
+func (e *mismatchError) Error() string { return e.msg }
+
+func mismatchf(format string, args ...any) error {
+	return &mismatchError{msg: fmt.Sprintf(format, args...)}
+}
+
+// unsupportedError is an endpoint this host cannot probe.
+type unsupportedError struct{ why string }
+
+func (e *unsupportedError) Error() string { return e.why }
+
+// The phases of an exchange, named in errors.
+const (
+	phaseConnect = "connect"
+	phaseSend    = "send"
+	phaseReply   = "reply"
+)
+
+// conn is what an exchange needs of a connection: net.Conn and *os.File
+// (vsock) both have it.
+type conn interface {
+	io.ReadWriteCloser
+	SetDeadline(time.Time) error
+}
+
+// exchange is one probe's conversation with an endpoint; its fields after
+// run say how far it got.
+type exchange struct {
+	ep       Endpoint
+	kind     Kind
+	pingPath string
+
+	phase    string
+	local    string // the client's own address, for unix datagrams
+	received int
+	status   string
+}
+
+func (x *exchange) run(ctx context.Context) error {
+	if x.kind == KindHTTP && !x.stream() {
+		return &unsupportedError{why: fmt.Sprintf("http needs a stream socket, not %s", x.ep.Network)}
+	}
+	x.phase = phaseConnect
+	c, err := x.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	// One deadline for the whole probe: the context's, whether it times out
+	// or the caller cancels.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	switch x.kind {
+	case KindEcho:
+		return x.echo(c)
+	case KindHTTP:
+		return x.http(c)
+	default:
+		return x.connect(c)
+	}
+}
+
+// stream reports whether the endpoint is a byte stream (not message based).
+func (x *exchange) stream() bool {
+	switch x.ep.Network {
+	case TCP4, TCP6, Unix:
+		return true
+	case Vsock:
+		return x.ep.Type == typeStream
+	}
+	return false
+}
+
+// datagram reports whether the endpoint is connectionless.
+func (x *exchange) datagram() bool {
+	switch x.ep.Network {
+	case UDP4, UDP6, Unixgram:
+		return true
+	}
+	return false
+}
+
+func (x *exchange) dial(ctx context.Context) (conn, error) {
+	switch x.ep.Network {
+	case Vsock:
+		return dialVsock(ctx, x.ep)
+	case Unixgram:
+		// Bind an abstract address of our own, so that the server has
+		// somewhere to send its reply; it vanishes with the socket.
+		x.local = "@socktui-probe-" + strings.ToLower(rand.Text())
+		d := net.Dialer{LocalAddr: &net.UnixAddr{Name: x.local, Net: "unixgram"}}
+		return d.DialContext(ctx, "unixgram", x.ep.Dial)
+	default:
+		var d net.Dialer
+		return d.DialContext(ctx, string(x.ep.Network), x.ep.Dial)
+	}
+}
+
+// connect is done once connected; on a datagram socket it sends one empty
+// datagram, which is enough to activate the service behind it.
+func (x *exchange) connect(c conn) error {
+	if !x.datagram() {
+		return nil
+	}
+	x.phase = phaseSend
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("unexpected connection type %T", c)
+	}
+	// write(2) of zero bytes sends nothing, and Go refuses WriteMsg on a
+	// connected unix datagram socket: sendmsg(2) sends an empty datagram.
+	if err := sendEmpty(sc); err != nil {
+		return err
+	}
+	return pendingError(sc)
+}
+
+func sendEmpty(c syscall.Conn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sendErr error
+	err = rc.Write(func(fd uintptr) bool {
+		sendErr = unix.Sendmsg(int(fd), nil, nil, nil, 0)
+		return sendErr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return sendErr
+}
+
+// pendingError returns the error queued on a UDP socket, such as the
+// ECONNREFUSED of an ICMP port unreachable, which loopback delivers while
+// the datagram is sent.
+func pendingError(c syscall.Conn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var soerr error
+	err = rc.Control(func(fd uintptr) {
+		v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		switch {
+		case err != nil:
+			soerr = err
+		case v != 0:
+			soerr = syscall.Errno(v)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return soerr
+}
+
+// maxMessage is the largest datagram or packet an echo reads back.
+const maxMessage = 64 << 10
+
+// echo sends a random nonce and expects exactly it back: as one message on
+// message-based sockets, as the next bytes of the stream otherwise.
+func (x *exchange) echo(c conn) error {
+	nonce := []byte("socktui-probe " + rand.Text() + "\n")
+	x.phase = phaseSend
+	if _, err := c.Write(nonce); err != nil {
+		return err
+	}
+	x.phase = phaseReply
+	if x.stream() {
+		got := make([]byte, len(nonce))
+		n, err := io.ReadFull(c, got)
+		x.received = n
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return mismatchf("connection closed after %d of %d bytes", n, len(nonce))
+		case err != nil:
+			return err
+		case !bytes.Equal(got, nonce):
+			return mismatchf("sent %q, got %q", nonce, got)
+		}
+		return nil
+	}
+	got := make([]byte, maxMessage)
+	n, err := c.Read(got)
+	x.received = n
+	switch {
+	case errors.Is(err, io.EOF):
+		return mismatchf("connection closed without a reply")
+	case err != nil:
+		return err
+	case !bytes.Equal(got[:n], nonce):
+		return mismatchf("sent %q, got %q", nonce, shorten(got[:n]))
+	}
+	return nil
+}
+
+// http sends GET pingPath and reads the status line (and, for the Podman
+// API's /_ping, the body "OK"). Any status below 500 is an answer; 5xx is a
+// mismatch, and so is anything that is not HTTP.
+func (x *exchange) http(c conn) error {
+	x.phase = phaseSend
+	req := "GET " + x.pingPath + " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: socktui-probe\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return err
+	}
+	x.phase = phaseReply
+	cr := &countingReader{r: c}
+	br := bufio.NewReader(cr)
+	resp, err := http.ReadResponse(br, nil)
+	x.received = cr.n
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return mismatchf("connection closed without an HTTP response")
+		}
+		if _, ok := err.(net.Error); ok || errors.Is(err, syscall.ECONNRESET) {
+			return err
+		}
+		return mismatchf("not an HTTP response: %v", err)
+	}
+	defer resp.Body.Close()
+	x.status = resp.Proto + " " + resp.Status
+	if resp.StatusCode >= 500 {
+		return mismatchf("server error: %s", x.status)
+	}
+	if x.pingPath == "/_ping" {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+		x.received = cr.n
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "OK" {
+			return mismatchf("/_ping answered %q with %q, want 200 and OK", x.status, shorten(body))
+		}
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// shorten keeps error lines short.
+func shorten(b []byte) []byte {
+	if len(b) > 64 {
+		return append(b[:64:64], "..."...)
+	}
+	return b
+}

@@ -1,0 +1,335 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func target(l listener, kind Kind) Target {
+	return Target{Unit: "test.socket", Type: l.Type, Address: l.Address, Kind: kind}
+}
+
+func TestProbeOutcomes(t *testing.T) {
+	okHTTP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) })
+	ping := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_ping" {
+			w.Write([]byte("OK"))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	})
+	failing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	tests := []struct {
+		name    string
+		start   func(t *testing.T) listener
+		kind    Kind
+		unit    string
+		want    Outcome
+		network Network
+		errHas  string // a part of Result.Error
+	}{
+		{"tcp4 echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindEcho, "", OK, TCP4, ""},
+		{"tcp6 echo", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", echoStream) }, KindEcho, "", OK, TCP6, ""},
+		{"unix echo", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", echoStream) }, KindEcho, "", OK, Unix, ""},
+		{"seqpacket echo", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", echoPacket) }, KindEcho, "", OK, Unixpacket, ""},
+		{"udp4 echo", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, KindEcho, "", OK, UDP4, ""},
+		{"udp6 echo", func(t *testing.T) listener { return servePacket(t, "udp6", func(b []byte) []byte { return b }) }, KindEcho, "", OK, UDP6, ""},
+		{"unixgram echo", func(t *testing.T) listener { return servePacket(t, "unixgram", func(b []byte) []byte { return b }) }, KindEcho, "", OK, Unixgram, ""},
+		{"tcp4 connect", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindConnect, "", OK, TCP4, ""},
+		{"udp4 connect", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, KindConnect, "", OK, UDP4, ""},
+		{"unixgram connect", func(t *testing.T) listener { return servePacket(t, "unixgram", func([]byte) []byte { return nil }) }, KindConnect, "", OK, Unixgram, ""},
+		{"seqpacket connect", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, KindConnect, "", OK, Unixpacket, ""},
+		{"http", func(t *testing.T) listener { return serveHTTP(t, "tcp4", okHTTP) }, KindHTTP, "", OK, TCP4, ""},
+		{"podman ping", func(t *testing.T) listener { return serveHTTP(t, "unix", ping) }, KindAuto, "podman.socket", OK, Unix, ""},
+		{"auto echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindAuto, "socktui-echo.socket", OK, TCP4, ""},
+
+		{"tcp4 mismatch", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", wrongAnswer) }, KindEcho, "", Mismatch, TCP4, "got"},
+		{"udp4 mismatch", func(t *testing.T) listener {
+			return servePacket(t, "udp4", func([]byte) []byte { return []byte("nope") })
+		}, KindEcho, "", Mismatch, UDP4, "nope"},
+		{"seqpacket mismatch", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", wrongAnswer) }, KindEcho, "", Mismatch, Unixpacket, "got"},
+		{"closed at once", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", func(net.Conn) {}) }, KindEcho, "", Mismatch, Unix, "after 0"},
+		{"not http", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindHTTP, "", Mismatch, TCP4, "not an HTTP response"},
+		{"http 502", func(t *testing.T) listener { return serveHTTP(t, "tcp4", failing) }, KindHTTP, "", Mismatch, TCP4, "502"},
+		{"ping not OK", func(t *testing.T) listener { return serveHTTP(t, "unix", okHTTP) }, KindAuto, "podman.socket", Mismatch, Unix, "_ping"},
+
+		{"tcp4 refused", refused(refusedTCP), KindEcho, "", Refused, TCP4, "connection refused"},
+		{"tcp4 refused connect", refused(refusedTCP), KindConnect, "", Refused, TCP4, "connection refused"},
+		{"unix refused", refused(deadUnix), KindConnect, "", Refused, Unix, "connection refused"},
+		{"unix missing", func(t *testing.T) listener { return listener{"Stream", t.TempDir() + "/none.sock"} }, KindConnect, "", Refused, Unix, "connection refused"},
+		{"udp4 refused", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, KindEcho, "", Refused, UDP4, "connection refused"},
+		{"udp4 refused connect", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, KindConnect, "", Refused, UDP4, "connection refused"},
+
+		{"http over udp", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, KindHTTP, "", Unsupported, UDP4, "stream"},
+		{"not loopback", func(t *testing.T) listener { return listener{"Stream", "192.0.2.1:80"} }, KindConnect, "", Unsupported, TCP4, "loopback"},
+		{"fifo", func(t *testing.T) listener { return listener{"FIFO", "/run/fifo"} }, KindConnect, "", Unsupported, "", "not a socket"},
+		{"bad entry", func(t *testing.T) listener { return listener{"Stream", "localhost:80"} }, KindConnect, "", Error, "", "numeric"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := tt.start(t)
+			tg := target(l, tt.kind)
+			if tt.unit != "" {
+				tg.Unit = tt.unit
+			}
+			p := &Prober{Timeout: 10 * time.Second}
+			r := p.Probe(context.Background(), tg)
+			if r.Outcome != tt.want || r.Network != tt.network || !strings.Contains(r.Error, tt.errHas) {
+				t.Fatalf("Probe(%+v) = %+v; want outcome %q, network %q, error containing %q", tg, r, tt.want, tt.network, tt.errHas)
+			}
+			if tt.want == OK && r.Error != "" {
+				t.Errorf("ok with error %q", r.Error)
+			}
+			if r.Unit != tg.Unit || r.Type != l.Type || r.Address != l.Address {
+				t.Errorf("result names %q %q %q, want the target's", r.Unit, r.Type, r.Address)
+			}
+			if r.Kind == KindAuto || r.Kind == "" {
+				t.Errorf("Kind = %q, want the kind used", r.Kind)
+			}
+			if r.Outcome == OK && (r.RTT <= 0 || r.RTTms <= 0) {
+				t.Errorf("RTT = %v, RTTms = %v; want them set", r.RTT, r.RTTms)
+			}
+			if r.Kind == KindEcho && r.Outcome == OK && r.Bytes == 0 {
+				t.Errorf("echo ok with 0 bytes")
+			}
+			if r.Kind == KindHTTP && r.Outcome == OK && !strings.HasPrefix(r.Status, "HTTP/1.1 200") {
+				t.Errorf("Status = %q, want the status line", r.Status)
+			}
+		})
+	}
+}
+
+func refused(f func(testing.TB) listener) func(t *testing.T) listener {
+	return func(t *testing.T) listener { return f(t) }
+}
+
+func TestProbeTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	silent := func(t *testing.T, network string) listener {
+		return servePacket(t, network, func([]byte) []byte { return nil })
+	}
+	tests := []struct {
+		name   string
+		start  func(t *testing.T) listener
+		kind   Kind
+		errHas string
+	}{
+		{"tcp black hole echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindEcho, "reply: no answer within 300ms"},
+		{"tcp black hole http", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", blackHole) }, KindHTTP, "reply: no answer"},
+		{"seqpacket black hole", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, KindEcho, "reply: no answer"},
+		{"udp4 never replies", func(t *testing.T) listener { return silent(t, "udp4") }, KindEcho, "reply: no answer"},
+		{"udp6 never replies", func(t *testing.T) listener { return silent(t, "udp6") }, KindEcho, "reply: no answer"},
+		{"unixgram never replies", func(t *testing.T) listener { return silent(t, "unixgram") }, KindEcho, "could not reply to @socktui-probe-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := tt.start(t)
+			p := &Prober{Timeout: timeout, ColdTimeout: time.Minute}
+			start := time.Now()
+			r := p.Probe(context.Background(), target(l, tt.kind))
+			took := time.Since(start)
+			if r.Outcome != Timeout || !strings.Contains(r.Error, tt.errHas) {
+				t.Fatalf("Probe = %+v; want timeout with error containing %q", r, tt.errHas)
+			}
+			// One timeout, not one per phase nor the cold one.
+			if took < timeout || took >= 2*timeout+time.Second {
+				t.Errorf("the probe took %v, want one timeout of %v", took, timeout)
+			}
+		})
+	}
+}
+
+func TestProbeColdTimeout(t *testing.T) {
+	t.Parallel()
+	l := serveStream(t, "tcp4", "Stream", blackHole)
+	const warm, cold = 50 * time.Millisecond, 600 * time.Millisecond
+	p := &Prober{Timeout: warm, ColdTimeout: cold}
+	tg := target(l, KindEcho)
+	tg.Cold = true
+	start := time.Now()
+	r := p.Probe(context.Background(), tg)
+	if took := time.Since(start); r.Outcome != Timeout || !r.Cold || took < cold {
+		t.Fatalf("cold probe of a black hole = %+v after %v; want a cold timeout after %v at least", r, took, cold)
+	}
+	tg.Cold = false
+	start = time.Now()
+	r = p.Probe(context.Background(), tg)
+	if took := time.Since(start); r.Outcome != Timeout || r.Cold || took < warm || took >= cold {
+		t.Fatalf("warm probe of a black hole = %+v after %v; want a warm timeout of %v", r, took, warm)
+	}
+}
+
+func TestProberDefaults(t *testing.T) {
+	var p Prober
+	if p.parallel() != DefaultParallel || p.timeout(false) != DefaultTimeout || p.timeout(true) != DefaultColdTimeout {
+		t.Errorf("zero Prober: parallel %d, timeouts %v/%v", p.parallel(), p.timeout(false), p.timeout(true))
+	}
+	p = Prober{Timeout: time.Minute, ColdTimeout: time.Second}
+	if p.timeout(true) != time.Minute {
+		t.Errorf("cold timeout %v, want never shorter than the warm one", p.timeout(true))
+	}
+}
+
+func TestProbeVsockUnsupported(t *testing.T) {
+	for _, tg := range []Target{
+		{Unit: "v.socket", Type: "Stream", Address: "vsock::3000", Kind: KindEcho},
+		{Unit: "v.socket", Type: "SequentialPacket", Address: "vsock:1:3001", Kind: KindConnect},
+		{Unit: "v.socket", Type: "Stream", Address: "vsock:2:3000", Kind: KindConnect},
+	} {
+		p := &Prober{Timeout: time.Minute}
+		start := time.Now()
+		r := p.Probe(context.Background(), tg)
+		took := time.Since(start)
+		t.Logf("%s %s: %s %q in %v", tg.Type, tg.Address, r.Outcome, r.Error, took)
+		if r.Network != Vsock {
+			t.Errorf("Network = %q, want vsock", r.Network)
+		}
+		// Hosts with vsock_loopback refuse (nothing listens); this one has
+		// none and must say so without waiting for the timeout.
+		if r.Outcome != Unsupported && !(r.Outcome == Refused && tg.Address != "vsock:2:3000") {
+			t.Errorf("Probe(%s) = %+v, want unsupported", tg.Address, r)
+		}
+		if r.Outcome == Unsupported && !strings.Contains(r.Error, "vsock") {
+			t.Errorf("unsupported without a reason naming vsock: %q", r.Error)
+		}
+		if took > 10*time.Second {
+			t.Errorf("took %v: it waited for the timeout", took)
+		}
+	}
+}
+
+func TestProbeAllCancel(t *testing.T) {
+	var accepted atomic.Int32
+	l := serveStream(t, "tcp4", "Stream", func(c net.Conn) {
+		accepted.Add(1)
+		blackHole(c)
+	})
+	const n, parallel = 20, 4
+	ts := make([]Target, n)
+	for i := range ts {
+		ts[i] = target(l, KindEcho)
+	}
+	p := &Prober{Parallel: parallel, Timeout: time.Minute, ColdTimeout: time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := p.ProbeAll(ctx, ts)
+	waitFor(t, "the first probes to connect", func() bool { return accepted.Load() == parallel })
+	start := time.Now()
+	cancel()
+	seen := map[int]bool{}
+	for r := range ch {
+		if r.Outcome != Error || r.Error != ErrCancelled {
+			t.Errorf("result %d = %+v, want cancelled", r.Index, r)
+		}
+		seen[r.Index] = true
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the results took %v after cancel; the timeout is a minute", took)
+	}
+	if len(seen) != n {
+		t.Errorf("got results for %d targets, want %d", len(seen), n)
+	}
+	if got := accepted.Load(); got != parallel {
+		t.Errorf("%d connections, want %d: probes started after the cancel", got, parallel)
+	}
+}
+
+func TestProbeAllResults(t *testing.T) {
+	echo := serveStream(t, "tcp4", "Stream", echoStream)
+	ts := []Target{target(echo, KindEcho), target(refusedTCP(t), KindConnect), {Unit: "f", Type: "FIFO", Address: "/x"}}
+	for i := 0; i < 10; i++ {
+		ts = append(ts, target(echo, KindConnect))
+	}
+	var p Prober
+	got := map[int]Result{}
+	for r := range p.ProbeAll(context.Background(), ts) {
+		if _, dup := got[r.Index]; dup {
+			t.Errorf("two results for target %d", r.Index)
+		}
+		got[r.Index] = r
+	}
+	if len(got) != len(ts) {
+		t.Fatalf("%d results, want %d", len(got), len(ts))
+	}
+	if got[0].Outcome != OK || got[1].Outcome != Refused || got[2].Outcome != Unsupported {
+		t.Errorf("results 0-2: %+v %+v %+v", got[0], got[1], got[2])
+	}
+	if _, open := <-p.ProbeAll(context.Background(), nil); open {
+		t.Errorf("ProbeAll(nil) delivered a result")
+	}
+}
+
+// TestNoLeak probes 1,000 times, every outcome, and checks that the
+// goroutines and file descriptors come back to where they were.
+func TestNoLeak(t *testing.T) {
+	ls := []listener{
+		serveStream(t, "tcp4", "Stream", echoStream),
+		serveStream(t, "unix", "Stream", echoStream),
+		serveStream(t, "unixpacket", "SequentialPacket", echoPacket),
+		servePacket(t, "udp6", func(b []byte) []byte { return b }),
+		servePacket(t, "unixgram", func(b []byte) []byte { return b }),
+		serveStream(t, "tcp4", "Stream", wrongAnswer),
+		servePacket(t, "udp4", func([]byte) []byte { return nil }), // timeout
+		refusedTCP(t),
+		{"Stream", "vsock::3000"},
+	}
+	kinds := []Kind{KindEcho, KindConnect, KindHTTP}
+	ts := make([]Target, 1000)
+	for i := range ts {
+		ts[i] = target(ls[i%len(ls)], kinds[i%len(kinds)])
+	}
+	fds, gs := countFDs(t), runtime.NumGoroutine()
+	p := &Prober{Parallel: 32, Timeout: 50 * time.Millisecond}
+	outcomes := map[Outcome]int{}
+	for r := range p.ProbeAll(context.Background(), ts) {
+		outcomes[r.Outcome]++
+	}
+	t.Logf("outcomes of %d probes: %v", len(ts), outcomes)
+	for _, o := range []Outcome{OK, Mismatch, Timeout, Refused, Unsupported} {
+		if outcomes[o] == 0 {
+			t.Errorf("no %s among the outcomes %v", o, outcomes)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fdsAfter, gsAfter := countFDs(t), runtime.NumGoroutine()
+		if fdsAfter <= fds && gsAfter <= gs {
+			t.Logf("fds %d -> %d, goroutines %d -> %d", fds, fdsAfter, gs, gsAfter)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leak after %d probes: fds %d -> %d, goroutines %d -> %d", len(ts), fds, fdsAfter, gs, gsAfter)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+// waitFor polls cond until it holds, failing the test after 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
