@@ -71,7 +71,7 @@ type Stats struct {
 	Datagrams   int64 // datagrams echoed
 	Oversize    int64 // datagrams and seqpacket messages over BufSize, dropped
 	Unreplyable int64 // unix datagrams from an unbound sender, dropped
-	Dropped     int64 // datagram replies dropped because the sender's queue was full
+	Dropped     int64 // datagram replies that could not be sent at once (full queue, unreachable sender)
 }
 
 // String is the STATUS line.
@@ -90,10 +90,10 @@ type Server struct {
 	socks []*Socket
 	bufs  sync.Pool // *[]byte of BufSize
 
-	open, accepted, refused, timedOut, bytes    atomic.Int64
-	datagrams, oversize, unreplyable, dropped   atomic.Int64
-	lastActive                                  atomic.Int64 // unix nanoseconds
-	warnedUnreplyable, warnedOversize, warnedMF atomic.Bool
+	open, accepted, refused, timedOut, bytes                atomic.Int64
+	datagrams, oversize, unreplyable, dropped               atomic.Int64
+	lastActive                                              atomic.Int64 // unix nanoseconds
+	warnedUnreplyable, warnedOversize, warnedMF, warnedSend atomic.Bool
 
 	mu     sync.Mutex
 	conns  map[*os.File]struct{}
@@ -474,6 +474,11 @@ func (s *Server) datagramLoop(sock *Socket) {
 		})
 		if serr != nil {
 			s.dropped.Add(1)
+			if serr != unix.EAGAIN && serr != unix.ENOBUFS && !s.warnedSend.Swap(true) {
+				// In a container, a sender's unix path is looked up in
+				// the container's mount namespace, where it may not be.
+				s.cfg.Logf("fd %s: cannot reply to %s: %v (logged once; counted in STATUS as dropped)", sock, FormatSockaddr(from), serr)
+			}
 			continue
 		}
 		s.datagrams.Add(1)

@@ -216,7 +216,8 @@ func (s Spec) Units() (Units, error) {
 		u.Description = "socktui echo workload (container " + s.Image + ")"
 		// As `podman generate systemd --new` writes it, with %t and %n
 		// spelled out and the container telling systemd READY=1 itself
-		// (--sdnotify=container). conmon stays in the service's cgroup
+		// (--sdnotify=container; conmon forwards READY=1 but drops
+		// STATUS= lines). conmon stays in the service's cgroup
 		// (--cgroups=no-conmon) and is the main process; the container
 		// itself may live in another cgroup (cgroupfs), so ExecStop stops
 		// it through Podman and ExecStopPost removes it whatever happened.
