@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// probeOptions are the arguments of `socktui probe`.
+type probeOptions struct {
+	units       []string
+	kind        probe.Kind
+	timeout     time.Duration
+	coldTimeout time.Duration
+	json        bool
+}
+
+const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--json]"
+
+func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
+	fs := newFlagSet(env, "probe", probeUsage)
+	kind := fs.String("kind", string(probe.KindAuto), "probe kind: auto (chosen per unit), echo, connect or http")
+	timeout := fs.Duration("timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
+	cold := fs.Duration("cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
+	asJSON := fs.Bool("json", false, "print a JSON array of results")
+	units, err := parseFlags(fs, args)
+	if err != nil {
+		return probeOptions{}, err
+	}
+	opts := probeOptions{units: units, kind: probe.Kind(*kind), timeout: *timeout, coldTimeout: *cold, json: *asJSON}
+	switch opts.kind {
+	case probe.KindAuto, probe.KindEcho, probe.KindConnect, probe.KindHTTP:
+	default:
+		return probeOptions{}, usagef("--kind %q: want auto, echo, connect or http", *kind)
+	}
+	if opts.timeout <= 0 || opts.coldTimeout <= 0 {
+		return probeOptions{}, usagef("timeouts must be positive")
+	}
+	for i, u := range opts.units {
+		opts.units[i] = socketPattern(u)
+	}
+	return opts, nil
+}
+
+// socketPattern completes a bare unit name to a .socket unit: "echo" is
+// "echo.socket"; names with a suffix and glob patterns stay as they are.
+func socketPattern(u string) string {
+	if strings.ContainsAny(u, "*?[") || strings.Contains(u, ".") {
+		return u
+	}
+	return u + ".socket"
+}
+
+// listSocketsFunc lists the socket units that match patterns (all when
+// none).
+type listSocketsFunc func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error)
+
+// prober runs probes; *probe.Prober is one.
+type prober interface {
+	ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result
+}
+
+var _ prober = (*probe.Prober)(nil)
+
+// probeUnits lists the socket units, probes every endpoint and prints the
+// results. It returns errSilent when a probe failed (an outcome other than
+// ok or unsupported), once the results are printed.
+func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocketsFunc, p prober) error {
+	socks, err := list(ctx, opts.units)
+	if err != nil {
+		return err
+	}
+	if len(opts.units) > 0 {
+		for _, pat := range opts.units {
+			if !slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return matchUnit(pat, s.Unit) }) {
+				return fmt.Errorf("no socket unit matches %q", pat)
+			}
+		}
+	}
+	ts := probeTargets(socks, opts.kind, len(opts.units) > 0)
+	if len(ts) == 0 && !opts.json {
+		fmt.Fprintln(env.Stderr, "socktui probe: no listening socket unit to probe")
+		return nil
+	}
+	rs := collectResults(p.ProbeAll(ctx, ts), len(ts))
+	if opts.json {
+		err = writeProbeJSON(env.Stdout, rs)
+	} else {
+		err = writeProbeTable(env.Stdout, rs)
+	}
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if probeFailed(rs) {
+		return errSilent
+	}
+	return nil
+}
+
+// matchUnit reports whether a unit name matches a pattern as systemctl
+// matches them (shell globs).
+func matchUnit(pattern, unit string) bool {
+	ok, err := path.Match(pattern, unit)
+	return err == nil && ok
+}
+
+// probeTargets is every endpoint of the socket units as probe targets, in
+// unit and Listen order. Without explicit units only listening sockets are
+// probed. Cold is set when no service of the socket is active; kind
+// overrides the automatic choice unless it is KindAuto.
+func probeTargets(socks []systemdbus.Socket, kind probe.Kind, explicit bool) []probe.Target {
+	var ts []probe.Target
+	for _, s := range socks {
+		if !explicit && !socketListening(s) {
+			continue
+		}
+		cold := !serviceActive(s)
+		for _, l := range s.Listen {
+			ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: kind, Cold: cold})
+		}
+	}
+	return ts
+}
+
+// socketListening reports whether a socket unit listens.
+func socketListening(s systemdbus.Socket) bool {
+	switch s.State {
+	case systemdbus.StateIdle, systemdbus.StateActivating, systemdbus.StateActive:
+		return true
+	case "":
+		return s.ActiveState == "active"
+	}
+	return false
+}
+
+// serviceActive reports whether a service the socket triggers is up (or
+// coming up): a probe then finds it warm.
+func serviceActive(s systemdbus.Socket) bool {
+	for _, svc := range s.Services {
+		switch svc.ActiveState {
+		case "active", "activating", "reloading":
+			return true
+		}
+	}
+	return false
+}
+
+// collectResults reads n results (fewer if ch closes first) and returns
+// them in target order.
+func collectResults(ch <-chan probe.Result, n int) []probe.Result {
+	rs := make([]probe.Result, 0, n)
+	for r := range ch {
+		rs = append(rs, r)
+	}
+	slices.SortStableFunc(rs, func(a, b probe.Result) int { return a.Index - b.Index })
+	return rs
+}
+
+// probeFailed reports whether any outcome is neither ok nor unsupported.
+func probeFailed(rs []probe.Result) bool {
+	for _, r := range rs {
+		if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonResult is one element of `socktui probe --json`.
+type jsonResult struct {
+	Unit    string  `json:"unit"`
+	Type    string  `json:"type"`
+	Address string  `json:"address"`
+	Network string  `json:"network"`
+	Kind    string  `json:"kind"`
+	Outcome string  `json:"outcome"`
+	RTTms   float64 `json:"rttMs"`
+	Cold    bool    `json:"cold"`
+	Error   string  `json:"error"`
+	Status  string  `json:"status,omitempty"`
+}
+
+// writeProbeJSON writes the results as a JSON array (empty: []), one
+// object per endpoint with the keys unit, type, address, network, kind,
+// outcome, rttMs, cold, error, and status for http probes.
+func writeProbeJSON(w io.Writer, rs []probe.Result) error {
+	out := make([]jsonResult, len(rs))
+	for i, r := range rs {
+		out[i] = jsonResult{Unit: r.Unit, Type: r.Type, Address: r.Address, Network: string(r.Network),
+			Kind: string(r.Kind), Outcome: string(r.Outcome), RTTms: r.RTTms, Cold: r.Cold, Error: r.Error, Status: r.Status}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeProbeTable writes the results as an aligned table: unit, endpoint,
+// network, kind, outcome, RTT, cold or warm, and the status line or error.
+func writeProbeTable(w io.Writer, rs []probe.Result) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tENDPOINT\tNETWORK\tKIND\tOUTCOME\tRTT\tSTART\tDETAIL")
+	for _, r := range rs {
+		start := "warm"
+		if r.Cold {
+			start = "cold"
+		}
+		rtt := "-"
+		if r.RTT > 0 && r.Outcome != probe.Unsupported {
+			rtt = formatRTT(r.RTT)
+		}
+		detail := r.Error
+		if r.Status != "" {
+			detail = strings.TrimSpace(r.Status + " " + detail)
+		}
+		network := string(r.Network)
+		if network == "" {
+			network = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(r.Unit), clean(r.Address), network, r.Kind,
+			r.Outcome, rtt, start, clean(detail))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// A row without detail would end in the padding of its last cell.
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n"))
+	return err
+}
+
+// formatRTT shows a round trip with three significant digits: "85µs",
+// "1.25ms", "171ms", "2.00s".
+func formatRTT(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	default:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+}
+
+// clean makes text from outside (unit names, addresses, server replies)
+// safe for a terminal table: control characters and tabs are escaped.
+func clean(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	q := fmt.Sprintf("%+q", s)
+	return q[1 : len(q)-1]
+}
