@@ -265,6 +265,11 @@ func (s *Server) acceptLoop(sock *Socket) {
 			s.refused.Add(1)
 			continue
 		}
+		if sock.Family == "inet" || sock.Family == "inet6" {
+			// As Go's net package does: an echo goes out at once, not
+			// when Nagle's algorithm decides.
+			_ = unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		}
 		f := os.NewFile(uintptr(nfd), sock.Name)
 		if !s.track(f) {
 			f.Close()
