@@ -171,7 +171,8 @@ func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Du
 	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		msg := fmt.Sprintf("%s: no answer within %v", x.phase, timeout)
 		if x.phase == phaseReply && x.ep.Network == Unixgram {
-			msg += fmt.Sprintf(" (the server could not reply to %s if it runs in another network namespace, as in a container)", x.local)
+			msg += fmt.Sprintf(" (the server replies to the client's abstract address %s, "+
+				"which a socket made in another network namespace cannot reach)", x.local)
 		}
 		return Timeout, msg
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
@@ -272,7 +273,10 @@ func (x *exchange) dial(ctx context.Context) (conn, error) {
 		return dialVsock(ctx, x.ep)
 	case Unixgram:
 		// Bind an abstract address of our own, so that the server has
-		// somewhere to send its reply; it vanishes with the socket.
+		// somewhere to send its reply; it vanishes with the socket. Unlike a
+		// path, an abstract address is looked up in the network namespace
+		// of the server's socket, so a containerised server that inherited
+		// its socket from systemd on the host can still reply.
 		x.local = "@socktui-probe-" + strings.ToLower(rand.Text())
 		d := net.Dialer{LocalAddr: &net.UnixAddr{Name: x.local, Net: "unixgram"}}
 		return d.DialContext(ctx, "unixgram", x.ep.Dial)

@@ -127,7 +127,7 @@ func TestProbeTimeout(t *testing.T) {
 		{"seqpacket black hole", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, KindEcho, "reply: no answer"},
 		{"udp4 never replies", func(t *testing.T) listener { return silent(t, "udp4") }, KindEcho, "reply: no answer"},
 		{"udp6 never replies", func(t *testing.T) listener { return silent(t, "udp6") }, KindEcho, "reply: no answer"},
-		{"unixgram never replies", func(t *testing.T) listener { return silent(t, "unixgram") }, KindEcho, "could not reply to @socktui-probe-"},
+		{"unixgram never replies", func(t *testing.T) listener { return silent(t, "unixgram") }, KindEcho, "client's abstract address @socktui-probe-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
