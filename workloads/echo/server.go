@@ -260,6 +260,10 @@ func (s *Server) acceptLoop(sock *Socket) {
 			s.cfg.Logf("fd %s: accept: %v", sock, aerr)
 			return
 		}
+		// The time first, then the count: the idle check reads the
+		// count, then the time, so a check that misses the new count
+		// still sees the fresh time and does not exit.
+		s.touch()
 		if s.open.Load() >= int64(s.cfg.MaxConns) {
 			unix.Close(nfd)
 			s.refused.Add(1)
@@ -390,8 +394,10 @@ func (s *Server) serveConn(f *os.File, seqpacket bool) {
 			return
 		}
 		if n == 0 {
-			// End of input: every byte has been echoed; pass the
-			// half-close on so the peer sees the end of the echo.
+			// End of input (for seqpacket, a zero-length message reads
+			// the same and ends the connection too): every byte has
+			// been echoed; pass the half-close on so the peer sees the
+			// end of the echo.
 			rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_WR) })
 			return
 		}
