@@ -177,6 +177,10 @@ func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Du
 		return Timeout, msg
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
 		return Refused, fmt.Sprintf("%s: %s", x.phase, "connection refused")
+	case errors.Is(err, syscall.ECONNRESET):
+		// Reset while connecting: the listener went away under the
+		// connection, as when systemd closes a failed socket unit.
+		return Refused, "connect: connection reset"
 	default:
 		return Error, fmt.Sprintf("%s: %v", x.phase, err)
 	}
