@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// connect builds the systemd client for a subcommand.
+func connect(ctx context.Context, env *Env, system bool) (*systemdbus.Client, error) {
+	return systemdbus.Connect(ctx, systemdbus.Options{System: system, Getenv: env.Getenv})
+}
+
+// runList is `socktui list [PATTERN...] [--all] [--json]`.
+func runList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "list", "[PATTERN...] [--all] [--json] [--system]")
+	all := fs.Bool("all", false, "also show inactive sockets and socket unit files that are not loaded")
+	asJSON := fs.Bool("json", false, "print a JSON array of sockets instead of a table")
+	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
+	patterns, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	for _, p := range patterns {
+		if err := systemdbus.CheckPattern(p); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	c, err := connect(ctx, env, *system)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: patterns, All: *all})
+	if err != nil {
+		if errors.Is(err, systemdbus.ErrBadPattern) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, socks)
+	}
+	writeTable(env.Stdout, socks, *all)
+	return nil
+}
+
+// writeJSON prints socks as a JSON array; empty lists are [] not null.
+func writeJSON(w io.Writer, socks []systemdbus.Socket) error {
+	if socks == nil {
+		socks = []systemdbus.Socket{}
+	}
+	for i := range socks {
+		s := &socks[i]
+		if s.Listen == nil {
+			s.Listen = []systemdbus.Listen{}
+		}
+		if s.Triggers == nil {
+			s.Triggers = []string{}
+		}
+		if s.Services == nil {
+			s.Services = []systemdbus.Service{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(socks)
+}
+
+// writeTable prints socks like systemctl list-sockets, one line per listen
+// address, with the activation state and the services' states.
+func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LISTEN\tTYPE\tUNIT\tSTATE\tACTIVATES\tSERVICE\tCONTAINER")
+	for _, s := range socks {
+		state := string(s.State)
+		if s.Reason != "" {
+			state += " (" + s.Reason + ")"
+		}
+		var svcs, svcStates, containers []string
+		for _, v := range s.Services {
+			svcs = append(svcs, v.Unit)
+			svcStates = append(svcStates, v.ActiveState+"/"+v.SubState)
+			if v.Container != "" {
+				containers = append(containers, v.Container)
+			}
+		}
+		activates, svcState, container := dash(strings.Join(svcs, ",")), dash(strings.Join(svcStates, ",")), dash(strings.Join(containers, ","))
+		listen := s.Listen
+		if len(listen) == 0 {
+			listen = []systemdbus.Listen{{Type: "-", Address: "-"}}
+		}
+		for i, l := range listen {
+			if i == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Address, l.Type, s.Unit, state, activates, svcState, container)
+			} else {
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", l.Address, l.Type)
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d sockets listed.\n", len(socks))
+	if !all {
+		fmt.Fprintln(w, "Pass --all to see inactive sockets and unit files that are not loaded, too.")
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

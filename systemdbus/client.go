@@ -1,0 +1,368 @@
+package systemdbus
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// D-Bus names of the systemd manager.
+const (
+	busName      = "org.freedesktop.systemd1"
+	managerPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerIface = "org.freedesktop.systemd1.Manager"
+	unitIface    = "org.freedesktop.systemd1.Unit"
+	socketIface  = "org.freedesktop.systemd1.Socket"
+	serviceIface = "org.freedesktop.systemd1.Service"
+	propsIface   = "org.freedesktop.DBus.Properties"
+)
+
+// Sentinel errors callers branch on. Errors returned by this package wrap
+// them with details.
+var (
+	// ErrNoManager: no systemd manager answered on any transport tried.
+	ErrNoManager = errors.New("no systemd manager answered")
+	// ErrPermission: the manager (or polkit) refused the caller.
+	ErrPermission = errors.New("permission denied")
+	// ErrNoSuchUnit: the manager knows no unit by that name.
+	ErrNoSuchUnit = errors.New("no such unit")
+	// ErrDisconnected: the connection to the manager dropped.
+	ErrDisconnected = errors.New("connection to the manager closed")
+	// ErrRefused: the manager ran the job and it did not succeed.
+	ErrRefused = errors.New("refused")
+	// ErrBadPattern: a unit name or pattern is not valid syntax.
+	ErrBadPattern = errors.New("invalid unit name or pattern")
+)
+
+// Options configure Connect. The zero value connects to the user manager of
+// the calling process.
+type Options struct {
+	// System selects the system manager instead of the user manager.
+	System bool
+	// Dial, when set, replaces the default transport: it returns an
+	// authenticated *dbus.Conn, created with ConnOptions() so that signals
+	// keep their order. When DialBus is false the connection is peer to peer
+	// with the manager (its private socket, or a stdio bridge to it): no
+	// Hello, and the manager sends every signal unasked. When DialBus is true
+	// the connection goes through a message bus: Connect calls Hello, adds a
+	// match rule for the manager's signals and calls Subscribe.
+	//
+	// Dial is called again to reconnect (Watch, or an action after the
+	// connection dropped).
+	Dial func(ctx context.Context) (*dbus.Conn, error)
+	// DialBus says that Dial's connections go through a message bus.
+	DialBus bool
+	// RuntimeDir is the user manager's XDG_RUNTIME_DIR (for a private
+	// manager such as the demo's sandbox); Getenv("XDG_RUNTIME_DIR") when
+	// empty.
+	RuntimeDir string
+	// Getenv reads the environment (XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS);
+	// os.Getenv when nil.
+	Getenv func(string) string
+	// CounterInterval is how often Watch re-reads the connection counters of
+	// Accept=yes sockets, which emit no signal; 5 s when zero.
+	CounterInterval time.Duration
+	// Backoff is Watch's first delay before reconnecting; it doubles up to
+	// 5 s. 100 ms when zero.
+	Backoff time.Duration
+}
+
+// ConnOptions are the options a custom Options.Dial must pass to
+// dbus.Dial/dbus.NewConn: a sequential signal handler, so that signals reach
+// Watch in the order the manager sent them.
+func ConnOptions() []dbus.ConnOption {
+	return []dbus.ConnOption{dbus.WithSignalHandler(dbus.NewSequentialSignalHandler())}
+}
+
+// Client talks to one systemd manager. Its methods are safe for concurrent
+// use. The underlying connection is replaced transparently when it drops.
+type Client struct {
+	opts    Options
+	manager string
+	dial    func(ctx context.Context) (*dbus.Conn, bool, error)
+
+	mu     sync.Mutex
+	cur    *session
+	closed bool
+}
+
+// session is one live connection with its job-result dispatcher.
+type session struct {
+	conn *dbus.Conn
+	sigs chan *dbus.Signal
+
+	mu   sync.Mutex // held across "start a job" and registering its waiter
+	jobs map[dbus.ObjectPath]chan string
+	done chan struct{} // closed when the dispatcher has seen the connection close
+}
+
+// Connect connects to the user manager (or the system manager with
+// opts.System) and returns a Client. The default transport is the manager's
+// private socket ($XDG_RUNTIME_DIR/systemd/private, or /run/systemd/private)
+// as systemctl uses, else the session (system) bus. When nothing answers the
+// error wraps ErrNoManager, names what was tried and suggests `socktui demo`.
+func Connect(ctx context.Context, opts Options) (*Client, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.CounterInterval <= 0 {
+		opts.CounterInterval = 5 * time.Second
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 100 * time.Millisecond
+	}
+	c := &Client{opts: opts, manager: "user"}
+	if opts.System {
+		c.manager = "system"
+	}
+	if opts.Dial != nil {
+		c.dial = func(ctx context.Context) (*dbus.Conn, bool, error) {
+			conn, err := opts.Dial(ctx)
+			return conn, opts.DialBus, err
+		}
+	} else {
+		c.dial = c.defaultDial
+	}
+	if _, err := c.session(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Manager names the manager this client talks to: "user" or "system".
+func (c *Client) Manager() string { return c.manager }
+
+// Close closes the connection. Watch channels close when their contexts end,
+// not on Close; calls in flight fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.cur != nil {
+		err := c.cur.conn.Close()
+		c.cur = nil
+		return err
+	}
+	return nil
+}
+
+// session returns the live session, dialling a new one when there is none
+// or the last one dropped.
+func (c *Client) session(ctx context.Context) (*session, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("systemdbus: client closed: %w", dbus.ErrClosed)
+	}
+	if c.cur != nil && c.cur.conn.Connected() {
+		return c.cur, nil
+	}
+	conn, bus, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if bus {
+		if err := subscribe(ctx, conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	s := &session{conn: conn, sigs: make(chan *dbus.Signal, 16),
+		jobs: map[dbus.ObjectPath]chan string{}, done: make(chan struct{})}
+	conn.Signal(s.sigs)
+	go s.dispatch()
+	c.cur = s
+	return s, nil
+}
+
+// subscribe readies a bus connection: Hello, a match rule for the manager's
+// signals, and Subscribe (without which systemd sends no unit signals on a
+// bus).
+func subscribe(ctx context.Context, conn *dbus.Conn) error {
+	if err := conn.Hello(); err != nil {
+		return fmt.Errorf("systemdbus: hello: %w", err)
+	}
+	if err := conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(busName)); err != nil {
+		return fmt.Errorf("systemdbus: adding a match rule: %w", err)
+	}
+	if err := conn.Object(busName, managerPath).CallWithContext(ctx, managerIface+".Subscribe", 0).Err; err != nil {
+		return fmt.Errorf("systemdbus: subscribe: %w", explain(err, "", ""))
+	}
+	return nil
+}
+
+// dispatch hands JobRemoved results to the actions waiting for them. It
+// ends when the connection closes; waiters then get "".
+func (s *session) dispatch() {
+	defer func() {
+		s.mu.Lock()
+		for p, ch := range s.jobs {
+			close(ch)
+			delete(s.jobs, p)
+		}
+		close(s.done)
+		s.mu.Unlock()
+	}()
+	for sig := range s.sigs {
+		if sig.Name != managerIface+".JobRemoved" || len(sig.Body) < 4 {
+			continue
+		}
+		path, _ := sig.Body[1].(dbus.ObjectPath)
+		result, _ := sig.Body[3].(string)
+		s.mu.Lock()
+		if ch, ok := s.jobs[path]; ok {
+			ch <- result
+			delete(s.jobs, path)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// defaultDial tries the manager's private socket, then the bus.
+func (c *Client) defaultDial(ctx context.Context) (*dbus.Conn, bool, error) {
+	var private, busAddr string
+	if c.opts.System {
+		private = "/run/systemd/private"
+		busAddr = "unix:path=/run/dbus/system_bus_socket"
+		if a := c.opts.Getenv("DBUS_SYSTEM_BUS_ADDRESS"); a != "" {
+			busAddr = a
+		}
+	} else {
+		rt := c.opts.RuntimeDir
+		if rt == "" {
+			rt = c.opts.Getenv("XDG_RUNTIME_DIR")
+		}
+		if rt != "" {
+			private = filepath.Join(rt, "systemd", "private")
+		}
+		if c.opts.RuntimeDir == "" {
+			busAddr = c.opts.Getenv("DBUS_SESSION_BUS_ADDRESS")
+		}
+		if busAddr == "" && rt != "" {
+			if _, err := os.Stat(filepath.Join(rt, "bus")); err == nil {
+				busAddr = "unix:path=" + filepath.Join(rt, "bus")
+			}
+		}
+	}
+	var tried []string
+	var permErr error
+	if private != "" {
+		conn, err := DialPrivate(ctx, private)
+		if err == nil {
+			return conn, false, nil
+		}
+		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+			permErr = err
+		}
+		tried = append(tried, fmt.Sprintf("%s (%v)", private, unwrapAll(err)))
+	} else {
+		tried = append(tried, "the private socket ($XDG_RUNTIME_DIR is not set)")
+	}
+	if busAddr != "" {
+		conn, err := dialBus(ctx, busAddr)
+		if err == nil {
+			return conn, true, nil
+		}
+		tried = append(tried, fmt.Sprintf("bus %s (%v)", busAddr, unwrapAll(err)))
+	} else {
+		tried = append(tried, "the session bus ($DBUS_SESSION_BUS_ADDRESS is not set)")
+	}
+	if permErr != nil && c.opts.System {
+		return nil, false, fmt.Errorf("systemdbus: the system manager refused the connection (%v): run as root: %w",
+			unwrapAll(permErr), ErrPermission)
+	}
+	return nil, false, fmt.Errorf("systemdbus: %w: the %s manager: tried %s; "+
+		"without a user session, try `socktui demo`, which runs its own private manager", ErrNoManager,
+		c.manager, strings.Join(tried, ", then "))
+}
+
+// DialPrivate connects to a manager's private socket at path, peer to peer
+// with EXTERNAL authentication, as systemctl does. The connection is made
+// with ConnOptions. Tests use it to build an Options.Dial.
+func DialPrivate(ctx context.Context, path string) (*dbus.Conn, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	return dialAuth(ctx, "unix:path="+path, func(conn *dbus.Conn) error {
+		return conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))})
+	})
+}
+
+// AuthConn wraps an established stream to a manager (the pipes of a stdio
+// bridge, say) in a *dbus.Conn made with ConnOptions, with buffered reads,
+// and authenticates it as the current user.
+func AuthConn(ctx context.Context, rwc io.ReadWriteCloser) (*dbus.Conn, error) {
+	conn, err := dbus.NewConn(bufferedStream{bufio.NewReaderSize(rwc, 64<<10), rwc}, ConnOptions()...)
+	if err != nil {
+		rwc.Close()
+		return nil, err
+	}
+	return authWithin(ctx, conn, func(conn *dbus.Conn) error {
+		return conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))})
+	})
+}
+
+type bufferedStream struct {
+	r *bufio.Reader
+	io.ReadWriteCloser
+}
+
+func (b bufferedStream) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func dialBus(ctx context.Context, addr string) (*dbus.Conn, error) {
+	return dialAuth(ctx, addr, func(conn *dbus.Conn) error { return conn.Auth(nil) })
+}
+
+// dialAuth dials addr and authenticates within ctx: a socket whose server
+// accepts but never answers must not hang the caller.
+func dialAuth(ctx context.Context, addr string, auth func(*dbus.Conn) error) (*dbus.Conn, error) {
+	conn, err := dbus.Dial(addr, ConnOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	return authWithin(ctx, conn, auth)
+}
+
+func authWithin(ctx context.Context, conn *dbus.Conn, auth func(*dbus.Conn) error) (*dbus.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ch := make(chan error, 1)
+	go func() { ch <- auth(conn) }()
+	select {
+	case err := <-ch:
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("authenticating: %w", err)
+		}
+		return conn, nil
+	case <-ctx.Done():
+		conn.Close() // unblocks auth
+		return nil, fmt.Errorf("authenticating: %w", ctx.Err())
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+// object returns the manager object or a unit object on s.
+func (s *session) object(path dbus.ObjectPath) dbus.BusObject {
+	return s.conn.Object(busName, path)
+}

@@ -1,0 +1,344 @@
+package systemdbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// ListOptions select the socket units ListSockets reports.
+type ListOptions struct {
+	// Patterns are unit names or globs ("echo*", "web.socket"); a name
+	// without a type suffix means a .socket unit. Empty: every socket unit.
+	Patterns []string
+	// All also reports loaded units that are inactive or not found, and
+	// socket unit files that are not loaded. Without it only active and
+	// failed sockets are reported, as systemctl list-sockets does.
+	All bool
+}
+
+// unitStatus is one entry of ListUnits*: a(ssssssouso).
+type unitStatus struct {
+	Name, Description, LoadState, ActiveState, SubState, Following string
+	Path                                                           dbus.ObjectPath
+	JobID                                                          uint32
+	JobType                                                        string
+	JobPath                                                        dbus.ObjectPath
+}
+
+// execCommand is one entry of ExecStart: a(sasbttttuii).
+type execCommand struct {
+	Path             string
+	Args             []string
+	IgnoreFailure    bool
+	Start, StartMono uint64
+	Exit, ExitMono   uint64
+	PID              uint32
+	Code, Status     int32
+}
+
+// listing is a set of sockets with, for each unit (socket or service), the
+// sequence number of the reply its state was read from: a signal received
+// before that reply is older than what the listing holds.
+type listing struct {
+	sockets []Socket
+	seq     map[string]dbus.Sequence
+}
+
+// ListSockets lists socket units with the services they trigger. It reads
+// the unit list with ListUnitsByPatterns and then the properties it needs
+// with calls pipelined on one connection, in three rounds at most. It
+// returns an error when the connection drops before the listing is whole.
+func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]Socket, error) {
+	pats, err := socketPatterns(opts.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := list(ctx, s, pats, opts.All, false)
+	if err != nil {
+		return nil, err
+	}
+	return l.sockets, nil
+}
+
+// socketPatterns checks patterns and completes bare names to .socket.
+func socketPatterns(patterns []string) ([]string, error) {
+	if len(patterns) == 0 {
+		return []string{"*.socket"}, nil
+	}
+	out := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		if err := CheckPattern(p); err != nil {
+			return nil, err
+		}
+		out = append(out, SocketName(p))
+	}
+	return out, nil
+}
+
+// list builds a listing. all includes inactive and not-loaded units; watch
+// drops units that are not found (Watch follows real units only).
+func list(ctx context.Context, s *session, pats []string, all, watch bool) (*listing, error) {
+	mgr := s.object(managerPath)
+	var units []unitStatus
+	call := mgr.CallWithContext(ctx, managerIface+".ListUnitsByPatterns", 0, []string{}, pats)
+	if err := call.Store(&units); err != nil {
+		return nil, fmt.Errorf("systemdbus: listing units: %w", explain(err, "", ""))
+	}
+	unitsSeq := call.ResponseSequence
+	l := &listing{seq: map[string]dbus.Sequence{}}
+
+	if all {
+		var files []struct{ Path, State string }
+		err := mgr.CallWithContext(ctx, managerIface+".ListUnitFilesByPatterns", 0, []string{}, pats).Store(&files)
+		if err != nil && !isDBusError(err) {
+			return nil, fmt.Errorf("systemdbus: listing unit files: %w", explain(err, "", ""))
+		}
+		loaded := map[string]bool{}
+		for _, u := range units {
+			loaded[u.Name] = true
+		}
+		var more []string
+		for _, f := range files {
+			name := path.Base(f.Path)
+			if !loaded[name] && strings.HasSuffix(name, ".socket") && !strings.Contains(name, "@.") &&
+				f.State != "masked" && f.State != "bad" {
+				loaded[name] = true
+				more = append(more, name)
+			}
+		}
+		if len(more) > 0 {
+			var extra []unitStatus
+			call := mgr.CallWithContext(ctx, managerIface+".ListUnitsByNames", 0, more)
+			if err := call.Store(&extra); err != nil {
+				return nil, fmt.Errorf("systemdbus: loading unit files: %w", explain(err, "", ""))
+			}
+			units = append(units, extra...)
+			for _, u := range extra {
+				l.seq[u.Name] = call.ResponseSequence
+			}
+		}
+	}
+
+	socks := make([]Socket, 0, len(units))
+	for _, u := range units {
+		if !strings.HasSuffix(u.Name, ".socket") {
+			continue
+		}
+		if !all && (u.ActiveState == "inactive" || u.LoadState != "loaded") {
+			continue
+		}
+		if watch && u.LoadState == "not-found" {
+			continue
+		}
+		if _, ok := l.seq[u.Name]; !ok {
+			l.seq[u.Name] = unitsSeq
+		}
+		socks = append(socks, Socket{
+			Unit: u.Name, Description: u.Description, LoadState: u.LoadState,
+			ActiveState: u.ActiveState, SubState: u.SubState, Result: "success",
+			Listen: []Listen{}, Triggers: []string{}, Services: []Service{},
+		})
+	}
+	slices.SortFunc(socks, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
+
+	if err := readSockets(ctx, s, socks); err != nil {
+		return nil, err
+	}
+	if err := readServices(ctx, s, socks, l.seq); err != nil {
+		return nil, err
+	}
+	for i := range socks {
+		derive(&socks[i])
+	}
+	l.sockets = socks
+	return l, nil
+}
+
+// readSockets fills Listen, Triggers, Result, Accept and the counters.
+//
+// Two systemd rules save most calls: a socket triggers a service exactly
+// when Accept=no (socket_verify refuses Accept=yes with listeners that
+// cannot accept), and only Accept=yes sockets count connections. So Accept
+// and the counters are read only for sockets that trigger nothing. Result
+// is "success" unless the socket is failed or changing state (systemd resets
+// it on start and only a failure leaves it set).
+func readSockets(ctx context.Context, s *session, socks []Socket) error {
+	b := newBatch(ctx, s)
+	for i := range socks {
+		sk := &socks[i]
+		if sk.LoadState != "loaded" {
+			continue
+		}
+		p := unitPath(sk.Unit)
+		b.get(p, socketIface, "Listen", func(v dbus.Variant) { _ = v.Store(&sk.Listen) })
+		b.get(p, unitIface, "Triggers", func(v dbus.Variant) { _ = v.Store(&sk.Triggers) })
+		if needsResult(sk.ActiveState) {
+			b.get(p, socketIface, "Result", func(v dbus.Variant) { _ = v.Store(&sk.Result) })
+		}
+	}
+	if err := b.wait(); err != nil {
+		return err
+	}
+	b = newBatch(ctx, s)
+	for i := range socks {
+		sk := &socks[i]
+		if sk.LoadState != "loaded" || len(sk.Triggers) > 0 {
+			continue
+		}
+		b.get(unitPath(sk.Unit), socketIface, "Accept", func(v dbus.Variant) { _ = v.Store(&sk.Accept) })
+		readCounters(b, sk)
+	}
+	return b.wait()
+}
+
+func readCounters(b *batch, sk *Socket) {
+	p := unitPath(sk.Unit)
+	b.get(p, socketIface, "NConnections", func(v dbus.Variant) { _ = v.Store(&sk.NConnections) })
+	b.get(p, socketIface, "NAccepted", func(v dbus.Variant) { _ = v.Store(&sk.NAccepted) })
+	b.get(p, socketIface, "NRefused", func(v dbus.Variant) { _ = v.Store(&sk.NRefused) })
+}
+
+// needsResult reports whether a unit in this active state may carry a
+// Result other than "success".
+func needsResult(active string) bool { return active != "active" && active != "inactive" }
+
+// serviceInfo is what readServices learns about one triggered service.
+type serviceInfo struct {
+	Service
+	exec []execCommand
+	env  []string
+}
+
+// readServices fills each socket's Services from its Triggers.
+func readServices(ctx context.Context, s *session, socks []Socket, seq map[string]dbus.Sequence) error {
+	infos := map[string]*serviceInfo{}
+	var names []string
+	for _, sk := range socks {
+		for _, t := range sk.Triggers {
+			if _, ok := infos[t]; !ok {
+				infos[t] = &serviceInfo{Service: Service{Unit: t, Result: "success"}}
+				names = append(names, t)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	b := newBatch(ctx, s)
+	var states []unitStatus
+	statesCall := s.object(managerPath).GoWithContext(ctx, managerIface+".ListUnitsByNames", 0, nil, names)
+	for _, name := range names {
+		in := infos[name]
+		p := unitPath(name)
+		b.get(p, serviceIface, "ExecStart", func(v dbus.Variant) { _ = v.Store(&in.exec) })
+		b.get(p, unitIface, "StateChangeTimestamp", func(v dbus.Variant) { in.Since = usecTime(v) })
+	}
+	call := <-statesCall.Done
+	if err := call.Store(&states); err != nil {
+		b.wait()
+		return fmt.Errorf("systemdbus: reading services: %w", explain(err, "", ""))
+	}
+	if err := b.wait(); err != nil {
+		return err
+	}
+	b = newBatch(ctx, s)
+	for _, st := range states {
+		in, ok := infos[st.Name]
+		if !ok {
+			continue
+		}
+		seq[st.Name] = call.ResponseSequence
+		in.ActiveState, in.SubState = st.ActiveState, st.SubState
+		p := unitPath(st.Name)
+		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
+			b.get(p, serviceIface, "MainPID", func(v dbus.Variant) { _ = v.Store(&in.MainPID) })
+		}
+		if needsResult(st.ActiveState) {
+			b.get(p, serviceIface, "Result", func(v dbus.Variant) { _ = v.Store(&in.Result) })
+		}
+		if podman, name := containerFromExec(in.exec); podman && name == "" {
+			b.get(p, serviceIface, "Environment", func(v dbus.Variant) { _ = v.Store(&in.env) })
+		}
+	}
+	if err := b.wait(); err != nil {
+		return err
+	}
+	for i := range socks {
+		for _, t := range socks[i].Triggers {
+			in := infos[t]
+			in.Container = Container(in.Unit, in.exec, in.env)
+			socks[i].Services = append(socks[i].Services, in.Service)
+		}
+	}
+	return nil
+}
+
+func usecTime(v dbus.Variant) time.Time {
+	var us uint64
+	if err := v.Store(&us); err != nil || us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(us))
+}
+
+// batch issues property reads on one connection without waiting for each
+// reply (godbus pipelines them) and waits for all of them at once.
+type batch struct {
+	ctx  context.Context
+	s    *session
+	reqs []request
+}
+
+type request struct {
+	call  *dbus.Call
+	store func(dbus.Variant)
+}
+
+func newBatch(ctx context.Context, s *session) *batch { return &batch{ctx: ctx, s: s} }
+
+func (b *batch) get(p dbus.ObjectPath, iface, prop string, store func(dbus.Variant)) {
+	call := b.s.object(p).GoWithContext(b.ctx, propsIface+".Get", 0, nil, iface, prop)
+	b.reqs = append(b.reqs, request{call, store})
+}
+
+// wait waits for every reply and stores the values. A D-Bus error reply
+// (a property a unit lacks, a unit that vanished) leaves the value at its
+// default; any other error (the connection dropped, ctx ended) is returned.
+func (b *batch) wait() error {
+	var first error
+	for _, r := range b.reqs {
+		call := <-r.call.Done
+		if call.Err != nil {
+			if first == nil && !isDBusError(call.Err) {
+				first = call.Err
+			}
+			continue
+		}
+		var v dbus.Variant
+		if err := call.Store(&v); err == nil {
+			r.store(v)
+		}
+	}
+	b.reqs = b.reqs[:0]
+	if first != nil {
+		return fmt.Errorf("systemdbus: reading properties: %w", explain(first, "", ""))
+	}
+	return nil
+}
+
+func isDBusError(err error) bool {
+	var de dbus.Error
+	var dep *dbus.Error
+	return errors.As(err, &de) || errors.As(err, &dep)
+}

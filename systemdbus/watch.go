@@ -1,0 +1,388 @@
+package systemdbus
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Watch follows every socket unit of the manager (loaded ones in any state,
+// and socket unit files not loaded, as ListSockets with All) by D-Bus
+// signal, and delivers what changes as Events on the returned channel.
+//
+// The first event is Snapshot, with every socket; another Snapshot follows
+// each daemon-reload. Then UnitChanged carries a socket's full new snapshot
+// whenever the socket or one of its services changes (and only when
+// something it reports changed), UnitAdded and UnitRemoved follow units
+// appearing and vanishing, JobFinished reports every job's end. When the
+// connection drops (the manager re-executes, restarts or exits) Watch sends
+// Disconnected, reconnects with backoff (Options.Backoff doubling up to 5 s),
+// lists again and sends Reconnected with every socket. If the manager cannot
+// be reached when Watch starts, Disconnected comes first.
+//
+// Events are in the order of the manager's signals. Delivery never drops an
+// event: while the reader lags, signals queue without bound inside the
+// client (godbus's sequential signal handler) and Watch blocks on the send.
+// With nothing changing Watch makes no call to the manager, except reading
+// the connection counters of active Accept=yes sockets every
+// Options.CounterInterval. The channel is closed only when ctx ends.
+func (c *Client) Watch(ctx context.Context) <-chan Event {
+	out := make(chan Event, 16)
+	go c.watch(ctx, out)
+	return out
+}
+
+// watcher is Watch's state, owned by its goroutine.
+type watcher struct {
+	ctx       context.Context
+	out       chan<- Event
+	s         *session
+	socks     map[string]*Socket
+	owners    map[string][]string // service -> the sockets that trigger it
+	seq       map[string]dbus.Sequence
+	reloading bool
+}
+
+func (c *Client) watch(ctx context.Context, out chan<- Event) {
+	defer close(out)
+	w := &watcher{ctx: ctx, out: out}
+	backoff := c.opts.Backoff
+	disconnected := false
+	sleep := func() bool {
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(backoff*2, 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	lost := func(err error) bool {
+		if !disconnected {
+			disconnected = true
+			if !w.emit(Event{Kind: Disconnected, Err: err}) {
+				return false
+			}
+		}
+		return sleep()
+	}
+	for ctx.Err() == nil {
+		s, err := c.session(ctx)
+		if err != nil {
+			if !lost(err) {
+				return
+			}
+			continue
+		}
+		sigs := make(chan *dbus.Signal, 64)
+		s.conn.Signal(sigs)
+		l, err := list(ctx, s, []string{"*.socket"}, true, true)
+		if err != nil {
+			s.conn.RemoveSignal(sigs)
+			if ctx.Err() != nil {
+				return
+			}
+			if s.conn.Connected() {
+				// An answer that is not a dropped connection: start over on
+				// a fresh one rather than follow a manager we cannot list.
+				s.conn.Close()
+			}
+			if !lost(err) {
+				return
+			}
+			continue
+		}
+		backoff = c.opts.Backoff
+		w.s = s
+		w.reset(l)
+		kind := Snapshot
+		if disconnected {
+			kind = Reconnected
+		}
+		disconnected = false
+		if !w.emit(Event{Kind: kind, Sockets: w.all()}) {
+			s.conn.RemoveSignal(sigs)
+			return
+		}
+		err = w.follow(sigs, c.opts.CounterInterval)
+		s.conn.RemoveSignal(sigs)
+		if ctx.Err() != nil {
+			return
+		}
+		if !lost(err) {
+			return
+		}
+	}
+}
+
+// follow applies signals until the connection drops (it returns why) or
+// ctx ends (it returns nil).
+func (w *watcher) follow(sigs <-chan *dbus.Signal, counterEvery time.Duration) error {
+	tick := time.NewTicker(counterEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return nil
+		case sig, ok := <-sigs:
+			if !ok {
+				return fmt.Errorf("systemdbus: %w", ErrDisconnected)
+			}
+			if err := w.handle(sig); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if err := w.readCounters(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (w *watcher) emit(ev Event) bool {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	select {
+	case w.out <- ev:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
+}
+
+func (w *watcher) reset(l *listing) {
+	w.socks = make(map[string]*Socket, len(l.sockets))
+	w.owners = map[string][]string{}
+	w.seq = l.seq
+	w.reloading = false
+	for i := range l.sockets {
+		w.add(&l.sockets[i])
+	}
+}
+
+func (w *watcher) add(sk *Socket) {
+	w.socks[sk.Unit] = sk
+	for _, t := range sk.Triggers {
+		if !slices.Contains(w.owners[t], sk.Unit) {
+			w.owners[t] = append(w.owners[t], sk.Unit)
+		}
+	}
+}
+
+func (w *watcher) remove(name string) {
+	sk := w.socks[name]
+	if sk == nil {
+		return
+	}
+	delete(w.socks, name)
+	for _, t := range sk.Triggers {
+		w.owners[t] = slices.DeleteFunc(w.owners[t], func(s string) bool { return s == name })
+		if len(w.owners[t]) == 0 {
+			delete(w.owners, t)
+		}
+	}
+}
+
+// all returns copies of every socket, sorted by name.
+func (w *watcher) all() []Socket {
+	out := make([]Socket, 0, len(w.socks))
+	for _, sk := range w.socks {
+		out = append(out, sk.clone())
+	}
+	slices.SortFunc(out, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
+	return out
+}
+
+// handle applies one signal. It returns an error only when the connection
+// failed while handling it.
+func (w *watcher) handle(sig *dbus.Signal) error {
+	at := time.Now()
+	switch sig.Name {
+	case propsIface + ".PropertiesChanged":
+		unit, ok := unitName(sig.Path)
+		if !ok || len(sig.Body) < 2 || sig.Sequence < w.seq[unit] {
+			return nil
+		}
+		iface, _ := sig.Body[0].(string)
+		changed, _ := sig.Body[1].(map[string]dbus.Variant)
+		if sk := w.socks[unit]; sk != nil {
+			before := sk.clone()
+			applySocket(sk, iface, changed)
+			w.changed(before, sk, at)
+		}
+		for _, owner := range w.owners[unit] {
+			sk := w.socks[owner]
+			if sk == nil {
+				continue
+			}
+			before := sk.clone()
+			for i := range sk.Services {
+				if sk.Services[i].Unit == unit {
+					applyService(&sk.Services[i], iface, changed)
+				}
+			}
+			w.changed(before, sk, at)
+		}
+	case managerIface + ".UnitNew":
+		id, _ := sig.Body[0].(string)
+		if w.reloading || !strings.HasSuffix(id, ".socket") || w.socks[id] != nil {
+			return nil
+		}
+		l, err := list(w.ctx, w.s, []string{id}, true, true)
+		if err != nil {
+			return err
+		}
+		for k, v := range l.seq {
+			w.seq[k] = v
+		}
+		for i := range l.sockets {
+			sk := l.sockets[i]
+			if w.socks[sk.Unit] != nil {
+				continue
+			}
+			w.add(&sk)
+			c := sk.clone()
+			if !w.emit(Event{Kind: UnitAdded, At: at, Unit: sk.Unit, Socket: &c}) {
+				return nil
+			}
+		}
+	case managerIface + ".UnitRemoved":
+		id, _ := sig.Body[0].(string)
+		if w.reloading || w.socks[id] == nil {
+			return nil
+		}
+		// systemd unloads inactive units nobody references; a socket with a
+		// unit file is still there to start, so it stays (as it was: stopped).
+		var state string
+		err := w.s.object(managerPath).CallWithContext(w.ctx, managerIface+".GetUnitFileState", 0, id).Store(&state)
+		if err != nil && !isDBusError(err) {
+			return err
+		}
+		if err == nil && state != "transient" && state != "" {
+			return nil
+		}
+		w.remove(id)
+		w.emit(Event{Kind: UnitRemoved, At: at, Unit: id})
+	case managerIface + ".JobRemoved":
+		if len(sig.Body) < 4 {
+			return nil
+		}
+		id, _ := sig.Body[0].(uint32)
+		unit, _ := sig.Body[2].(string)
+		result, _ := sig.Body[3].(string)
+		w.emit(Event{Kind: JobFinished, At: at, Unit: unit, Job: id, JobResult: result})
+	case managerIface + ".Reloading":
+		active, _ := sig.Body[0].(bool)
+		if active {
+			w.reloading = true
+			return nil
+		}
+		l, err := list(w.ctx, w.s, []string{"*.socket"}, true, true)
+		if err != nil {
+			return err
+		}
+		w.reset(l)
+		w.emit(Event{Kind: Snapshot, At: at, Sockets: w.all()})
+	}
+	return nil
+}
+
+// changed recomputes sk's derived state and emits UnitChanged when anything
+// differs from before.
+func (w *watcher) changed(before Socket, sk *Socket, at time.Time) {
+	derive(sk)
+	if reflect.DeepEqual(before, *sk) {
+		return
+	}
+	c := sk.clone()
+	w.emit(Event{Kind: UnitChanged, At: at, Unit: sk.Unit, Socket: &c})
+}
+
+// readCounters re-reads the counters of active Accept=yes sockets, the only
+// ones whose counters move; it makes no call when there are none.
+func (w *watcher) readCounters() error {
+	var names []string
+	for name, sk := range w.socks {
+		if sk.Accept && sk.ActiveState == "active" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	b := newBatch(w.ctx, w.s)
+	fresh := make([]Socket, len(names))
+	for i, name := range names {
+		fresh[i] = Socket{Unit: name}
+		readCounters(b, &fresh[i])
+	}
+	if err := b.wait(); err != nil {
+		return err
+	}
+	at := time.Now()
+	for _, f := range fresh {
+		sk := w.socks[f.Unit]
+		if sk == nil {
+			continue
+		}
+		before := sk.clone()
+		sk.NConnections, sk.NAccepted, sk.NRefused = f.NConnections, f.NAccepted, f.NRefused
+		w.changed(before, sk, at)
+	}
+	return nil
+}
+
+// applySocket applies a PropertiesChanged of a socket unit.
+func applySocket(sk *Socket, iface string, changed map[string]dbus.Variant) {
+	switch iface {
+	case unitIface:
+		store(changed, "ActiveState", &sk.ActiveState)
+		store(changed, "SubState", &sk.SubState)
+		store(changed, "LoadState", &sk.LoadState)
+		store(changed, "Description", &sk.Description)
+	case socketIface:
+		store(changed, "Result", &sk.Result)
+		store(changed, "NConnections", &sk.NConnections)
+		store(changed, "NAccepted", &sk.NAccepted)
+		store(changed, "NRefused", &sk.NRefused)
+	}
+}
+
+// applyService applies a PropertiesChanged of a triggered service.
+func applyService(svc *Service, iface string, changed map[string]dbus.Variant) {
+	switch iface {
+	case unitIface:
+		store(changed, "ActiveState", &svc.ActiveState)
+		store(changed, "SubState", &svc.SubState)
+		if v, ok := changed["StateChangeTimestamp"]; ok {
+			svc.Since = usecTime(v)
+		}
+	case serviceIface:
+		store(changed, "Result", &svc.Result)
+		store(changed, "MainPID", &svc.MainPID)
+	}
+}
+
+func store(changed map[string]dbus.Variant, name string, out any) {
+	if v, ok := changed[name]; ok {
+		_ = v.Store(out)
+	}
+}
+
+// clone returns a deep copy of s.
+func (s Socket) clone() Socket {
+	c := s
+	c.Listen = slices.Clone(s.Listen)
+	c.Triggers = slices.Clone(s.Triggers)
+	c.Services = slices.Clone(s.Services)
+	return c
+}
