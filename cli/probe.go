@@ -16,6 +16,26 @@ import (
 	"github.com/socktui/socktui/systemdbus"
 )
 
+// runProbe is `socktui probe`: it probes every endpoint of the socket units
+// named (all listening ones when none), prints a table or JSON, and fails
+// (exit status 1) when a probe did, 2 on bad usage.
+func runProbe(ctx context.Context, env *Env, args []string) error {
+	opts, err := parseProbeArgs(env, args)
+	if err != nil {
+		return err
+	}
+	c, err := connect(ctx, env, opts.system)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	list := func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error) {
+		return c.ListSockets(ctx, systemdbus.ListOptions{Patterns: patterns})
+	}
+	p := &probe.Prober{Timeout: opts.timeout, ColdTimeout: opts.coldTimeout}
+	return probeUnits(ctx, env, opts, list, p)
+}
+
 // probeOptions are the arguments of `socktui probe`.
 type probeOptions struct {
 	units       []string
@@ -23,9 +43,10 @@ type probeOptions struct {
 	timeout     time.Duration
 	coldTimeout time.Duration
 	json        bool
+	system      bool
 }
 
-const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--json]"
+const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--json] [--system]"
 
 func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 	fs := newFlagSet(env, "probe", probeUsage)
@@ -33,11 +54,12 @@ func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 	timeout := fs.Duration("timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
 	cold := fs.Duration("cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
 	asJSON := fs.Bool("json", false, "print a JSON array of results")
+	system := fs.Bool("system", false, "probe the system manager's socket units instead of the user manager's")
 	units, err := parseFlags(fs, args)
 	if err != nil {
 		return probeOptions{}, err
 	}
-	opts := probeOptions{units: units, kind: probe.Kind(*kind), timeout: *timeout, coldTimeout: *cold, json: *asJSON}
+	opts := probeOptions{units: units, kind: probe.Kind(*kind), timeout: *timeout, coldTimeout: *cold, json: *asJSON, system: *system}
 	switch opts.kind {
 	case probe.KindAuto, probe.KindEcho, probe.KindConnect, probe.KindHTTP:
 	default:
@@ -47,6 +69,9 @@ func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 		return probeOptions{}, usagef("timeouts must be positive")
 	}
 	for i, u := range opts.units {
+		if err := systemdbus.CheckPattern(u); err != nil {
+			return probeOptions{}, usagef("%v", err)
+		}
 		opts.units[i] = socketPattern(u)
 	}
 	return opts, nil
@@ -83,7 +108,7 @@ func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocke
 	if len(opts.units) > 0 {
 		for _, pat := range opts.units {
 			if !slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return matchUnit(pat, s.Unit) }) {
-				return fmt.Errorf("no socket unit matches %q", pat)
+				return fmt.Errorf("no active or failed socket unit matches %q", pat)
 			}
 		}
 	}

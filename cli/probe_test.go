@@ -5,15 +5,25 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/workloads/echo"
 )
 
 func testEnv() (*Env, *bytes.Buffer, *bytes.Buffer) {
@@ -35,6 +45,7 @@ func TestParseProbeArgs(t *testing.T) {
 		{[]string{"--kind", "ping"}, probeOptions{}, true},
 		{[]string{"--timeout", "0s"}, probeOptions{}, true},
 		{[]string{"--timeout", "soon"}, probeOptions{}, true},
+		{[]string{"--system", "--json"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, json: true, system: true}, false},
 		{[]string{"--bogus"}, probeOptions{}, true},
 	}
 	for _, tt := range tests {
@@ -228,5 +239,471 @@ func TestProbeUnits(t *testing.T) {
 	}}
 	if err := probeUnits(context.Background(), env, probeOptions{}, list(), fp); err != nil || !strings.Contains(errOut.String(), "no listening socket unit") {
 		t.Errorf("probeUnits(no units) = %v, stderr %q", err, errOut)
+	}
+}
+
+// TestProbeEchoInSandbox runs the real socktui binary against the bundled
+// echo workload in a private systemd user manager, in both modes: the first
+// `socktui probe --json` finds the service inactive and reports every
+// endpoint cold, the second warm; tcp4, tcp6, udp4, udp6, unix stream and
+// unix seqpacket answer ok, vsock is unsupported on hosts without a
+// loopback transport, and socat agrees with every outcome.
+func TestProbeEchoInSandbox(t *testing.T) {
+	sandboxtest.Need(t, "socat", "socat")
+	s := sandboxtest.Start(t)
+	socktui := testbin.Build(t, "cmd/socktui")
+	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
+
+	t.Run("bare", func(t *testing.T) {
+		testProbeEcho(t, s, socktui, echo.Spec{Mode: echo.ModeBare, Binary: echoBin})
+	})
+	t.Run("container", func(t *testing.T) {
+		sandboxtest.Need(t, "podman", "podman")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		tag := fmt.Sprintf("localhost/socktui-echo-probetest:%d", os.Getpid())
+		if err := echo.BuildImage(ctx, echoBin, tag, s.Env()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := echo.RemoveImage(context.Background(), tag, s.Env()); err != nil {
+				t.Errorf("removing the test image: %v", err)
+			}
+		})
+		testProbeEcho(t, s, socktui, echo.Spec{Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})
+	})
+}
+
+func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.Spec) {
+	spec.Name = fmt.Sprintf("socktui-echo-probe-%s-%d", spec.Mode, os.Getpid())
+	spec.Port = freeLoopbackPort(t)
+	spec.UnixDir = filepath.Join(s.Home, "probe-"+string(spec.Mode))
+	spec.VsockPort = freeVsockPort(t)
+	u, err := spec.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Mode == echo.ModeContainer {
+		t.Cleanup(func() { exec.Command("podman", "rm", "-f", "--ignore", spec.Name).Run() })
+	}
+	unitDir := filepath.Join(s.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(unitDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()} {
+		if err := os.WriteFile(filepath.Join(unitDir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sandboxctl(t, s, "daemon-reload")
+	sandboxctl(t, s, "start", u.SocketName)
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+	if state := serviceState(t, s, u.ServiceName); state != "inactive" {
+		t.Fatalf("%s is %s before any probe, want inactive", u.ServiceName, state)
+	}
+
+	for run, cold := range []bool{true, false} {
+		args := []string{"probe", "--json", "--timeout", "3s", "--cold-timeout", "15s", strings.TrimSuffix(u.SocketName, ".socket")}
+		out, code := runSocktui(t, s, socktui, args...)
+		var rs []jsonResult
+		if err := json.Unmarshal(out, &rs); err != nil {
+			t.Fatalf("run %d: %v in\n%s", run, err, out)
+		}
+		for _, r := range rs {
+			t.Logf("%s run %d (exit %d): %-10s %-11s %8.3fms cold=%v %s", spec.Mode, run, code, r.Network, r.Outcome, r.RTTms, r.Cold, r.Error)
+		}
+		if len(rs) != len(u.Listen) {
+			t.Fatalf("run %d: %d results for %d listeners", run, len(rs), len(u.Listen))
+		}
+		failed := false
+		for i, r := range rs {
+			l := u.Listen[i]
+			if r.Unit != u.SocketName || r.Type != l.Type || r.Kind != "echo" || r.Cold != cold {
+				t.Errorf("run %d: result %+v for %s %s, want unit %s, kind echo, cold %v", run, r, l.Type, l.Address, u.SocketName, cold)
+			}
+			// Even in a container (another network and mount namespace),
+			// the unix datagram echo reaches the client: its address is
+			// abstract, looked up in the namespace of the socket, which
+			// systemd created.
+			want := "ok"
+			if r.Network == "vsock" {
+				want = "unsupported"
+			}
+			if r.Outcome != want {
+				t.Errorf("run %d: %s %s (%s) = %s %q, want %s", run, l.Type, l.Address, r.Network, r.Outcome, r.Error, want)
+			}
+			failed = failed || (r.Outcome != "ok" && r.Outcome != "unsupported")
+		}
+		networks := map[string]bool{}
+		for _, r := range rs {
+			if r.Outcome == "ok" {
+				networks[r.Network] = true
+			}
+		}
+		for _, n := range []string{"tcp4", "tcp6", "udp4", "udp6", "unix", "unixpacket"} {
+			if !networks[n] {
+				t.Errorf("run %d: no ok result on %s", run, n)
+			}
+		}
+		if wantCode := map[bool]int{false: ExitOK, true: ExitFailure}[failed]; code != wantCode {
+			t.Errorf("run %d: exit status %d, want %d", run, code, wantCode)
+		}
+		if cold {
+			if state := serviceState(t, s, u.ServiceName); state != "active" {
+				t.Fatalf("%s is %s after the first probe, want active", u.ServiceName, state)
+			}
+		}
+		// socat, a client independent of ours, agrees with every outcome
+		// (vsock aside: socat would send a CID 1 connection to the
+		// hypervisor transport on hosts without vsock loopback).
+		for _, r := range rs {
+			if r.Network == "vsock" {
+				continue
+			}
+			got := socatEchoes(t, r.Network, r.Address)
+			if got != (r.Outcome == "ok") {
+				t.Errorf("run %d: socat echo over %s %s = %v, probe said %s", run, r.Network, r.Address, got, r.Outcome)
+			}
+		}
+	}
+}
+
+// runSocktui runs the socktui binary against the sandbox's manager and
+// returns its stdout and exit status.
+func runSocktui(t *testing.T, s *sandbox.Sandbox, bin string, args ...string) ([]byte, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = s.Env()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("socktui %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("socktui %s stderr:\n%s", strings.Join(args, " "), stderr.String())
+	}
+	return out, cmd.ProcessState.ExitCode()
+}
+
+func sandboxctl(t testing.TB, s *sandbox.Sandbox, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if out, err := s.Systemctl(ctx, args...).CombinedOutput(); err != nil {
+		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func serviceState(t *testing.T, s *sandbox.Sandbox, unit string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.Systemctl(ctx, "show", "-p", "ActiveState", "--value", unit).Output()
+	if err != nil {
+		t.Fatalf("systemctl show %s: %v", unit, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// socatEchoes reports whether a line sent with socat to an endpoint comes
+// back unchanged within a few seconds.
+func socatEchoes(t *testing.T, network, address string) bool {
+	t.Helper()
+	var addr string
+	switch network {
+	case "tcp4", "tcp6", "udp4", "udp6":
+		addr = strings.ToUpper(network) + ":" + address
+	case "unix":
+		addr = "UNIX-CONNECT:" + address
+	case "unixpacket":
+		addr = "UNIX-CONNECT:" + address + ",type=5"
+	case "unixgram":
+		// SO_PASSCRED makes the kernel bind the client to an abstract
+		// address as it sends, as the probe's own client does: a path would
+		// not resolve for a server in a container.
+		addr = "UNIX-SENDTO:" + address + ",setsockopt-int=1:16:1"
+	default:
+		t.Fatalf("no socat address for %s", network)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	line := fmt.Sprintf("socat over %s %d\n", network, time.Now().UnixNano())
+	cmd := exec.CommandContext(ctx, "socat", "-T", "4", "STDIO", addr)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cancel()
+		cmd.Wait()
+	}()
+	if _, err := io.WriteString(stdin, line); err != nil {
+		return false
+	}
+	got := make([]byte, len(line))
+	_, err = io.ReadFull(stdout, got)
+	return err == nil && string(got) == line
+}
+
+// freeLoopbackPort returns a port free on 127.0.0.1 and ::1, for both TCP
+// and UDP.
+func freeLoopbackPort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		closers := []io.Closer{l}
+		ok := true
+		for _, try := range []struct{ network, addr string }{{"udp4", "127.0.0.1"}, {"tcp6", "[::1]"}, {"udp6", "[::1]"}} {
+			addr := fmt.Sprintf("%s:%d", try.addr, port)
+			var c io.Closer
+			if strings.HasPrefix(try.network, "tcp") {
+				c, err = net.Listen(try.network, addr)
+			} else {
+				c, err = net.ListenPacket(try.network, addr)
+			}
+			if err != nil {
+				ok = false
+				break
+			}
+			closers = append(closers, c)
+		}
+		for _, c := range closers {
+			c.Close()
+		}
+		if ok {
+			return port
+		}
+	}
+	t.Fatal("no port free on both loopback addresses")
+	return 0
+}
+
+// freeVsockPort returns a vsock port free for VMADDR_CID_ANY.
+func freeVsockPort(t testing.TB) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_VSOCK, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("vsock socket: %v", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrVM{CID: unix.VMADDR_CID_ANY, Port: unix.VMADDR_PORT_ANY}); err != nil {
+		t.Fatalf("vsock bind: %v", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(sa.(*unix.SockaddrVM).Port)
+}
+
+// BenchmarkProbeEchoWorkload measures probes against the real echo workload
+// (bare mode) in a private systemd user manager, warm:
+//   - tcp4 and unix: a probe's round trip against a bare dial, write, read
+//     and close on the same endpoint, interleaved (probe/floor, goal <= 1.5);
+//   - all: probing every endpoint of the unit at once against probing the
+//     slowest endpoint alone (all/slowest, goal about 1, not the count).
+func BenchmarkProbeEchoWorkload(b *testing.B) {
+	s := sandboxtest.Start(b)
+	echoBin := testbin.Build(b, "workloads/echo/cmd/socktui-echo")
+	spec := echo.Spec{Mode: echo.ModeBare, Binary: echoBin, Name: fmt.Sprintf("socktui-echo-bench-%d", os.Getpid()),
+		UnixDir: filepath.Join(s.Home, "bench"), VsockPort: freeVsockPort(b)}
+	spec.Port = freeLoopbackPort(b)
+	u, err := spec.Units()
+	if err != nil {
+		b.Fatal(err)
+	}
+	unitDir := filepath.Join(s.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(unitDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for name, text := range map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()} {
+		if err := os.WriteFile(filepath.Join(unitDir, name), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The cold rounds start the service many times, each probe of a round
+	// triggering the socket: lift the service's start rate limit (five
+	// starts in ten seconds) and the socket's trigger limit (twenty in two
+	// seconds), either of which would fail the socket.
+	for unit, text := range map[string]string{
+		u.ServiceName: "[Unit]\nStartLimitIntervalSec=0\n",
+		u.SocketName:  "[Socket]\nTriggerLimitIntervalSec=0\n",
+	} {
+		dropIn := filepath.Join(unitDir, unit+".d")
+		if err := os.MkdirAll(dropIn, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dropIn, "bench.conf"), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sandboxctl(b, s, "daemon-reload")
+	sandboxctl(b, s, "start", u.SocketName)
+	b.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+
+	ctx := context.Background()
+	var ts []probe.Target
+	for _, l := range u.Listen {
+		ts = append(ts, probe.Target{Unit: u.SocketName, Type: l.Type, Address: l.Address, Kind: probe.KindEcho})
+	}
+	p := &probe.Prober{Timeout: 10 * time.Second}
+	// Activate the service: every probe after this one is warm.
+	for r := range p.ProbeAll(ctx, ts) {
+		if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
+			b.Fatalf("activating probe: %+v", r)
+		}
+	}
+
+	for _, network := range []probe.Network{probe.TCP4, probe.Unix} {
+		b.Run(string(network), func(b *testing.B) {
+			var tg probe.Target
+			var ep probe.Endpoint
+			for _, t := range ts {
+				if e, err := probe.ParseListen(t.Type, t.Address); err == nil && e.Network == network {
+					tg, ep = t, e
+				}
+			}
+			msg := []byte("socktui-probe ABCDEFGHIJKLMNOPQRSTUVWXYZ\n") // a nonce's size
+			got := make([]byte, len(msg))
+			floor := func() {
+				c, err := net.Dial(string(ep.Network), ep.Dial)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, got); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var floorT, probeT time.Duration
+			b.ResetTimer()
+			for range b.N {
+				t0 := time.Now()
+				floor()
+				t1 := time.Now()
+				r := p.Probe(ctx, tg)
+				probeT += time.Since(t1)
+				floorT += t1.Sub(t0)
+				if r.Outcome != probe.OK {
+					b.Fatalf("probe: %+v", r)
+				}
+			}
+			b.ReportMetric(float64(floorT.Nanoseconds())/float64(b.N), "floor-ns/rtt")
+			b.ReportMetric(float64(probeT.Nanoseconds())/float64(b.N), "probe-ns/rtt")
+			b.ReportMetric(float64(probeT)/float64(floorT), "probe/floor")
+		})
+	}
+
+	b.Run("all", func(b *testing.B) {
+		// The slowest endpoint alone: measured first, then each round
+		// probes it alone and all endpoints at once.
+		slowest, worst := ts[0], time.Duration(0)
+		for _, t := range ts {
+			start := time.Now()
+			for range 20 {
+				p.Probe(ctx, t)
+			}
+			if d := time.Since(start); d > worst {
+				slowest, worst = t, d
+			}
+		}
+		var allT, slowT time.Duration
+		b.ResetTimer()
+		for range b.N {
+			t0 := time.Now()
+			for r := range p.ProbeAll(ctx, ts) {
+				if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
+					b.Fatalf("probe: %+v", r)
+				}
+			}
+			t1 := time.Now()
+			p.Probe(ctx, slowest)
+			allT += t1.Sub(t0)
+			slowT += time.Since(t1)
+		}
+		b.StopTimer()
+		var seqT time.Duration
+		for range b.N {
+			t0 := time.Now()
+			for _, t := range ts {
+				p.Probe(ctx, t)
+			}
+			seqT += time.Since(t0)
+		}
+		b.ReportMetric(float64(len(ts)), "endpoints")
+		b.ReportMetric(float64(allT.Nanoseconds())/float64(b.N), "all-ns")
+		b.ReportMetric(float64(slowT.Nanoseconds())/float64(b.N), "slowest-ns")
+		b.ReportMetric(float64(seqT.Nanoseconds())/float64(b.N), "one-by-one-ns")
+		b.ReportMetric(float64(allT)/float64(slowT), "all/slowest")
+	})
+
+	// Cold: the service is stopped before each probe, so every round trip
+	// includes its activation; all endpoints at once should cost one
+	// activation, like a single endpoint.
+	b.Run("cold", func(b *testing.B) {
+		cold := make([]probe.Target, len(ts))
+		for i, t := range ts {
+			t.Cold = true
+			cold[i] = t
+		}
+		single := cold[0] // tcp4
+		stop := func() { sandboxctl(b, s, "stop", u.ServiceName) }
+		var allT, oneT time.Duration
+		for range b.N {
+			stop()
+			t0 := time.Now()
+			for r := range p.ProbeAll(ctx, cold) {
+				if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
+					b.Fatalf("probe: %+v", r)
+				}
+			}
+			allT += time.Since(t0)
+			stop()
+			t1 := time.Now()
+			if r := p.Probe(ctx, single); r.Outcome != probe.OK {
+				out, _ := s.Systemctl(ctx, "status", "-n", "40", u.SocketName, u.ServiceName).CombinedOutput()
+				b.Fatalf("probe: %+v\n%s", r, out)
+			}
+			oneT += time.Since(t1)
+		}
+		b.ReportMetric(float64(allT.Microseconds())/float64(b.N)/1000, "all-ms")
+		b.ReportMetric(float64(oneT.Microseconds())/float64(b.N)/1000, "one-ms")
+		b.ReportMetric(float64(allT)/float64(oneT), "all/one")
+	})
+}
+
+func TestRunProbeUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"probe", "--kind", "ping"},
+		{"probe", "--timeout", "-1s"},
+		{"probe", "--json=maybe"},
+	} {
+		env, _, errOut := testEnv()
+		if code := Run(context.Background(), env, args); code != ExitUsage || !strings.Contains(errOut.String(), "socktui probe --help") {
+			t.Errorf("Run(%q) = %d, stderr %q; want %d with a hint", args, code, errOut, ExitUsage)
+		}
+	}
+	env, out, _ := testEnv()
+	if code := Run(context.Background(), env, []string{"probe", "--help"}); code != ExitOK || !strings.Contains(out.String(), "--cold-timeout") {
+		t.Errorf("probe --help = %d:\n%s", code, out)
 	}
 }
