@@ -707,3 +707,52 @@ func TestRunProbeUsage(t *testing.T) {
 		t.Errorf("probe --help = %d:\n%s", code, out)
 	}
 }
+
+// TestProbePodmanInSandbox probes the Podman API socket (podman.socket, as
+// Debian ships it) in a private user manager: the automatic kind is http,
+// GET /_ping answers OK, cold first and warm after, and curl agrees.
+func TestProbePodmanInSandbox(t *testing.T) {
+	sandboxtest.Need(t, "podman", "podman")
+	sandboxtest.Need(t, "curl", "curl")
+	s := sandboxtest.Start(t)
+	socktui := testbin.Build(t, "cmd/socktui")
+	// The API service exits after 5 idle seconds by default: keep it up so
+	// that the second probe is warm however slow this machine is.
+	dropIn := filepath.Join(s.Home, ".config", "systemd", "user", "podman.service.d")
+	if err := os.MkdirAll(dropIn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := "[Service]\nExecStart=\nExecStart=/usr/bin/podman system service --time=0\n"
+	if err := os.WriteFile(filepath.Join(dropIn, "probe-test.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sandboxctl(t, s, "daemon-reload")
+	sandboxctl(t, s, "start", "podman.socket")
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", "podman.socket", "podman.service").Run() })
+	if state := serviceState(t, s, "podman.service"); state != "inactive" {
+		t.Fatalf("podman.service is %s before any probe, want inactive", state)
+	}
+	for run, cold := range []bool{true, false} {
+		out, code := runSocktui(t, s, socktui, "probe", "podman", "--json", "--cold-timeout", "60s")
+		var rs []jsonResult
+		if err := json.Unmarshal(out, &rs); err != nil {
+			t.Fatalf("run %d: %v in\n%s", run, err, out)
+		}
+		if len(rs) != 1 {
+			t.Fatalf("run %d: %d results, want the one endpoint of podman.socket:\n%s", run, len(rs), out)
+		}
+		r := rs[0]
+		t.Logf("run %d (exit %d): %+v", run, code, r)
+		want := filepath.Join(s.RuntimeDir, "podman", "podman.sock")
+		if code != ExitOK || r.Unit != "podman.socket" || r.Address != want || r.Network != "unix" || r.Kind != "http" ||
+			r.Outcome != "ok" || r.Cold != cold || !strings.HasPrefix(r.Status, "HTTP/1.1 200") {
+			t.Errorf("run %d: exit %d, %+v; want ok over http at %s with status 200, cold %v", run, code, r, want, cold)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		body, err := exec.CommandContext(ctx, "curl", "-sS", "--unix-socket", r.Address, "http://d/_ping").Output()
+		cancel()
+		if err != nil || string(body) != "OK" {
+			t.Errorf("run %d: curl /_ping = %q, %v; the probe said %s", run, body, err, r.Outcome)
+		}
+	}
+}
