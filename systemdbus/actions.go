@@ -32,14 +32,32 @@ func (c *Client) RestartUnit(ctx context.Context, unit string) error {
 // ResetFailed clears unit's failed state and its start-limit counters. It
 // runs no job and returns when the manager has done it.
 func (c *Client) ResetFailed(ctx context.Context, unit string) error {
-	s, err := c.session(ctx)
+	var err error
+	_, err = c.retry(ctx, func(s *session) error { return c.call(ctx, s, "ResetFailedUnit", unit).Err })
 	if err != nil {
-		return err
-	}
-	if err := c.call(ctx, s, "ResetFailedUnit", unit).Err; err != nil {
 		return fmt.Errorf("reset-failed %s: %w", unit, explain(err, "reset-failed", unit))
 	}
 	return nil
+}
+
+// retry runs fn on the live session and, when the connection turns out to
+// have dropped (the manager re-executed, say), once more on a new one. It
+// returns the session fn last ran on.
+func (c *Client) retry(ctx context.Context, fn func(*session) error) (*session, error) {
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = fn(s)
+	if err == nil || isDBusError(err) || ctx.Err() != nil {
+		return s, err
+	}
+	s.conn.Close()
+	s, err = c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, fn(s)
 }
 
 // call calls a manager method, allowing polkit to ask the user for
@@ -67,11 +85,12 @@ func (c *Client) call(ctx context.Context, s *session, method string, args ...an
 // runJob calls a manager method that returns a job and waits for the job's
 // JobRemoved signal.
 func (c *Client) runJob(ctx context.Context, verb, unit, method string, args ...any) error {
-	s, err := c.session(ctx)
-	if err != nil {
+	var result <-chan string
+	s, err := c.retry(ctx, func(s *session) error {
+		var err error
+		result, err = c.startJob(ctx, s, method, args...)
 		return err
-	}
-	result, err := c.startJob(ctx, s, method, args...)
+	})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", verb, unit, explain(err, verb, unit))
 	}
@@ -167,6 +186,10 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, unit, result 
 	}[res]
 	if why == "" {
 		why = "see journalctl or systemctl status " + unit
+	}
+	if iface == socketIface && verb != "stop" && (res == "" || res == "success") {
+		return fmt.Errorf("%w: the job failed and the socket is %s: systemd could not open its listeners "+
+			"(an address already in use, a missing folder or a permission; see systemctl status %s)", ErrRefused, orUnknown(active), unit)
 	}
 	if res != "" && res != "success" {
 		return fmt.Errorf("%w: the job failed (%s: %s); the unit is %s", ErrRefused, res, why, orUnknown(active))

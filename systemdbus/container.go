@@ -40,7 +40,7 @@ func containerFromExec(exec []execCommand) (podman bool, name string) {
 		if filepath.Base(e.Path) != "podman" && filepath.Base(args[0]) != "podman" {
 			continue
 		}
-		return true, podmanContainerName(args[1:])
+		return podmanContainerName(args[1:])
 	}
 	return false, ""
 }
@@ -55,8 +55,9 @@ var podmanValueFlags = map[string]bool{
 }
 
 // podmanContainerName reads the container name from podman's arguments
-// (without argv[0]).
-func podmanContainerName(args []string) string {
+// (without argv[0]); runs is false when podman runs no container (podman
+// system service, say).
+func podmanContainerName(args []string) (runs bool, name string) {
 	// Skip global flags up to the subcommand.
 	i := 0
 	for i < len(args) && strings.HasPrefix(args[i], "-") {
@@ -69,21 +70,22 @@ func podmanContainerName(args []string) string {
 		i++
 	}
 	if i >= len(args) {
-		return ""
+		return false, ""
 	}
 	sub, rest := args[i], args[i+1:]
 	switch sub {
 	case "run", "create":
+		runs = true
 		for j := 0; j < len(rest); j++ {
 			a := rest[j]
 			if a == "--" {
 				break
 			}
 			if v, ok := strings.CutPrefix(a, "--name="); ok {
-				return v
+				return true, v
 			}
 			if a == "--name" && j+1 < len(rest) {
-				return rest[j+1]
+				return true, rest[j+1]
 			}
 			if !strings.HasPrefix(a, "-") {
 				// The image: flags after it belong to the container's command.
@@ -93,11 +95,14 @@ func podmanContainerName(args []string) string {
 			}
 		}
 	case "start", "restart":
+		runs = true
 		for _, a := range rest {
 			if !strings.HasPrefix(a, "-") {
-				return a
+				return true, a
 			}
 		}
+	case "kube", "pod":
+		runs = true
 	}
-	return ""
+	return runs, ""
 }

@@ -49,6 +49,9 @@ type execCommand struct {
 type listing struct {
 	sockets []Socket
 	seq     map[string]dbus.Sequence
+	// files maps the names of socket unit files to their state ("enabled",
+	// "static", "transient"...), when the listing included unit files.
+	files map[string]string
 }
 
 // ListSockets lists socket units with the services they trigger. It reads
@@ -96,7 +99,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		return nil, fmt.Errorf("systemdbus: listing units: %w", explain(err, "", ""))
 	}
 	unitsSeq := call.ResponseSequence
-	l := &listing{seq: map[string]dbus.Sequence{}}
+	l := &listing{seq: map[string]dbus.Sequence{}, files: map[string]string{}}
 
 	if all {
 		var files []struct{ Path, State string }
@@ -111,6 +114,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		var more []string
 		for _, f := range files {
 			name := path.Base(f.Path)
+			l.files[name] = f.State
 			if !loaded[name] && strings.HasSuffix(name, ".socket") && !strings.Contains(name, "@.") &&
 				f.State != "masked" && f.State != "bad" {
 				loaded[name] = true

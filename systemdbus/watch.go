@@ -45,6 +45,7 @@ type watcher struct {
 	socks     map[string]*Socket
 	owners    map[string][]string // service -> the sockets that trigger it
 	seq       map[string]dbus.Sequence
+	files     map[string]string // socket unit file -> its state
 	reloading bool
 }
 
@@ -162,6 +163,7 @@ func (w *watcher) reset(l *listing) {
 	w.socks = make(map[string]*Socket, len(l.sockets))
 	w.owners = map[string][]string{}
 	w.seq = l.seq
+	w.files = l.files
 	w.reloading = false
 	for i := range l.sockets {
 		w.add(&l.sockets[i])
@@ -243,6 +245,9 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 		for k, v := range l.seq {
 			w.seq[k] = v
 		}
+		for k, v := range l.files {
+			w.files[k] = v
+		}
 		for i := range l.sockets {
 			sk := l.sockets[i]
 			if w.socks[sk.Unit] != nil {
@@ -260,13 +265,9 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			return nil
 		}
 		// systemd unloads inactive units nobody references; a socket with a
-		// unit file is still there to start, so it stays (as it was: stopped).
-		var state string
-		err := w.s.object(managerPath).CallWithContext(w.ctx, managerIface+".GetUnitFileState", 0, id).Store(&state)
-		if err != nil && !isDBusError(err) {
-			return err
-		}
-		if err == nil && state != "transient" && state != "" {
+		// unit file is still there to start, so it stays (as it was:
+		// stopped). The listing knows the unit files: no call needed.
+		if st, ok := w.files[id]; ok && st != "transient" {
 			return nil
 		}
 		w.remove(id)

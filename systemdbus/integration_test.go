@@ -1,0 +1,653 @@
+package systemdbus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.Exit(code)
+}
+
+// connect returns a client of the sandbox's manager, closed with the test.
+func connect(t testing.TB, s *sandbox.Sandbox) *systemdbus.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := systemdbus.Connect(ctx, systemdbus.Options{RuntimeDir: s.RuntimeDir,
+		CounterInterval: 100 * time.Millisecond, Backoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// show reads properties with `systemctl --user show`, the reference every
+// listing is compared with. Repeated properties (Listen) are joined by "\n".
+func show(t testing.TB, s *sandbox.Sandbox, unit string, props ...string) map[string]string {
+	t.Helper()
+	args := []string{"show", unit}
+	for _, p := range props {
+		args = append(args, "-p", p)
+	}
+	out, err := s.Systemctl(context.Background(), args...).Output()
+	if err != nil {
+		t.Fatalf("systemctl show %s: %v", unit, err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		if old, ok := m[k]; ok && old != "" {
+			v = old + "\n" + v
+		}
+		m[k] = v
+	}
+	return m
+}
+
+func systemctl(t testing.TB, s *sandbox.Sandbox, args ...string) {
+	t.Helper()
+	if out, err := s.Systemctl(context.Background(), args...).CombinedOutput(); err != nil {
+		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// writeUnits writes unit files into the sandbox's user unit folder and
+// reloads the manager.
+func writeUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
+	t.Helper()
+	dir := filepath.Join(s.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	systemctl(t, s, "daemon-reload")
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func listOne(t testing.TB, c *systemdbus.Client, unit string) systemdbus.Socket {
+	t.Helper()
+	socks, err := c.ListSockets(testCtx(t), systemdbus.ListOptions{Patterns: []string{unit}, All: true})
+	if err != nil {
+		t.Fatalf("ListSockets(%s): %v", unit, err)
+	}
+	if len(socks) != 1 {
+		t.Fatalf("ListSockets(%s) = %d sockets, want 1: %+v", unit, len(socks), socks)
+	}
+	return socks[0]
+}
+
+// showListen turns systemctl's "ADDRESS (TYPE)" lines into Listen entries.
+func showListen(v string) []systemdbus.Listen {
+	out := []systemdbus.Listen{}
+	for _, line := range strings.Split(v, "\n") {
+		if line == "" {
+			continue
+		}
+		i := strings.LastIndex(line, " (")
+		out = append(out, systemdbus.Listen{Type: strings.TrimSuffix(line[i+2:], ")"), Address: line[:i]})
+	}
+	return out
+}
+
+// TestListenTypes creates a socket unit for every Listen type and checks the
+// entries ListSockets reports against systemctl's.
+func TestListenTypes(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	vsockPort := 20000 + os.Getpid()%20000
+	cases := []struct {
+		name   string
+		listen systemdbus.Listen
+	}{
+		{"lt-stream.socket", systemdbus.Listen{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(freePort(t, "tcp"))}},
+		{"lt-unix.socket", systemdbus.Listen{Type: "Stream", Address: filepath.Join(dir, "stream.sock")}},
+		{"lt-dgram.socket", systemdbus.Listen{Type: "Datagram", Address: "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))}},
+		{"lt-seqpacket.socket", systemdbus.Listen{Type: "SequentialPacket", Address: filepath.Join(dir, "seq.sock")}},
+		{"lt-fifo.socket", systemdbus.Listen{Type: "FIFO", Address: filepath.Join(dir, "fifo")}},
+		{"lt-vsock.socket", systemdbus.Listen{Type: "Stream", Address: "vsock::" + strconv.Itoa(vsockPort)}},
+	}
+	for _, tc := range cases {
+		err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
+			Name: tc.name, Listen: []systemdbus.Listen{tc.listen},
+			Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+		})
+		if err != nil {
+			t.Fatalf("creating %s: %v", tc.name, err)
+		}
+	}
+	for _, tc := range cases {
+		sock := listOne(t, c, tc.name)
+		want := showListen(show(t, s, tc.name, "Listen")["Listen"])
+		if !slices.Equal(sock.Listen, want) {
+			t.Errorf("%s: Listen = %v, systemctl says %v", tc.name, sock.Listen, want)
+		}
+		if len(sock.Listen) != 1 || sock.Listen[0].Type != tc.listen.Type {
+			t.Errorf("%s: Listen = %v, want one %s entry", tc.name, sock.Listen, tc.listen.Type)
+		}
+		if sock.State != systemdbus.StateIdle || sock.SubState != "listening" {
+			t.Errorf("%s: state %s (%s/%s), want idle (active/listening)", tc.name, sock.State, sock.ActiveState, sock.SubState)
+		}
+		if !slices.Equal(sock.Triggers, []string{strings.TrimSuffix(tc.name, ".socket") + ".service"}) {
+			t.Errorf("%s: Triggers = %v", tc.name, sock.Triggers)
+		}
+		t.Logf("%s: %+v", tc.name, sock.Listen)
+	}
+	for _, tc := range cases {
+		if err := c.RemoveTransient(ctx, tc.name, strings.TrimSuffix(tc.name, ".socket")+".service"); err != nil {
+			t.Errorf("RemoveTransient(%s): %v", tc.name, err)
+		}
+	}
+	socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{"lt-*"}, All: true})
+	if err != nil || len(socks) != 0 {
+		t.Errorf("after RemoveTransient: ListSockets = %v, %v; want none", socks, err)
+	}
+}
+
+// TestActions runs every action against unit files and checks the manager's
+// state after each, including systemd's refusal to start a socket whose
+// service is still active, and a socket that fails.
+func TestActions(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	port, failPort := freePort(t, "tcp"), freePort(t, "tcp")
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	writeUnits(t, s, map[string]string{
+		"act.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
+		"act.service":  "[Service]\nExecStart=/bin/sleep infinity\n",
+		"busy.socket":  fmt.Sprintf("[Socket]\nListenStream=%s\n", busy.Addr()),
+		"fail.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", failPort),
+		"fail.service": "[Unit]\nStartLimitBurst=1\nStartLimitIntervalSec=60\n[Service]\nExecStart=/bin/false\n",
+	})
+	state := func(unit string) string { return show(t, s, unit, "ActiveState")["ActiveState"] }
+
+	if err := c.StartUnit(ctx, "act.socket"); err != nil {
+		t.Fatalf("StartUnit: %v", err)
+	}
+	if got := state("act.socket"); got != "active" {
+		t.Fatalf("after StartUnit act.socket is %s", got)
+	}
+	if err := c.StopUnit(ctx, "act.socket"); err != nil {
+		t.Fatalf("StopUnit: %v", err)
+	}
+	if got := state("act.socket"); got != "inactive" {
+		t.Fatalf("after StopUnit act.socket is %s", got)
+	}
+	if err := c.RestartUnit(ctx, "act.socket"); err != nil {
+		t.Fatalf("RestartUnit: %v", err)
+	}
+	if got := state("act.socket"); got != "active" {
+		t.Fatalf("after RestartUnit act.socket is %s", got)
+	}
+
+	// Activate the service, stop only the socket: starting it again is
+	// refused while the service runs.
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	waitFor(t, "act.service active", func() bool { return state("act.service") == "active" })
+	if got := listOne(t, c, "act").State; got != systemdbus.StateActive {
+		t.Errorf("with its service running act.socket is %s, want active", got)
+	}
+	if err := c.StopUnit(ctx, "act.socket"); err != nil {
+		t.Fatalf("StopUnit: %v", err)
+	}
+	err = c.StartUnit(ctx, "act.socket")
+	if !errors.Is(err, systemdbus.ErrRefused) || !strings.Contains(err.Error(), "act.service is still active") {
+		t.Fatalf("starting a socket whose service runs: %v, want a refusal naming act.service", err)
+	}
+	t.Logf("refusal: %v", err)
+	if err := c.StopUnit(ctx, "act.service"); err != nil {
+		t.Fatalf("StopUnit(service): %v", err)
+	}
+	if err := c.StartUnit(ctx, "act.socket"); err != nil {
+		t.Fatalf("StartUnit after the service stopped: %v", err)
+	}
+
+	// A socket that cannot bind is refused with the likely reason.
+	err = c.StartUnit(ctx, "busy.socket")
+	if !errors.Is(err, systemdbus.ErrRefused) || !strings.Contains(err.Error(), "could not open its listeners") {
+		t.Fatalf("starting a socket on a busy port: %v, want a refusal about its listeners", err)
+	}
+	t.Logf("busy port: %v", err)
+
+	// A service that keeps failing fails its socket; reset-failed clears it.
+	if err := c.StartUnit(ctx, "fail.socket"); err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(failPort)); err == nil {
+		defer conn.Close()
+	}
+	waitFor(t, "fail.socket failed", func() bool { return state("fail.socket") == "failed" })
+	sock := listOne(t, c, "fail.socket")
+	want := show(t, s, "fail.socket", "Result")["Result"]
+	if sock.State != systemdbus.StateFailed || sock.Result != want || sock.Reason != "socket: "+want {
+		t.Errorf("fail.socket: state %s, result %s, reason %q; systemctl says result %s", sock.State, sock.Result, sock.Reason, want)
+	}
+	for _, u := range []string{"fail.socket", "fail.service"} {
+		if err := c.ResetFailed(ctx, u); err != nil {
+			t.Fatalf("ResetFailed(%s): %v", u, err)
+		}
+	}
+	if got := state("fail.socket"); got != "inactive" {
+		t.Errorf("after ResetFailed fail.socket is %s, want inactive", got)
+	}
+
+	if err := c.StartUnit(ctx, "nope.socket"); !errors.Is(err, systemdbus.ErrNoSuchUnit) {
+		t.Errorf("StartUnit(nope.socket) = %v, want ErrNoSuchUnit", err)
+	}
+}
+
+// TestTransientLifecycle creates a transient socket with its service in one
+// call, activates it and removes both.
+func TestTransientLifecycle(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	port := freePort(t, "tcp")
+	err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
+		Name: "tr.socket", Description: "transient test",
+		Listen: []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(port)}},
+		Service: systemdbus.TransientService{
+			ExecStart: []string{"/bin/sleep", "infinity"}, Environment: []string{"A=1"},
+			KillMode: "mixed", TimeoutStopSec: 2 * time.Second,
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateTransientSocket: %v", err)
+	}
+	err = c.CreateTransientSocket(ctx, systemdbus.TransientSocket{Name: "tr.socket",
+		Listen:  []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:1"}},
+		Service: systemdbus.TransientService{ExecStart: []string{"/bin/true"}}})
+	if !errors.Is(err, systemdbus.ErrRefused) {
+		t.Errorf("creating tr.socket twice: %v, want a refusal", err)
+	}
+	p := show(t, s, "tr.service", "KillMode", "TimeoutStopUSec", "Environment")
+	if p["KillMode"] != "mixed" || p["TimeoutStopUSec"] != "2s" || p["Environment"] != "A=1" {
+		t.Errorf("tr.service properties: %v", p)
+	}
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var sock systemdbus.Socket
+	waitFor(t, "tr.socket active", func() bool {
+		sock = listOne(t, c, "tr")
+		return sock.State == systemdbus.StateActive
+	})
+	svc := sock.Services[0]
+	if want := show(t, s, "tr.service", "MainPID")["MainPID"]; strconv.Itoa(int(svc.MainPID)) != want || svc.Since.IsZero() || svc.Container != "" {
+		t.Errorf("active service: %+v, want MainPID %s, a Since and no container", svc, want)
+	}
+	if err := c.RemoveTransient(ctx, "tr.socket", "tr.service"); err != nil {
+		t.Fatalf("RemoveTransient: %v", err)
+	}
+	socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{"tr"}, All: true})
+	if err != nil || len(socks) != 0 {
+		t.Errorf("after RemoveTransient: %v, %v", socks, err)
+	}
+	if err := c.RemoveTransient(ctx, "tr.socket", "tr.service"); err != nil {
+		t.Errorf("removing what is already gone: %v", err)
+	}
+}
+
+// nextEvent reads events until match accepts one.
+func nextEvent(t *testing.T, ch <-chan systemdbus.Event, what string, match func(systemdbus.Event) bool) systemdbus.Event {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("watch channel closed while waiting for %s", what)
+			}
+			if match(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no event for %s", what)
+		}
+	}
+}
+
+func socketEvent(unit string, state systemdbus.State) func(systemdbus.Event) bool {
+	return func(ev systemdbus.Event) bool {
+		return ev.Kind == systemdbus.UnitChanged && ev.Unit == unit && ev.Socket.State == state
+	}
+}
+
+// usec parses systemctl's timestamps given with --timestamp=us+utc.
+func usecProp(t *testing.T, s *sandbox.Sandbox, unit, prop string) time.Time {
+	t.Helper()
+	out, err := s.Systemctl(context.Background(), "show", unit, "-p", prop, "--value", "--timestamp=us+utc").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := time.Parse("Mon 2006-01-02 15:04:05.999999 MST", strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("%s %s: %v (%v)", unit, prop, err, show(t, s, unit, "ActiveState", "LoadState", prop))
+	}
+	return ts
+}
+
+// TestWatchActivateIdleStop follows a FIFO socket whose service reads one
+// line and exits: activation, back to idle, then stop, each event within
+// 50 ms of the moment systemd recorded the change. A running unit that
+// wants the socket keeps it (and its timestamps) loaded once stopped.
+func TestWatchActivateIdleStop(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	writeUnits(t, s, map[string]string{
+		"w.socket":     "[Socket]\nListenFIFO=" + fifo + "\n",
+		"w.service":    "[Service]\nExecStart=/bin/sh -c 'read line <&3; sleep 0.3'\n",
+		"hold.service": "[Unit]\nWants=w.socket\n[Service]\nExecStart=/bin/sleep infinity\n",
+	})
+	systemctl(t, s, "start", "hold.service")
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := c.Watch(wctx)
+	first := <-ch
+	if first.Kind != systemdbus.Snapshot {
+		t.Fatalf("first event %+v, want Snapshot", first)
+	}
+	i := slices.IndexFunc(first.Sockets, func(s systemdbus.Socket) bool { return s.Unit == "w.socket" })
+	if i < 0 || first.Sockets[i].State != systemdbus.StateIdle {
+		t.Fatalf("snapshot lacks an idle w.socket: %+v", first.Sockets)
+	}
+
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("go\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	active := nextEvent(t, ch, "w.socket active", socketEvent("w.socket", systemdbus.StateActive))
+	idle := nextEvent(t, ch, "w.socket idle again", socketEvent("w.socket", systemdbus.StateIdle))
+	if err := c.StopUnit(ctx, "w.socket"); err != nil {
+		t.Fatal(err)
+	}
+	stopped := nextEvent(t, ch, "w.socket stopped", socketEvent("w.socket", systemdbus.StateStopped))
+
+	lagOK := func(what string, ev systemdbus.Event, at time.Time) {
+		t.Helper()
+		lag := ev.At.Sub(at)
+		t.Logf("%s: event %v after systemd recorded the change", what, lag)
+		if at.IsZero() || lag < -time.Millisecond || lag > 50*time.Millisecond {
+			t.Errorf("%s: event at %v, systemd's change at %v: lag %v, want within 50ms", what, ev.At, at, lag)
+		}
+	}
+	// The service's StateChangeTimestamp, as systemd sent it with the change.
+	lagOK("activation", active, active.Socket.Services[0].Since)
+	lagOK("idle", idle, idle.Socket.Services[0].Since)
+	// The socket stays loaded: ask systemctl.
+	lagOK("stop", stopped, usecProp(t, s, "w.socket", "InactiveEnterTimestamp"))
+}
+
+// countingDial connects to the sandbox's private socket and counts the
+// method calls the client sends.
+func countingDial(s *sandbox.Sandbox, calls *atomic.Int64) func(context.Context) (*dbus.Conn, error) {
+	return func(ctx context.Context) (*dbus.Conn, error) {
+		opts := append(systemdbus.ConnOptions(), dbus.WithOutgoingInterceptor(func(m *dbus.Message) {
+			if m.Type == dbus.TypeMethodCall {
+				calls.Add(1)
+				if os.Getenv("DEBUG_CALLS") != "" {
+					fmt.Println("CALL", m.Headers[dbus.FieldMember], m.Body)
+				}
+			}
+		}))
+		conn, err := dbus.Dial(s.BusAddress(), opts...)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))}); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// TestWatchMakesNoCallsWhenIdle counts the client's calls: none while
+// nothing changes, and counter reads only once an Accept=yes socket exists.
+func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
+	s := sandboxtest.Start(t)
+	ctx := testCtx(t)
+	var calls atomic.Int64
+	interval := 50 * time.Millisecond
+	c, err := systemdbus.Connect(ctx, systemdbus.Options{Dial: countingDial(s, &calls), CounterInterval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	port := freePort(t, "tcp")
+	writeUnits(t, s, map[string]string{
+		"idle.socket":     fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
+		"idle.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
+		"accept.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\n", freePort(t, "tcp")),
+		"accept@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+	})
+	systemctl(t, s, "start", "idle.socket")
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := c.Watch(wctx)
+	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+		t.Fatalf("first event %+v", ev)
+	}
+	before := calls.Load()
+	window := time.After(20 * interval)
+	for quiet := true; quiet; {
+		select {
+		case ev := <-ch:
+			t.Errorf("event while nothing changes: %+v", ev)
+		case <-window:
+			quiet = false
+		}
+	}
+	if got := calls.Load() - before; got != 0 {
+		t.Errorf("the client made %d calls in %v while nothing changed, want 0", got, 20*interval)
+	}
+
+	// An active Accept=yes socket needs its counters: now the timer reads
+	// them, three properties per tick.
+	systemctl(t, s, "start", "accept.socket")
+	nextEvent(t, ch, "accept.socket added or changed", func(ev systemdbus.Event) bool {
+		return (ev.Kind == systemdbus.UnitAdded || ev.Kind == systemdbus.UnitChanged) && ev.Unit == "accept.socket" &&
+			ev.Socket.ActiveState == "active"
+	})
+	before = calls.Load()
+	waitFor(t, "counter reads", func() bool { return calls.Load()-before >= 6 })
+	if got := calls.Load() - before; got%3 != 0 && got < 6 {
+		t.Errorf("calls after the Accept=yes socket started: %d", got)
+	}
+}
+
+// TestWatchRecovers checks daemon-reload (a new Snapshot) and daemon-reexec
+// (Disconnected, then Reconnected), and that events flow afterwards.
+func TestWatchRecovers(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	port := freePort(t, "tcp")
+	writeUnits(t, s, map[string]string{
+		"rec.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
+		"rec.service": "[Service]\nExecStart=/bin/sleep infinity\n",
+	})
+	systemctl(t, s, "start", "rec.socket")
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := c.Watch(wctx)
+	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+		t.Fatalf("first event %+v", ev)
+	}
+	hasRec := func(socks []systemdbus.Socket) bool {
+		return slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return s.Unit == "rec.socket" && s.State == systemdbus.StateIdle })
+	}
+
+	systemctl(t, s, "daemon-reload")
+	ev := nextEvent(t, ch, "snapshot after daemon-reload", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Snapshot })
+	if !hasRec(ev.Sockets) {
+		t.Errorf("snapshot after reload lacks rec.socket: %+v", ev.Sockets)
+	}
+
+	systemctl(t, s, "daemon-reexec")
+	ev = nextEvent(t, ch, "disconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Disconnected })
+	t.Logf("after daemon-reexec: %v", ev.Err)
+	ev = nextEvent(t, ch, "reconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Reconnected })
+	if !hasRec(ev.Sockets) {
+		t.Errorf("Reconnected lacks rec.socket: %+v", ev.Sockets)
+	}
+
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	nextEvent(t, ch, "rec.socket active after reexec", socketEvent("rec.socket", systemdbus.StateActive))
+	if err := c.StopUnit(ctx, "rec.service"); err != nil {
+		t.Errorf("an action after reexec: %v", err)
+	}
+}
+
+// TestManagerGoneForGood closes the sandbox under a watch and a listing:
+// errors, never a hang, and the watch channel closes with its context.
+func TestManagerGoneForGood(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	wctx, cancel := context.WithCancel(ctx)
+	ch := c.Watch(wctx)
+	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+		t.Fatalf("first event %+v", ev)
+	}
+	listed := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := c.ListSockets(ctx, systemdbus.ListOptions{All: true}); err != nil {
+				listed <- err
+				return
+			}
+		}
+	}()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, ch, "disconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Disconnected })
+	if ev.Err == nil {
+		t.Error("Disconnected without an error")
+	}
+	select {
+	case err := <-listed:
+		t.Logf("listing while the manager exits: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("ListSockets hangs after the manager exited")
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.StartUnit(ctx, "x.socket") }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, systemdbus.ErrNoManager) {
+			t.Errorf("StartUnit with the manager gone: %v, want ErrNoManager", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("StartUnit hangs after the manager exited")
+	}
+	cancel()
+	for range ch {
+	}
+}
+
+func TestConnectNothingAnswers(t *testing.T) {
+	dir := t.TempDir()
+	_, err := systemdbus.Connect(context.Background(), systemdbus.Options{RuntimeDir: dir,
+		Getenv: func(string) string { return "" }})
+	if !errors.Is(err, systemdbus.ErrNoManager) || !strings.Contains(err.Error(), filepath.Join(dir, "systemd", "private")) ||
+		!strings.Contains(err.Error(), "socktui demo") {
+		t.Fatalf("Connect with nothing listening = %v, want ErrNoManager naming the socket and suggesting socktui demo", err)
+	}
+	// A socket file that nobody serves.
+	if err := os.MkdirAll(filepath.Join(dir, "systemd"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "systemd", "private"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	_, err = systemdbus.Connect(context.Background(), systemdbus.Options{RuntimeDir: dir, Getenv: func(string) string { return "" }})
+	if !errors.Is(err, systemdbus.ErrNoManager) || !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Connect to a dead socket = %v", err)
+	}
+}
