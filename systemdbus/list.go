@@ -171,10 +171,11 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 
 // readSockets fills Listen, Triggers, Result, Accept and the counters.
 //
-// Two systemd rules save most calls: a socket triggers a service exactly
-// when Accept=no (socket_verify refuses Accept=yes with listeners that
-// cannot accept), and only Accept=yes sockets count connections. So Accept
-// and the counters are read only for sockets that trigger nothing. Result
+// Two systemd rules save most calls: an Accept=no socket always triggers its
+// one service, while an Accept=yes socket triggers nothing but the
+// per-connection instances of its template (names with "@"); and only
+// Accept=yes sockets count connections. So Accept and the counters are read
+// only for sockets that trigger nothing or an instance. Result
 // is "success" unless the socket is failed or changing state (systemd resets
 // it on start and only a failure leaves it set).
 func readSockets(ctx context.Context, s *session, socks []Socket) error {
@@ -197,13 +198,19 @@ func readSockets(ctx context.Context, s *session, socks []Socket) error {
 	b = newBatch(ctx, s)
 	for i := range socks {
 		sk := &socks[i]
-		if sk.LoadState != "loaded" || len(sk.Triggers) > 0 {
+		if sk.LoadState != "loaded" || !maybeAccept(sk.Triggers) {
 			continue
 		}
 		b.get(unitPath(sk.Unit), socketIface, "Accept", func(v dbus.Variant) { _ = v.Store(&sk.Accept) })
 		readCounters(b, sk)
 	}
 	return b.wait()
+}
+
+// maybeAccept reports whether a socket with these triggers may be
+// Accept=yes.
+func maybeAccept(triggers []string) bool {
+	return len(triggers) == 0 || slices.ContainsFunc(triggers, func(t string) bool { return strings.Contains(t, "@") })
 }
 
 func readCounters(b *batch, sk *Socket) {
