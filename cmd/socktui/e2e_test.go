@@ -1,0 +1,159 @@
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
+
+// tmux drives the real binary in a detached tmux session and reads its
+// screen, as a person would.
+type tmux struct {
+	t       *testing.T
+	session string
+}
+
+func (x *tmux) run(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", args...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (x *tmux) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", x.session).CombinedOutput()
+	return string(out)
+}
+
+func (x *tmux) alive() bool {
+	return exec.Command("tmux", "has-session", "-t", x.session).Run() == nil
+}
+
+func (x *tmux) keys(keys ...string) {
+	x.t.Helper()
+	x.run(append([]string{"send-keys", "-t", x.session}, keys...)...)
+}
+
+// waitFor polls the screen until every pattern matches, or fails the test
+// with the last screen.
+func (x *tmux) waitFor(what string, timeout time.Duration, patterns ...*regexp.Regexp) string {
+	x.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := x.screen()
+		missing := ""
+		for _, p := range patterns {
+			if !p.MatchString(s) {
+				missing = p.String()
+				break
+			}
+		}
+		if missing == "" {
+			return s
+		}
+		if time.Now().After(deadline) || !x.alive() {
+			x.t.Fatalf("waiting for %s: %q never matched; screen:\n%s", what, missing, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDemoEndToEnd runs `socktui demo` in tmux against a private manager
+// with the echo workload, probes every endpoint with P, stops the service
+// with x, quits with q, and checks that nothing is left running.
+func TestDemoEndToEnd(t *testing.T) {
+	if err := sandbox.Available(); err != nil {
+		sandboxtest.Unavailable(t, err.Error())
+	}
+	sandboxtest.Need(t, "tmux", "tmux")
+	bin := testbin.Build(t, "cmd/socktui")
+	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
+	if filepath.Dir(bin) != filepath.Dir(echoBin) {
+		t.Fatalf("socktui and socktui-echo built into different folders: %s, %s", bin, echoBin)
+	}
+
+	x := &tmux{t: t, session: fmt.Sprintf("socktui-e2e-%d", os.Getpid())}
+	log := filepath.Join(t.TempDir(), "stderr")
+	cmd := fmt.Sprintf("%s demo --sandbox 2>%s", bin, log)
+	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45", "-e", "TERM=xterm-256color", cmd)
+	t.Cleanup(func() {
+		if x.alive() {
+			t.Logf("screen at cleanup:\n%s", x.screen())
+			exec.Command("tmux", "kill-session", "-t", x.session).Run()
+		}
+		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
+			t.Logf("socktui stderr:\n%s", b)
+		}
+	})
+
+	x.waitFor("the demo unit, idle, with the hint", 90*time.Second,
+		regexp.MustCompile(`socktui-echo\.socket`),
+		regexp.MustCompile(`\[idle\]`),
+		regexp.MustCompile(`press P to probe every endpoint`))
+
+	x.keys("P")
+	screen := x.waitFor("every endpoint ok and the service active", 60*time.Second,
+		regexp.MustCompile(`tcp4 127\.0\.0\.1:\d+ +ok`),
+		regexp.MustCompile(`tcp6 \[::1\]:\d+ +ok`),
+		regexp.MustCompile(`udp4 127\.0\.0\.1:\d+ +ok`),
+		regexp.MustCompile(`udp6 \[::1\]:\d+ +ok`),
+		regexp.MustCompile(`unix /\S+echo\.sock +ok`),
+		regexp.MustCompile(`seqpacket /\S+ +ok`),
+		regexp.MustCompile(`vsock \S+ +unsupported`),
+		regexp.MustCompile(`socktui-echo\.socket +\[active\]`))
+	t.Logf("after P:\n%s", screen)
+
+	x.keys("x")
+	x.waitFor("the unit back to idle after x", 60*time.Second,
+		regexp.MustCompile(`socktui-echo\.socket +\[idle\]`),
+		regexp.MustCompile(`socktui-echo\.service inactive`))
+
+	x.keys("q")
+	deadline := time.Now().Add(60 * time.Second)
+	for x.alive() {
+		if time.Now().After(deadline) {
+			t.Fatalf("socktui did not exit within 60s of q; screen:\n%s", x.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := exec.LookPath("podman"); err == nil {
+		out, err := exec.Command("podman", "ps", "-a", "--filter", "name=^socktui-echo$", "--format", "{{.Names}}").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("podman ps after quit: %q (%v), want no socktui-echo container", out, err)
+		}
+	}
+	// The demo names its private manager's folder on stderr.
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`private manager ready in \S+ \((\S+)\)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("the demo did not say which sandbox it started; stderr:\n%s", b)
+	}
+	dir := string(m[1])
+	if left := sandbox.Processes(dir); len(left) > 0 {
+		t.Errorf("processes of the demo's sandbox still run after quit: %v", left)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the demo left its sandbox folder %s behind (%v)", dir, err)
+	}
+}
+

@@ -1,0 +1,393 @@
+// Package demo sets up what `socktui demo` shows: a systemd user manager
+// (the real one when reachable, else a private sandbox), the bundled echo
+// workload as transient units on free ports — in a Podman container when
+// Podman works here, else as a bare process — and the manager's
+// podman.socket. Close removes all of it.
+//
+// It never imports Bubble Tea: cli wires a Session into the UI.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/workloads/echo"
+)
+
+// Name is the base name of the demo's echo units: Name.socket, Name.service.
+const Name = "socktui-echo"
+
+// EchoBinaryName is the echo workload's executable, built by `make build`
+// into bin/ beside socktui.
+const EchoBinaryName = "socktui-echo"
+
+// PodmanSocket is the user manager's socket-activated Podman API service.
+const PodmanSocket = "podman.socket"
+
+// Options tune Start. The zero value is the demo as `socktui demo` runs it.
+type Options struct {
+	// Mode forces echo.ModeContainer or echo.ModeBare; empty chooses
+	// container mode when Podman can build and run the image, else bare.
+	Mode echo.Mode
+	// EchoBinary is the static socktui-echo binary; empty looks beside the
+	// running executable, then in PATH.
+	EchoBinary string
+	// Port is the TCP/UDP port on 127.0.0.1 and [::1]; 0 picks a free one.
+	Port int
+	// IdleExit is how long the echo service stays up with no traffic before
+	// it exits and its socket goes back to idle; 0 means DefaultIdleExit,
+	// negative means never.
+	IdleExit time.Duration
+	// NoPodmanSocket leaves podman.socket alone.
+	NoPodmanSocket bool
+	// Sandbox forces a private manager even when a user manager is
+	// reachable.
+	Sandbox bool
+	// Progress receives one line per step before the UI starts; nil
+	// discards them.
+	Progress io.Writer
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// DefaultIdleExit is the echo service's idle exit in the demo: long enough
+// to look at it running, short enough to watch it go idle again.
+const DefaultIdleExit = 20 * time.Second
+
+// Session is a running demo. Close undoes everything Start and Install did.
+type Session struct {
+	// Client is connected to the demo's manager.
+	Client *systemdbus.Client
+	// ManagerName is "sandbox" for a private manager, else the client's.
+	ManagerName string
+	// Sandbox is the private manager, nil when the user manager is used.
+	Sandbox *sandbox.Sandbox
+	// Units are the echo workload's units, once installed.
+	Units echo.Units
+	// Mode is the echo workload's mode, once installed; Note says why bare
+	// mode was chosen when it was not asked for.
+	Mode echo.Mode
+	Note string
+
+	opts              Options
+	runtimeDir        string   // the manager's XDG_RUNTIME_DIR
+	env               []string // environment for podman: the manager's
+	installed         bool
+	startedPodmanSock bool
+}
+
+// Start connects to the user manager, or starts a sandbox when none is
+// reachable (or opts.Sandbox), and installs the echo workload and, where
+// Podman is installed, starts podman.socket. On error nothing is left
+// behind.
+func Start(ctx context.Context, opts Options) (*Session, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	s := &Session{opts: opts}
+	if err := s.connect(ctx); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	if err := s.Install(ctx); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	if !opts.NoPodmanSocket {
+		if err := s.startPodmanSocket(ctx); err != nil {
+			s.progress("podman.socket not started: %v", err)
+		}
+	}
+	return s, nil
+}
+
+// Attach returns a Session that installs the demo workload into the manager
+// client already talks to (the UI's `d` key). Close removes what Install
+// created but leaves client open.
+func Attach(client *systemdbus.Client, runtimeDir string, opts Options) *Session {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	return &Session{opts: opts, Client: client, ManagerName: client.Manager(),
+		runtimeDir: runtimeDir, env: os.Environ()}
+}
+
+func (s *Session) progress(format string, args ...any) {
+	if s.opts.Progress != nil {
+		fmt.Fprintf(s.opts.Progress, "socktui demo: "+format+"\n", args...)
+	}
+}
+
+func (s *Session) connect(ctx context.Context) error {
+	if !s.opts.Sandbox {
+		if rt := s.opts.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+			if _, err := os.Stat(filepath.Join(rt, "systemd", "private")); err == nil {
+				c, err := systemdbus.Connect(ctx, systemdbus.Options{RuntimeDir: rt})
+				if err == nil {
+					s.Client, s.ManagerName, s.runtimeDir, s.env = c, c.Manager(), rt, os.Environ()
+					s.progress("using the user manager at %s", rt)
+					return nil
+				}
+				s.progress("user manager at %s not usable (%v); starting a private one", rt, err)
+			}
+		}
+	}
+	s.progress("no user manager reachable: starting a private systemd --user")
+	sb, err := sandbox.Start(ctx, sandbox.Options{})
+	if err != nil {
+		return fmt.Errorf("no user manager is reachable and none could be started: %w", err)
+	}
+	s.Sandbox = sb
+	s.progress("private manager ready in %v (%s)", sb.StartupTime.Round(time.Millisecond), sb.Dir)
+	c, err := systemdbus.Connect(ctx, systemdbus.Options{RuntimeDir: sb.RuntimeDir})
+	if err != nil {
+		return fmt.Errorf("connecting to the private manager: %w", err)
+	}
+	s.Client, s.ManagerName, s.runtimeDir, s.env = c, "sandbox", sb.RuntimeDir, sb.Env()
+	return nil
+}
+
+// Install creates the echo workload as transient units on a free port in
+// the session's manager and starts its socket. Calling it again when
+// installed does nothing.
+func (s *Session) Install(ctx context.Context) error {
+	if s.installed {
+		return nil
+	}
+	spec, err := s.spec(ctx)
+	if err != nil {
+		return err
+	}
+	units, err := spec.Units()
+	if err != nil {
+		return fmt.Errorf("echo units: %w", err)
+	}
+	// A transient unit left by a demo that was killed would block the name.
+	_ = s.Client.RemoveTransient(ctx, units.SocketName, units.ServiceName)
+	if err := s.Client.CreateTransientSocket(ctx, Transient(units)); err != nil {
+		return fmt.Errorf("creating %s: %w", units.SocketName, err)
+	}
+	s.Units, s.Mode, s.installed = units, spec.Mode, true
+	s.progress("%s listening on port %d (%s mode)", units.SocketName, spec.Port, spec.Mode)
+	return nil
+}
+
+func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
+	bin, err := findEchoBinary(s.opts.EchoBinary)
+	if err != nil {
+		return echo.Spec{}, err
+	}
+	port := s.opts.Port
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return echo.Spec{}, err
+		}
+	}
+	idle := s.opts.IdleExit
+	switch {
+	case idle == 0:
+		idle = DefaultIdleExit
+	case idle < 0:
+		idle = 0
+	}
+	spec := echo.Spec{
+		Name:       Name,
+		Port:       port,
+		UnixDir:    filepath.Join(s.runtimeDir, Name+"-"+strconv.Itoa(port)),
+		VsockPort:  port,
+		Binary:     bin,
+		RuntimeDir: s.runtimeDir,
+		IdleExit:   idle,
+	}
+	spec.Mode, s.Note = s.chooseMode(ctx, bin)
+	if spec.Mode == echo.ModeContainer {
+		spec.Podman, _ = exec.LookPath("podman")
+	}
+	return spec, nil
+}
+
+// chooseMode returns the mode to run the echo workload in and, when bare
+// mode was chosen on its own, why.
+func (s *Session) chooseMode(ctx context.Context, bin string) (echo.Mode, string) {
+	if s.opts.Mode == echo.ModeBare {
+		return echo.ModeBare, ""
+	}
+	if _, err := exec.LookPath("podman"); err != nil {
+		return echo.ModeBare, "bare mode: podman is not installed"
+	}
+	ok, err := echo.ImageExists(ctx, echo.DefaultImage, s.env)
+	if err == nil && !ok {
+		s.progress("building image %s from %s", echo.DefaultImage, bin)
+		err = echo.BuildImage(ctx, bin, echo.DefaultImage, s.env)
+	}
+	if err != nil {
+		if s.opts.Mode == echo.ModeContainer {
+			return echo.ModeContainer, ""
+		}
+		return echo.ModeBare, "bare mode: the echo image is unusable (" + firstLine(err.Error()) + ")"
+	}
+	return echo.ModeContainer, ""
+}
+
+func (s *Session) startPodmanSocket(ctx context.Context) error {
+	if _, err := exec.LookPath("podman"); err != nil {
+		return nil // nothing to show
+	}
+	socks, err := s.Client.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{PodmanSocket}, All: true})
+	if err != nil {
+		return err
+	}
+	if len(socks) == 0 {
+		return errors.New("the manager has no podman.socket unit")
+	}
+	if socks[0].ActiveState == "active" {
+		return nil // someone else's: leave it as it is
+	}
+	if err := s.Client.StartUnit(ctx, PodmanSocket); err != nil {
+		return err
+	}
+	s.startedPodmanSock = true
+	return nil
+}
+
+// Close removes the echo units, stops podman.socket if Start started it,
+// disconnects, and stops the sandbox if one was started. It is safe to call
+// on a partly started session and more than once.
+func (s *Session) Close(ctx context.Context) error {
+	var errs []error
+	if s.Client != nil {
+		if s.installed {
+			if err := s.Client.RemoveTransient(ctx, s.Units.SocketName, s.Units.ServiceName); err != nil {
+				errs = append(errs, err)
+			}
+			s.installed = false
+		}
+		if s.startedPodmanSock {
+			if err := s.Client.StopUnit(ctx, PodmanSocket); err != nil {
+				errs = append(errs, err)
+			}
+			_ = s.Client.StopUnit(ctx, "podman.service")
+			s.startedPodmanSock = false
+		}
+		if s.Sandbox != nil { // Attach's client belongs to the caller
+			s.Client.Close()
+			s.Client = nil
+		}
+	}
+	if s.Sandbox != nil {
+		if err := s.Sandbox.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.Sandbox = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Transient turns the echo workload's units into a transient socket unit
+// with its service.
+func Transient(u echo.Units) systemdbus.TransientSocket {
+	listen := make([]systemdbus.Listen, len(u.Listen))
+	for i, l := range u.Listen {
+		listen[i] = systemdbus.Listen{Type: l.Type, Address: l.Address}
+	}
+	return systemdbus.TransientSocket{
+		Name:         u.SocketName,
+		Description:  u.Description,
+		Listen:       listen,
+		RemoveOnStop: u.RemoveOnStop,
+		Service: systemdbus.TransientService{
+			Name:           u.ServiceName,
+			Description:    u.Description,
+			ExecStartPre:   u.ExecStartPre,
+			ExecStart:      u.ExecStart,
+			ExecStop:       u.ExecStop,
+			ExecStopPost:   u.ExecStopPost,
+			Type:           u.Type,
+			NotifyAccess:   u.NotifyAccess,
+			KillMode:       u.KillMode,
+			Environment:    u.Environment,
+			TimeoutStopSec: u.TimeoutStopSec,
+		},
+	}
+}
+
+// findEchoBinary returns path when set, else socktui-echo beside the running
+// executable, else in PATH.
+func findEchoBinary(path string) (string, error) {
+	if path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", fmt.Errorf("echo binary: %w", err)
+		}
+		return abs, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), EchoBinaryName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(EchoBinaryName); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", fmt.Errorf("cannot find %s beside socktui or in PATH: build it with `make build` (it lands in bin/), or pass --echo-binary", EchoBinaryName)
+}
+
+// FreePort returns a port that is free for TCP and UDP on both 127.0.0.1
+// and [::1] right now.
+func FreePort() (int, error) {
+	for range 20 {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("finding a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if portFree(port) {
+			return port, nil
+		}
+	}
+	return 0, errors.New("finding a free port: none found in 20 tries")
+}
+
+func portFree(port int) bool {
+	p := strconv.Itoa(port)
+	for _, a := range []struct{ network, addr string }{
+		{"tcp4", "127.0.0.1:" + p}, {"tcp6", "[::1]:" + p}, {"udp4", "127.0.0.1:" + p}, {"udp6", "[::1]:" + p},
+	} {
+		var c io.Closer
+		var err error
+		if a.network[0] == 't' {
+			c, err = net.Listen(a.network, a.addr)
+		} else {
+			c, err = net.ListenPacket(a.network, a.addr)
+		}
+		if err != nil {
+			return false
+		}
+		c.Close()
+	}
+	return true
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
