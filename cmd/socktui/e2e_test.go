@@ -156,4 +156,3 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("the demo left its sandbox folder %s behind (%v)", dir, err)
 	}
 }
-
