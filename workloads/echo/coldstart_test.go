@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 
 // coldRounds is how many cold starts BenchmarkColdActivation measures of
 // each kind, after one warm-up round that is not counted.
-const coldRounds = 5
+const coldRounds = 8
 
 // BenchmarkColdActivation measures, in a private systemd user manager, the
 // time from a client's connect to the first echoed byte for a cold echo
@@ -185,8 +184,8 @@ type podmanRun struct {
 
 // start runs `podman run --rm --network=none --pull=never` with the image
 // and returns the time from exec until the server in the container logged
-// its "serving" line; then it stops the container with SIGTERM (which
-// podman passes on) and waits until podman exits and the container is gone.
+// its "serving" line; then it stops the container with podman stop and
+// waits until podman run exits and the container is gone.
 func (p *podmanRun) start(tb testing.TB) time.Duration {
 	tb.Helper()
 	p.n++
@@ -239,7 +238,14 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 		tb.Fatalf("podman run: no serving line within a minute\n%s", out.String())
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
+	// podman stop signals the container itself: a SIGTERM to podman run
+	// right after the container started can come before podman proxies
+	// signals, and is then lost.
+	stop := exec.Command("podman", "stop", "-t", "10", name)
+	stop.Env = p.s.Env()
+	if b, err := stop.CombinedOutput(); err != nil {
+		tb.Fatalf("podman stop %s: %v\n%s", name, err, b)
+	}
 	select {
 	case <-done:
 	case <-time.After(time.Minute):
@@ -247,7 +253,7 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 		<-done
 	}
 	if err := cmd.Wait(); err != nil {
-		tb.Fatalf("podman run after SIGTERM: %v\n%s", err, out.String())
+		tb.Fatalf("podman run after podman stop: %v\n%s", err, out.String())
 	}
 	waitContainerGone(tb, p.s, name)
 	return took
