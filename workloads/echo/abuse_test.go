@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,7 @@ func TestAbuse(t *testing.T) {
 	good.check(t, "at start")
 	accepted := 2 // the good client's tcp and seqpacket connections
 	var rss []int64
-	sampleRSS := func(phase string) {
+	sampleRSS := func(t *testing.T, phase string) {
 		t.Helper()
 		st := procStatus(t, pid)
 		if st["VmRSS"] >= rssLimit {
@@ -77,14 +78,14 @@ func TestAbuse(t *testing.T) {
 		}
 		rss = append(rss, st["VmRSS"])
 	}
-	sampleRSS("at start")
+	sampleRSS(t, "at start")
 
 	t.Run("burst", func(t *testing.T) {
 		served := burst(t, tcpAddr, func() {
 			// Every burst connection is still open here: the cap is
 			// reached, and the good client's two are among them.
 			good.check(t, "with the cap reached")
-			sampleRSS("with the cap reached")
+			sampleRSS(t, "with the cap reached")
 			notify.waitStats(t, "the cap reached", func(st map[string]int) bool {
 				return st["open"] == abuseMaxConns && st["refused"] == abuseBurst-(abuseMaxConns-2)
 			})
@@ -96,13 +97,13 @@ func TestAbuse(t *testing.T) {
 		accepted += served
 		notify.waitStats(t, "the burst's connections to close", func(st map[string]int) bool { return st["open"] == 2 })
 		good.check(t, "after the burst")
-		sampleRSS("after the burst")
+		sampleRSS(t, "after the burst")
 	})
 
 	t.Run("slow reader", func(t *testing.T) {
 		slowReader(t, tcpAddr, func() {
 			good.check(t, "while a client does not read")
-			sampleRSS("while a client does not read")
+			sampleRSS(t, "while a client does not read")
 		})
 		accepted++
 		notify.waitStats(t, "the slow reader to be timed out", func(st map[string]int) bool {
@@ -114,19 +115,19 @@ func TestAbuse(t *testing.T) {
 	t.Run("udp", func(t *testing.T) {
 		udpAbuse(t, udpAddr, good)
 		good.check(t, "after the udp abuse")
-		sampleRSS("after the udp abuse")
+		sampleRSS(t, "after the udp abuse")
 	})
 
 	t.Run("unixgram", func(t *testing.T) {
 		unixgramAbuse(t, ugramAddr, dir, good)
 		good.check(t, "after the unix datagram abuse")
-		sampleRSS("after the unix datagram abuse")
+		sampleRSS(t, "after the unix datagram abuse")
 	})
 
 	t.Run("seqpacket", func(t *testing.T) {
 		accepted += seqpacketAbuse(t, useqAddr, good)
 		good.check(t, "after the seqpacket abuse")
-		sampleRSS("after the seqpacket abuse")
+		sampleRSS(t, "after the seqpacket abuse")
 	})
 
 	if !c.running() {
@@ -226,9 +227,7 @@ func (n *notifyListener) handle(msg string) {
 		if st, ok := strings.CutPrefix(line, "STATUS=open "); ok {
 			stats := map[string]int{}
 			for _, m := range statRE.FindAllStringSubmatch("open "+st, -1) {
-				var v int
-				fmt.Sscan(m[2], &v)
-				stats[strings.TrimSpace(m[1])] = v
+				stats[strings.TrimSpace(m[1])], _ = strconv.Atoi(m[2])
 			}
 			n.status = stats
 		}
