@@ -19,8 +19,8 @@ test: ## gofmt, go vet and every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
 
-bench: build ## every benchmark, side by side with its floor, into bench/results.md
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./... | tee bench/raw.txt
+bench: build ## every benchmark, side by side with its floor or peer: one table, also in bench/results.md
+	$(GO) run ./bench/benchreport
 
 deps: ## install the Debian packages the demo and tests need (as root)
 	./scripts/install-deps.sh

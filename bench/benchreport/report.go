@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// run is one `go test -bench` invocation.
+type run struct {
+	pkg, bench, benchtime string
+}
+
+// runs are the benchmarks `make bench` runs. Benchmarks that repeat their
+// own rounds inside one op run once (1x); the others get enough ops for a
+// stable median.
+var runs = []run{
+	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x"},
+	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)", "1x"},
+	{"probe", "^BenchmarkWarmEcho$", "3000x"},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x"},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x"},
+	{"workloads/echo", "^BenchmarkColdActivation$", "1x"},
+	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x"},
+}
+
+// goal is a bound on one metric.
+type goal struct {
+	max, min float64 // zero: no bound on that side
+	text     string
+}
+
+func (g goal) met(v float64) string {
+	switch {
+	case g.max == 0 && g.min == 0:
+		return ""
+	case g.max != 0 && v > g.max, g.min != 0 && v < g.min:
+		return "no"
+	}
+	return "yes"
+}
+
+// row is one line of the table: a ratio (or figure) and the absolute
+// figures it was computed from.
+type row struct {
+	what      string
+	bench     string // benchmark name without the -N suffix
+	metric    string
+	ours      string // metric of socktui's side, shown beside the ratio
+	peer      string // metric of the floor or peer
+	goal      goal
+	precision int
+}
+
+func (r row) lookup(res map[string]map[string]float64) (float64, bool) {
+	m, ok := res[r.bench]
+	if !ok {
+		return 0, false
+	}
+	v, ok := m[r.metric]
+	return v, ok
+}
+
+var rows = []row{
+	{what: "list 1,000 socket units: `socktui list --json` vs `systemctl --user list-sockets`",
+		bench: "BenchmarkListVsSystemctl", metric: "socktui/systemctl", ours: "socktui-ms", peer: "systemctl-ms",
+		goal: goal{max: 0.5, text: "<= 0.5x"}, precision: 2},
+	{what: "systemd state change -> updated frame, p50 (ms)",
+		bench: "BenchmarkStateChangeToFrame", metric: "p50-ms",
+		goal: goal{max: 20, text: "< 20 ms"}, precision: 2},
+	{what: "systemd state change -> updated frame, p99 (ms)",
+		bench: "BenchmarkStateChangeToFrame", metric: "p99-ms", precision: 2},
+	{what: "time to first full frame with 1,000 units (ms)",
+		bench: "BenchmarkFirstFrame", metric: "ms",
+		goal: goal{max: 300, text: "< 300 ms"}, precision: 1},
+	{what: "memory with 1,000 units (MiB)",
+		bench: "BenchmarkMemory", metric: "MiB",
+		goal: goal{max: 50, text: "< 50 MiB"}, precision: 1},
+	{what: "warm echo probe RTT vs dial/write/read floor, tcp4",
+		bench: "BenchmarkWarmEcho/tcp4", metric: "probe/floor", ours: "probe-ns/rtt", peer: "floor-ns/rtt",
+		goal: goal{max: 1.5, text: "<= 1.5x"}, precision: 2},
+	{what: "warm echo probe RTT vs dial/write/read floor, unix",
+		bench: "BenchmarkWarmEcho/unix", metric: "probe/floor", ours: "probe-ns/rtt", peer: "floor-ns/rtt",
+		goal: goal{max: 1.5, text: "<= 1.5x"}, precision: 2},
+	{what: "warm probe of the echo workload vs floor, tcp4",
+		bench: "BenchmarkProbeEchoWorkload/tcp4", metric: "probe/floor", ours: "probe-ns/rtt", peer: "floor-ns/rtt",
+		goal: goal{max: 1.5, text: "<= 1.5x"}, precision: 2},
+	{what: "warm probe of the echo workload vs floor, unix",
+		bench: "BenchmarkProbeEchoWorkload/unix", metric: "probe/floor", ours: "probe-ns/rtt", peer: "floor-ns/rtt",
+		goal: goal{max: 1.5, text: "<= 1.5x"}, precision: 2},
+	{what: "cold probe of every echo endpoint at once vs one endpoint",
+		bench: "BenchmarkProbeEchoWorkload/cold", metric: "all/one", ours: "all-ms", peer: "one-ms",
+		goal: goal{text: "about 1x"}, precision: 2},
+	{what: "cold activation: container vs bare mode (first echo)",
+		bench: "BenchmarkColdActivation", metric: "container/bare", ours: "container-ms", peer: "bare-ms", precision: 1},
+	{what: "cold activation: container mode vs plain `podman run --rm`",
+		bench: "BenchmarkColdActivation", metric: "container/podman-run", ours: "container-ms", peer: "podman-run-ms", precision: 2},
+	{what: "echo throughput, 64 KiB writes, vs minimal echo loop, TCP",
+		bench: "BenchmarkEchoThroughput/tcp", metric: "x-floor", ours: "echo-MB/s", peer: "floor-MB/s",
+		goal: goal{min: 0.9, text: ">= 0.9x"}, precision: 2},
+	{what: "echo throughput, 64 KiB writes, vs minimal echo loop, unix",
+		bench: "BenchmarkEchoThroughput/unix", metric: "x-floor", ours: "echo-MB/s", peer: "floor-MB/s",
+		goal: goal{min: 0.9, text: ">= 0.9x"}, precision: 2},
+	{what: "echo p50 RTT vs minimal echo loop, TCP",
+		bench: "BenchmarkEchoRoundTrip/tcp", metric: "x-floor", ours: "echo-p50-ns", peer: "floor-p50-ns",
+		goal: goal{max: 1.2, text: "<= 1.2x"}, precision: 2},
+	{what: "echo p50 RTT vs minimal echo loop, unix",
+		bench: "BenchmarkEchoRoundTrip/unix", metric: "x-floor", ours: "echo-p50-ns", peer: "floor-p50-ns",
+		goal: goal{max: 1.2, text: "<= 1.2x"}, precision: 2},
+}
+
+// Parse reads `go test -bench` output into benchmark name (without the
+// -GOMAXPROCS suffix) -> metric unit -> value. Lines that are not benchmark
+// results are ignored; a benchmark seen twice keeps its last figures.
+func Parse(out string) map[string]map[string]float64 {
+	res := map[string]map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue // "BenchmarkX ... --- FAIL" and the like
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		m := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				break
+			}
+			m[f[i+1]] = v
+		}
+		res[name] = m
+	}
+	return res
+}
+
+// Render lays the rows out as a Markdown table.
+func Render(res map[string]map[string]float64, rows []row, machine string, at time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# socktui benchmarks\n\nMeasured %s on %s.\n", at.Format("2006-01-02 15:04 MST"), machine)
+	b.WriteString("Every ratio compares socktui with its floor or peer measured in the same run.\n\n")
+	b.WriteString("| measurement | figure | socktui | floor / peer | goal | met |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		v, ok := r.lookup(res)
+		if !ok {
+			fmt.Fprintf(&b, "| %s | (not measured) | | | %s | |\n", r.what, r.goal.text)
+			continue
+		}
+		fig := strconv.FormatFloat(v, 'f', r.precision, 64)
+		if strings.Contains(r.metric, "/") || strings.HasPrefix(r.metric, "x-") {
+			fig += "x"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.what, fig,
+			side(res[r.bench], r.ours), side(res[r.bench], r.peer), r.goal.text, r.goal.met(v))
+	}
+	return b.String()
+}
+
+// side formats one absolute figure with its unit, or nothing.
+func side(m map[string]float64, metric string) string {
+	v, ok := m[metric]
+	if metric == "" || !ok {
+		return ""
+	}
+	switch {
+	case strings.HasSuffix(metric, "-ns") || strings.HasSuffix(metric, "ns/rtt"):
+		return (time.Duration(v)).Round(100 * time.Nanosecond).String()
+	case strings.HasSuffix(metric, "-ms"):
+		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	case strings.HasSuffix(metric, "MB/s"):
+		return strconv.FormatFloat(v, 'f', 0, 64) + " MB/s"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64) + " " + metric
+}
