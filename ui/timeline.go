@@ -4,7 +4,8 @@ import (
 	"time"
 )
 
-// maxTimeline is how many timeline entries are kept; older ones are dropped.
+// maxTimeline is how many timeline entries are kept at least; older ones
+// are dropped in batches.
 const maxTimeline = 500
 
 // timelineEntry is one line of the activity timeline.
@@ -24,8 +25,8 @@ type timelineModel struct {
 
 func (t *timelineModel) add(at time.Time, text string, isErr bool) {
 	t.entries = append(t.entries, timelineEntry{At: at, Text: text, Error: isErr})
-	if n := len(t.entries) - maxTimeline; n > 0 {
-		t.entries = append(t.entries[:0:0], t.entries[n:]...)
+	if len(t.entries) >= 2*maxTimeline { // trim in batches: amortized O(1)
+		t.entries = append(t.entries[:0:0], t.entries[len(t.entries)-maxTimeline:]...)
 	}
 	if t.offset > 0 {
 		t.offset++ // keep the lines the user scrolled to in place
