@@ -26,7 +26,7 @@ func (m *Model) fail(err error) {
 	m.timeline.add(m.now(), text, true)
 }
 
-func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.keys
 	if msg.String() == "ctrl+c" {
 		return m, tea.Quit
@@ -132,7 +132,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 // handleFilterKey edits the filter while the prompt is open: enter keeps
 // it, esc clears it.
-func (m Model) handleFilterKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) handleFilterKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	switch msg.Type {
 	case tea.KeyEnter:
 		m.list.filtering = false
@@ -166,7 +166,7 @@ func (m *Model) scroll(delta int) {
 }
 
 // act runs a unit action on the selected unit.
-func (m Model) act(cmd func(r *unitRow) (tea.Cmd, error)) (tea.Model, tea.Cmd) {
+func (m Model) act(cmd func(r *unitRow) (tea.Cmd, error)) (Model, tea.Cmd) {
 	r := m.list.current(&m.units)
 	if r == nil {
 		m.fail(fmt.Errorf("no unit selected"))
@@ -186,7 +186,7 @@ func (m Model) act(cmd func(r *unitRow) (tea.Cmd, error)) (tea.Model, tea.Cmd) {
 }
 
 // probe starts one probe run over every endpoint of rows.
-func (m Model) probe(rows []*unitRow) (tea.Model, tea.Cmd) {
+func (m Model) probe(rows []*unitRow) (Model, tea.Cmd) {
 	if m.cfg.Prober == nil {
 		return m, nil
 	}
@@ -387,4 +387,25 @@ func serviceUp(s systemdbus.Socket) bool {
 		}
 	}
 	return false
+}
+
+// fixOffsets keeps the scroll offsets of the panes valid after any change:
+// the list keeps the cursor in view, the others stop at their content.
+func (m *Model) fixOffsets() {
+	if m.height == 0 {
+		return
+	}
+	listH, detailH, timeH := m.paneHeights()
+	rows := max(1, listH-2)
+	l := &m.list
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+rows {
+		l.offset = l.cursor - rows + 1
+	}
+	l.offset = clamp(l.offset, 0, max(0, len(l.visible)-rows))
+	n := len(detailLines(m.list.current(&m.units), m.styles, m.now()))
+	m.detail.offset = clamp(m.detail.offset, 0, max(0, n-(detailH-1)))
+	m.timeline.offset = clamp(m.timeline.offset, 0, max(0, len(m.timeline.entries)-(timeH-1)))
 }

@@ -153,8 +153,8 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("enter: focus %v, want detail", m.focus)
 	}
 	m, _ = apply(m, keyMsg("j")) // scrolls the detail pane, not the list
-	if m.Selected() != "dbus.socket" || m.detail.offset != 1 {
-		t.Errorf("j in detail: selected %q offset %d", m.Selected(), m.detail.offset)
+	if m.Selected() != "dbus.socket" {
+		t.Errorf("j in detail moved the selection to %q", m.Selected())
 	}
 	m, _ = apply(m, keyMsg("tab"))
 	if m.focus != paneTimeline {
@@ -495,6 +495,78 @@ func TestResize(t *testing.T) {
 		small := strings.Contains(view, "terminal too small")
 		if want := size[0] < MinWidth || size[1] < MinHeight; small != want {
 			t.Errorf("%dx%d: too small %v, want %v", size[0], size[1], small, want)
+		}
+	}
+}
+
+func TestScrolling(t *testing.T) {
+	m := newTestModel(t, Config{}, 60, 15)
+	socks := append(manySockets(50), echoSocket(systemdbus.StateIdle))
+	m, _ = apply(m, snapshot(socks...))
+	rows := m.listRows()
+	m, _ = apply(m, keyMsg("G"))
+	if m.Selected() != "echo.socket" || !strings.Contains(ansi.Strip(m.View()), "> echo.socket") {
+		t.Errorf("G: selected %q, view:\n%s", m.Selected(), ansi.Strip(m.View()))
+	}
+	// Moving up inside the visible window does not scroll.
+	off := m.list.offset
+	m, _ = apply(m, keyMsg("k"))
+	if m.list.offset != off {
+		t.Errorf("k inside the window scrolled from %d to %d", off, m.list.offset)
+	}
+	m, _ = apply(m, tea.KeyMsg{Type: tea.KeyPgUp})
+	if want := len(socks) - 2 - (rows - 1); m.list.cursor != want {
+		t.Errorf("pgup: cursor %d, want %d", m.list.cursor, want)
+	}
+	m, _ = apply(m, keyMsg("g"))
+	if m.Selected() != "bench-0000.socket" || m.list.offset != 0 {
+		t.Errorf("g: selected %q offset %d", m.Selected(), m.list.offset)
+	}
+
+	// The detail pane scrolls to its end and stops there.
+	m, _ = apply(m, keyMsg("G"))
+	m, _ = apply(m, keyMsg("enter"))
+	for range 100 {
+		m, _ = apply(m, keyMsg("j"))
+	}
+	_, detailH, _ := m.paneHeights()
+	lines := detailLines(m.list.current(&m.units), m.styles, m.now())
+	if want := len(lines) - (detailH - 1); m.detail.offset != want || want <= 0 {
+		t.Errorf("detail offset %d after 100 j, want %d", m.detail.offset, want)
+	}
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "accept no") {
+		t.Errorf("the end of the detail is not shown:\n%s", view)
+	}
+	m, _ = apply(m, keyMsg("k"))
+	if m.detail.offset != len(lines)-(detailH-1)-1 {
+		t.Errorf("k after the end: offset %d", m.detail.offset)
+	}
+
+	// The timeline scrolls back through older entries and stops at the first.
+	for i := range 20 {
+		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.JobFinished, At: t0, Unit: "x.service", Job: uint32(i), JobResult: "failed"}))
+	}
+	m, _ = apply(m, keyMsg("tab"))
+	for range 100 {
+		m, _ = apply(m, keyMsg("k"))
+	}
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "connected: 51 socket units") {
+		t.Errorf("the first timeline entry is not shown after scrolling up:\n%s", view)
+	}
+}
+
+func TestASCIIProfileHasNoColour(t *testing.T) {
+	m := loaded(t, Config{}, append(otherSockets(), echoSocket(systemdbus.StateFailed))...)
+	m, _ = apply(m, keyMsg("P"))
+	view := m.View()
+	for _, sgr := range []string{"[3", "[4", "[9", "38;", "48;"} {
+		if strings.Contains(view, "\x1b"+sgr) {
+			t.Errorf("the ASCII profile view has a colour sequence %q", sgr)
+		}
+	}
+	for _, badge := range []string{"[failed]", "[idle]", "[stopped]"} {
+		if !strings.Contains(ansi.Strip(view), badge) {
+			t.Errorf("the view lacks the badge %s", badge)
 		}
 	}
 }
