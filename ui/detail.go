@@ -40,6 +40,9 @@ func detailLines(r *unitRow, s Styles, now time.Time) []string {
 	for _, l := range sk.Listen {
 		res, ok := r.results[probeKey(l.Type, l.Address)]
 		out := "not probed"
+		if !ok && r.probing > 0 {
+			out = "probing…"
+		}
 		if ok {
 			out = resultText(res)
 			if res.Outcome == "ok" {

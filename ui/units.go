@@ -77,7 +77,8 @@ func (r *unitRow) refresh() {
 	ok, total := r.probeCounts()
 	p := probeSummary(ok, total)
 	if r.probing > 0 {
-		p += "…"
+		n := len(s.Listen)
+		p = "probing " + itoa(max(0, n-r.probing)) + "/" + itoa(n)
 	}
 	r.cells[colProbe] = p
 	for i, c := range r.cells {

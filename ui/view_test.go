@@ -51,6 +51,9 @@ func TestViewGolden(t *testing.T) {
 				event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0.Add(2 * time.Second), Err: errors.New("read unix @->/run/user/0/systemd/private: EOF")}),
 			}},
 		{name: "malicious", w: 100, h: 24, msgs: []any{snapshot(evil)}},
+		{name: "probing", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), keyMsg("P"),
+				probeFinishedMsg{run: 1, result: okResult(Targets(echoSocket(systemdbus.StateIdle))[0])}}},
 		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), "/", "pod", "enter", "a"}},
 	}
 	for _, tt := range tests {
