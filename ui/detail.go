@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -14,9 +13,9 @@ type detailModel struct {
 	offset int
 }
 
-// lines is the full content of the detail pane for a row, unstyled except
+// detailLines is the full content of the detail pane for a row, unstyled except
 // for the state badge and outcomes.
-func detailLines(r *unitRow, s Styles, now time.Time) []string {
+func detailLines(r *unitRow, s Styles) []string {
 	if r == nil {
 		return []string{"No unit selected."}
 	}
@@ -61,7 +60,7 @@ func detailLines(r *unitRow, s Styles, now time.Time) []string {
 		lines = append(lines, "  service: "+svc)
 	}
 	for _, svc := range sk.Services {
-		lines = append(lines, "  service: "+serviceLine(svc, now))
+		lines = append(lines, "  service: "+serviceLine(svc))
 		if svc.Container != "" {
 			lines = append(lines, "  container: "+sanitize(svc.Container))
 		}
@@ -76,18 +75,17 @@ func detailLines(r *unitRow, s Styles, now time.Time) []string {
 }
 
 // serviceLine is one triggered service:
-// "echo.service active (running)  pid 42  since 05:06:07 (3m12s ago)  result success".
-func serviceLine(svc systemdbus.Service, now time.Time) string {
+// "echo.service active (running)  pid 42  since 05:06:07.000  result success".
+func serviceLine(svc systemdbus.Service) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s (%s)", sanitize(svc.Unit), sanitize(svc.ActiveState), sanitize(svc.SubState))
 	if svc.MainPID != 0 {
 		fmt.Fprintf(&b, "  pid %d", svc.MainPID)
 	}
+	// An absolute time: a relative one ("3s ago") would go stale, since
+	// nothing redraws the screen while nothing changes.
 	if !svc.Since.IsZero() {
-		fmt.Fprintf(&b, "  since %s", svc.Since.Format("15:04:05"))
-		if !now.IsZero() && now.After(svc.Since) {
-			fmt.Fprintf(&b, " (%s ago)", formatDuration(now.Sub(svc.Since)))
-		}
+		fmt.Fprintf(&b, "  since %s", formatClock(svc.Since))
 	}
 	fmt.Fprintf(&b, "  result %s", orDash(sanitize(svc.Result)))
 	return b.String()
@@ -101,8 +99,8 @@ func orDash(s string) string {
 }
 
 // view renders the detail pane in exactly h lines of at most w cells.
-func (d *detailModel) view(r *unitRow, s Styles, w, h int, now time.Time) []string {
-	all := detailLines(r, s, now)
+func (d *detailModel) view(r *unitRow, s Styles, w, h int) []string {
+	all := detailLines(r, s)
 	d.offset = clamp(d.offset, 0, max(0, len(all)-h))
 	out := make([]string, 0, h)
 	for _, line := range all[d.offset:] {

@@ -530,7 +530,7 @@ func TestScrolling(t *testing.T) {
 		m, _ = apply(m, keyMsg("j"))
 	}
 	_, detailH, _ := m.paneHeights()
-	lines := detailLines(m.list.current(&m.units), m.styles, m.now())
+	lines := detailLines(m.list.current(&m.units), m.styles)
 	if want := len(lines) - (detailH - 1); m.detail.offset != want || want <= 0 {
 		t.Errorf("detail offset %d after 100 j, want %d", m.detail.offset, want)
 	}

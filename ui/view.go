@@ -16,7 +16,7 @@ func (m *Model) paneHeights() (list, detail, timeline int) {
 	if len(m.list.visible) == 0 {
 		list = clamp(strings.Count(m.emptyText(), "\n")+2, 4, body/2)
 	}
-	need := len(detailLines(m.list.current(&m.units), m.styles, m.now())) + 1
+	need := len(detailLines(m.list.current(&m.units), m.styles)) + 1
 	detail = clamp(need, 3, body-list-3)
 	timeline = body - list - detail
 	return list, detail, timeline
@@ -91,7 +91,7 @@ func (m Model) View() string {
 		lines = append(lines, m.list.view(&m.units, m.styles, m.width, listH-1, m.emptyText())...)
 		sel := m.list.current(&m.units)
 		lines = append(lines, m.paneTitle(paneDetail, "Detail"))
-		lines = append(lines, m.detail.view(sel, m.styles, m.width, detailH-1, m.now())...)
+		lines = append(lines, m.detail.view(sel, m.styles, m.width, detailH-1)...)
 		lines = append(lines, m.paneTitle(paneTimeline, "Timeline"))
 		lines = append(lines, m.timeline.view(m.styles, m.width, timeH-1)...)
 	}
