@@ -24,23 +24,19 @@ import (
 )
 
 // The benchmarks measure the issue's goals with fake backends (no systemd)
-// and 1,000 socket units. Each op repeats its own rounds, so `-benchtime 1x`
-// (what `make bench` uses) already gives stable medians:
+// and 1,000 socket units. Each op repeats its own rounds, so -benchtime 1x
+// (what make bench uses) already gives stable medians. Run them with
+// go test ./ui -run '^$' -bench . -benchtime 1x.
 //
-//		go test ./ui -run '^$' -bench . -benchtime 1x
-//
-//	  - BenchmarkStateChangeToFrame: a state-change event sent by the manager
-//	    to the terminal write that shows it, in the real program (p50-ms,
-//	    p99-ms; goal p50 < 20 ms).
-//	  - BenchmarkUpdateView: the model's share of that, Update+View, with a
-//	    ratio to the same work with 10 units.
-//	  - BenchmarkFirstFrame: first Snapshot to first full frame (ms; goal
-//	    < 300 ms).
-//	  - BenchmarkMemory: RSS of the process holding the model (MiB; goal
-//	    < 50 MiB) and the model's live heap (heap-MiB).
-//	  - BenchmarkIdleCPU: CPU of the idle program over -idle-window (cpu-%;
-//	    goal < 1% of a core), and the messages Update got meanwhile (0: no
-//	    ticks while idle).
+// BenchmarkStateChangeToFrame: a state-change event sent by the manager to
+// the terminal write that shows it, in the real program (p50-ms, p99-ms;
+// goal p50 < 20 ms). BenchmarkUpdateView: the model's share of that,
+// Update+View, with a ratio to the same work with 10 units.
+// BenchmarkFirstFrame: first Snapshot to first full frame (ms; goal
+// < 300 ms). BenchmarkMemory: RSS of the process holding the model (MiB;
+// goal < 50 MiB) and the model's live heap (heap-MiB). BenchmarkIdleCPU:
+// CPU of the idle program over -idle-window (cpu-%; goal < 1% of a core)
+// and the messages Update got meanwhile (0: no ticks while idle).
 var (
 	idleWindow = flag.Duration("idle-window", 3*time.Second, "how long BenchmarkIdleCPU watches an idle program (the issue's goal says 10s)")
 	rounds     = flag.Int("rounds", 200, "rounds per op of BenchmarkStateChangeToFrame")
