@@ -23,11 +23,11 @@ func newKeyMap(demo bool) keyMap {
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup/ctrl+u", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn/ctrl+d", "page down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 
 		Probe:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "probe unit")),
-		ProbeAll:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "probe every endpoint")),
+		ProbeAll:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "probe all endpoints")),
 		Start:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start socket")),
 		Stop:        key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "stop socket")),
 		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart socket")),
@@ -48,16 +48,18 @@ func newKeyMap(demo bool) keyMap {
 	return k
 }
 
-// ShortHelp is the footer: the keys a first-time user needs.
+// ShortHelp is the footer: the keys a first-time user needs, most needed
+// first (a narrow footer drops the last ones).
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.ProbeAll, k.Probe, k.StopService, k.Filter, k.Quit}
+	return []key.Binding{k.Help, k.Quit, k.ProbeAll, k.Probe, k.StopService, k.Filter}
 }
 
-// FullHelp is the help overlay, one column per group.
+// FullHelp is the help overlay, one column per group, most needed first (a
+// short terminal cuts the last ones).
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Help, k.Quit, k.Back, k.Detail, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive},
 		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.InstallDemo},
-		{k.Detail, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive, k.Back, k.Help, k.Quit},
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 	}
 }

@@ -165,7 +165,7 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("tab: focus %v, want list", m.focus)
 	}
 	m, _ = apply(m, keyMsg("?"))
-	if !m.showHelp || !strings.Contains(ansi.Strip(m.View()), "probe every endpoint") {
+	if !m.showHelp || !strings.Contains(ansi.Strip(m.View()), "probe all endpoints") {
 		t.Errorf("? did not show the help")
 	}
 	m, _ = apply(m, keyMsg("esc"))

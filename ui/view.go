@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 )
 
@@ -82,10 +83,8 @@ func (m Model) View() string {
 	listH, detailH, timeH := m.paneHeights()
 	body := listH + detailH + timeH
 	if m.showHelp {
-		m.help.ShowAll = true
-		help := strings.Split(m.help.View(m.keys), "\n")
 		lines = append(lines, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)))
-		lines = append(lines, fill(help, body-1)...)
+		lines = append(lines, fill(m.fullHelp(), body-1)...)
 	} else {
 		lines = append(lines, m.paneTitle(paneList, m.list.title(&m.units)))
 		lines = append(lines, m.list.view(&m.units, m.styles, m.width, listH-1, m.emptyText())...)
@@ -96,7 +95,6 @@ func (m Model) View() string {
 		lines = append(lines, m.timeline.view(m.styles, m.width, timeH-1)...)
 	}
 	lines = append(lines, m.status.view(m.styles, m.width))
-	m.help.ShowAll = false
 	lines = append(lines, m.help.View(m.keys))
 	for i := range lines {
 		lines[i] = truncate(lines[i], m.width)
@@ -108,4 +106,47 @@ func (m Model) View() string {
 func rule(text string, w int) string {
 	text = truncate(text, w)
 	return text + strings.Repeat("─", w-textWidth(text))
+}
+
+// fullHelp is the help overlay's lines, generated from the key bindings:
+// bubbles/help's columns when they all fit the width, else every enabled
+// binding flowed into as many columns as fit, top to bottom.
+func (m *Model) fullHelp() []string {
+	groups := m.keys.FullHelp()
+	need := 0
+	for i, g := range groups {
+		if i > 0 {
+			need += textWidth(m.help.FullSeparator)
+		}
+		need += lipgloss.Width(m.help.FullHelpView([][]key.Binding{g}))
+	}
+	if need <= m.width {
+		return strings.Split(m.help.FullHelpView(groups), "\n")
+	}
+	var keys, descs []string
+	kw, dw := 0, 0
+	for _, g := range groups {
+		for _, b := range g {
+			if !b.Enabled() {
+				continue
+			}
+			h := b.Help()
+			keys, descs = append(keys, h.Key), append(descs, h.Desc)
+			kw, dw = max(kw, textWidth(h.Key)), max(dw, textWidth(h.Desc))
+		}
+	}
+	const gap = 2
+	colW := kw + 1 + dw
+	cols := max(1, (m.width+gap)/(colW+gap))
+	rows := (len(keys) + cols - 1) / cols
+	out := make([]string, rows)
+	for i := range keys {
+		r, c := i%rows, i/rows
+		cell := m.help.Styles.FullKey.Render(pad(keys[i], kw)) + " " + m.help.Styles.FullDesc.Render(pad(descs[i], dw))
+		if c > 0 {
+			out[r] += strings.Repeat(" ", gap)
+		}
+		out[r] += cell
+	}
+	return out
 }

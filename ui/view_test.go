@@ -39,6 +39,8 @@ func TestViewGolden(t *testing.T) {
 			}},
 		{name: "help", w: 100, h: 24, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
 			msgs: []any{snapshot(echoSocket(systemdbus.StateIdle)), "?"}},
+		{name: "help_narrow60", w: 60, h: 15, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
+			msgs: []any{snapshot(echoSocket(systemdbus.StateIdle)), "?"}},
 		{name: "empty", w: 80, h: 20, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
 			msgs: []any{snapshot()}},
 		{name: "loading", w: 80, h: 20},
