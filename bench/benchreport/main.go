@@ -31,6 +31,9 @@ func main() {
 			continue
 		}
 		args := []string{"test", "-run", "^$", "-bench", r.bench, "-benchtime", r.benchtime, "-count", "1", "-timeout", "20m", "./" + r.pkg}
+		if len(r.args) > 0 {
+			args = append(append(args, "-args"), r.args...)
+		}
 		fmt.Fprintf(os.Stderr, "benchreport: go %s\n", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)
 		cmd.Stdout = io.MultiWriter(&all, os.Stderr)

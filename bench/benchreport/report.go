@@ -10,19 +10,21 @@ import (
 // run is one `go test -bench` invocation.
 type run struct {
 	pkg, bench, benchtime string
+	args                  []string // after -args: the benchmark's own flags
 }
 
 // runs are the benchmarks `make bench` runs. Benchmarks that repeat their
 // own rounds inside one op run once (1x); the others get enough ops for a
 // stable median.
 var runs = []run{
-	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x"},
-	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)", "1x"},
-	{"probe", "^BenchmarkWarmEcho$", "3000x"},
-	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x"},
-	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x"},
-	{"workloads/echo", "^BenchmarkColdActivation$", "1x"},
-	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x"},
+	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x", nil},
+	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)$", "1x", nil},
+	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", []string{"-idle-window=10s"}},
+	{"probe", "^BenchmarkWarmEcho$", "3000x", nil},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x", nil},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", nil},
+	{"workloads/echo", "^BenchmarkColdActivation$", "1x", nil},
+	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x", nil},
 }
 
 // goal is a bound on one metric.
@@ -77,6 +79,9 @@ var rows = []row{
 	{what: "memory with 1,000 units (MiB)",
 		bench: "BenchmarkMemory", metric: "MiB",
 		goal: goal{max: 50, text: "< 50 MiB"}, precision: 1},
+	{what: "CPU while idle for 10 s with 1,000 units (% of one core)",
+		bench: "BenchmarkIdleCPU/fps=40", metric: "cpu-%",
+		goal: goal{max: 1, text: "< 1%"}, precision: 2},
 	{what: "warm echo probe RTT vs dial/write/read floor, tcp4",
 		bench: "BenchmarkWarmEcho/tcp4", metric: "probe/floor", ours: "probe-ns/rtt", peer: "floor-ns/rtt",
 		goal: goal{max: 1.5, text: "<= 1.5x"}, precision: 2},
