@@ -253,7 +253,6 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 		in := infos[name]
 		p := unitPath(name)
 		b.get(p, serviceIface, "ExecStart", func(v dbus.Variant) { _ = v.Store(&in.exec) })
-		b.get(p, unitIface, "StateChangeTimestamp", func(v dbus.Variant) { in.Since = usecTime(v) })
 	}
 	call := <-statesCall.Done
 	if err := call.Store(&states); err != nil {
@@ -274,6 +273,11 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 		p := unitPath(st.Name)
 		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
 			b.get(p, serviceIface, "MainPID", func(v dbus.Variant) { _ = v.Store(&in.MainPID) })
+		}
+		if st.ActiveState != "inactive" {
+			// An idle service's Since would cost a call per socket for a
+			// fact few look at; Watch fills it in from the next change.
+			b.get(p, unitIface, "StateChangeTimestamp", func(v dbus.Variant) { in.Since = usecTime(v) })
 		}
 		if needsResult(st.ActiveState) {
 			b.get(p, serviceIface, "Result", func(v dbus.Variant) { _ = v.Store(&in.Result) })

@@ -1,0 +1,127 @@
+package systemdbus_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+const benchSockets = 1000
+
+// startManySockets writes n socket units (unix sockets in the sandbox, each
+// with a service) and starts them with one systemctl call.
+func startManySockets(b *testing.B, s *sandbox.Sandbox, n int) {
+	b.Helper()
+	dir := filepath.Join(s.Home, ".config", "systemd", "user")
+	sockDir := filepath.Join(s.Dir, "bench")
+	for _, d := range []string{dir, sockDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	names := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("bench%04d.socket", i)
+		sock := fmt.Sprintf("[Unit]\nDescription=bench socket %d\n[Socket]\nListenStream=%s/%d.sock\n", i, sockDir, i)
+		svc := "[Service]\nExecStart=/bin/sleep infinity\n"
+		if err := os.WriteFile(filepath.Join(dir, names[i]), []byte(sock), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("bench%04d.service", i)), []byte(svc), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	if out, err := s.Systemctl(ctx, "daemon-reload").CombinedOutput(); err != nil {
+		b.Fatalf("daemon-reload: %v\n%s", err, out)
+	}
+	if out, err := s.Systemctl(ctx, append([]string{"start"}, names...)...).CombinedOutput(); err != nil {
+		b.Fatalf("starting %d sockets: %v\n%s", n, err, out)
+	}
+}
+
+func timeCmd(b *testing.B, cmd *exec.Cmd) time.Duration {
+	b.Helper()
+	cmd.Stdout, cmd.Stderr = nil, nil
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s: %v\n%.2000s", cmd, err, out)
+	}
+	return d
+}
+
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// BenchmarkListVsSystemctl times `socktui list --json` (the real binary)
+// against `systemctl --user list-sockets` on the same manager holding 1,000
+// listening sockets, alternating the two, and reports the ratio of their
+// medians (goal: at most 0.5).
+func BenchmarkListVsSystemctl(b *testing.B) {
+	s := sandboxtest.Start(b)
+	bin := testbin.Build(b, "cmd/socktui")
+	startManySockets(b, s, benchSockets)
+
+	// Both see every socket.
+	c, err := systemdbus.Connect(context.Background(), systemdbus.Options{RuntimeDir: s.RuntimeDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	socks, err := c.ListSockets(context.Background(), systemdbus.ListOptions{})
+	c.Close()
+	if err != nil || len(socks) < benchSockets {
+		b.Fatalf("ListSockets: %d sockets, %v", len(socks), err)
+	}
+
+	const rounds = 9
+	var ours, theirs []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for range rounds {
+			cmd := exec.Command(bin, "list", "--json")
+			cmd.Env = s.Env()
+			ours = append(ours, timeCmd(b, cmd))
+			sc := s.Systemctl(context.Background(), "list-sockets", "--no-pager")
+			theirs = append(theirs, timeCmd(b, sc))
+		}
+	}
+	b.StopTimer()
+	o, t := median(ours), median(theirs)
+	b.ReportMetric(float64(o)/float64(t), "socktui/systemctl")
+	b.ReportMetric(float64(o.Microseconds())/1000, "socktui-ms")
+	b.ReportMetric(float64(t.Microseconds())/1000, "systemctl-ms")
+	b.ReportMetric(float64(len(socks)), "sockets")
+}
+
+// BenchmarkListSockets times ListSockets in process (no exec, an open
+// connection) on 1,000 sockets with their services.
+func BenchmarkListSockets(b *testing.B) {
+	s := sandboxtest.Start(b)
+	startManySockets(b, s, benchSockets)
+	c, err := systemdbus.Connect(context.Background(), systemdbus.Options{RuntimeDir: s.RuntimeDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for range b.N {
+		socks, err := c.ListSockets(context.Background(), systemdbus.ListOptions{})
+		if err != nil || len(socks) < benchSockets {
+			b.Fatalf("ListSockets: %d, %v", len(socks), err)
+		}
+	}
+}
