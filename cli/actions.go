@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -45,6 +46,9 @@ func runAction(verb string) func(ctx context.Context, env *Env, args []string) e
 		if act == nil {
 			return fmt.Errorf("unknown action %q", verb)
 		}
+		if verb == "reset-failed" {
+			act = func(ctx context.Context, u string) error { return resetAndRestart(ctx, c, u) }
+		}
 		failed := false
 		for _, u := range units {
 			if err := act(ctx, u); err != nil {
@@ -69,4 +73,41 @@ func isGlobName(s string) bool {
 		}
 	}
 	return false
+}
+
+// resetAndRestart clears unit's failed state and, when unit is a socket
+// that had failed, starts it again: a failed socket stays down after
+// reset-failed, and the user runs reset-failed to get it listening again.
+// The socket's failed services are reset too, so that the next connection
+// is not refused by their start limit.
+func resetAndRestart(ctx context.Context, c *systemdbus.Client, unit string) error {
+	var failedSocket *systemdbus.Socket
+	if strings.HasSuffix(unit, ".socket") {
+		socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{unit}, All: true})
+		if err != nil {
+			return err
+		}
+		for i := range socks {
+			if socks[i].Unit == unit && socks[i].ActiveState == "failed" {
+				failedSocket = &socks[i]
+			}
+		}
+	}
+	if err := c.ResetFailed(ctx, unit); err != nil {
+		return err
+	}
+	if failedSocket == nil {
+		return nil
+	}
+	for _, svc := range failedSocket.Services {
+		if svc.ActiveState == "failed" {
+			if err := c.ResetFailed(ctx, svc.Unit); err != nil && !errors.Is(err, systemdbus.ErrNoSuchUnit) {
+				return err
+			}
+		}
+	}
+	if err := c.StartUnit(ctx, unit); err != nil {
+		return fmt.Errorf("starting %s again after reset-failed: %w", unit, err)
+	}
+	return nil
 }

@@ -164,6 +164,12 @@ func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Du
 		return Mismatch, mm.Error()
 	case ctx.Err() != nil:
 		return Error, ErrCancelled
+	case errors.Is(err, errClosed):
+		return Error, errClosed.Error()
+	case x.phase != phaseConnect && x.received == 0 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
+		// Dropped before a byte came back: no answer at all, as when the
+		// service behind a socket exits at once.
+		return Error, "connection reset by the server without a reply"
 	case x.phase != phaseConnect && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
 		// The server took the connection and dropped it: an answer, but
 		// not the one expected.
@@ -185,6 +191,10 @@ func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Du
 		return Error, fmt.Sprintf("%s: %v", x.phase, err)
 	}
 }
+
+// errClosed is a connection the server closed without sending a byte back:
+// no answer, so an Error rather than a Mismatch.
+var errClosed = errors.New("connection closed by the server without a reply")
 
 // mismatchError is an answer that is not the expected one.
 type mismatchError struct{ msg string }
@@ -366,6 +376,8 @@ func (x *exchange) echo(c conn) error {
 		n, err := io.ReadFull(c, got)
 		x.received = n
 		switch {
+		case n == 0 && errors.Is(err, io.EOF):
+			return errClosed
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return mismatchf("connection closed after %d of %d bytes", n, len(nonce))
 		case err != nil:
@@ -380,7 +392,7 @@ func (x *exchange) echo(c conn) error {
 	x.received = n
 	switch {
 	case errors.Is(err, io.EOF):
-		return mismatchf("connection closed without a reply")
+		return errClosed
 	case err != nil:
 		return err
 	case !bytes.Equal(got[:n], nonce):

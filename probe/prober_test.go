@@ -55,7 +55,7 @@ func TestProbeOutcomes(t *testing.T) {
 			return servePacket(t, "udp4", func([]byte) []byte { return []byte("nope") })
 		}, KindEcho, "", Mismatch, UDP4, "nope"},
 		{"seqpacket mismatch", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", wrongAnswer) }, KindEcho, "", Mismatch, Unixpacket, "got"},
-		{"closed at once", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", func(net.Conn) {}) }, KindEcho, "", Mismatch, Unix, "after 0"},
+		{"closed at once", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", func(net.Conn) {}) }, KindEcho, "", Error, Unix, "without a reply"},
 		{"not http", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindHTTP, "", Mismatch, TCP4, "not an HTTP response"},
 		{"http 502", func(t *testing.T) listener { return serveHTTP(t, "tcp4", failing) }, KindHTTP, "", Mismatch, TCP4, "502"},
 		{"ping not OK", func(t *testing.T) listener { return serveHTTP(t, "unix", okHTTP) }, KindAuto, "podman.socket", Mismatch, Unix, "_ping"},

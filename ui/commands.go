@@ -130,3 +130,18 @@ func resetFailed(ctx context.Context, m Manager, units []string) tea.Cmd {
 func installDemo(ctx context.Context, install func(context.Context) error) tea.Cmd {
 	return func() tea.Msg { return demoInstalledMsg{err: install(ctx)} }
 }
+
+// resetFailedAndStart clears the failed state of units with m and then
+// starts socket, which a failed socket needs to listen again. The start is
+// skipped when the reset failed.
+func resetFailedAndStart(ctx context.Context, m Manager, units []string, socket string) tea.Cmd {
+	reset := runAction(ctx, "reset-failed", m.ResetFailed, units)
+	return func() tea.Msg {
+		msg := reset().(actionFinishedMsg)
+		if msg.err != nil {
+			return msg
+		}
+		msg.err = m.StartUnit(ctx, socket)
+		return msg
+	}
+}

@@ -120,6 +120,11 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 					units = append(units, s.Unit)
 				}
 			}
+			if r.sock.ActiveState == "failed" {
+				// A failed socket stays down after reset-failed: start it
+				// again, so that R brings it back to listening.
+				return resetFailedAndStart(m.ctx, m.cfg.Manager, units, r.sock.Unit), nil
+			}
 			return resetFailed(m.ctx, m.cfg.Manager, units), nil
 		})
 	case key.Matches(msg, k.InstallDemo):

@@ -255,7 +255,8 @@ func TestActionsCallManager(t *testing.T) {
 		{"S", systemdbus.StateIdle, []call{{"stop", "echo.socket"}}},
 		{"r", systemdbus.StateIdle, []call{{"restart", "echo.socket"}}},
 		{"x", systemdbus.StateActive, []call{{"stop", "echo.service"}}},
-		{"R", systemdbus.StateFailed, []call{{"reset", "echo.socket"}, {"reset", "echo.service"}}},
+		// A failed socket is started again after the reset.
+		{"R", systemdbus.StateFailed, []call{{"reset", "echo.socket"}, {"reset", "echo.service"}, {"start", "echo.socket"}}},
 	}
 	for _, tt := range tests {
 		calls = nil

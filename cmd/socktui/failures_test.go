@@ -1,0 +1,397 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/demo"
+	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// The failure modes of issue 7, each against a private systemd user manager
+// through the real socktui binary: its CLI, and its UI in tmux.
+
+// fixture is one sandbox with the socktui binary and a client of the
+// sandbox's manager for setting up units.
+type fixture struct {
+	t      *testing.T
+	s      *sandbox.Sandbox
+	bin    string
+	client *systemdbus.Client
+}
+
+var sessionSeq atomic.Int64
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	env := map[string]string{}
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := systemdbus.Connect(ctx, systemdbus.Options{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatalf("connecting to the sandbox: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &fixture{t: t, s: s, bin: bin, client: c}
+}
+
+// uniqueName is a unit base name no other test or run uses.
+func uniqueName(t *testing.T, what string) string {
+	return fmt.Sprintf("socktui-%s-%d-%d", what, os.Getpid(), sessionSeq.Add(1))
+}
+
+// run runs the socktui CLI against the sandbox and returns its stdout,
+// stderr and exit status.
+func (f *fixture) run(timeout time.Duration, args ...string) (string, string, int) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, f.bin, args...)
+	cmd.Env = f.s.Env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		f.t.Fatalf("socktui %s did not finish within %s; stderr:\n%s", strings.Join(args, " "), timeout, stderr.String())
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		f.t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// listUnit is `socktui list --all --json UNIT`, the one socket it reports.
+func (f *fixture) listUnit(unit string) (systemdbus.Socket, bool) {
+	f.t.Helper()
+	out, errOut, code := f.run(60*time.Second, "list", "--all", "--json", unit)
+	if code != 0 {
+		f.t.Fatalf("socktui list --json %s: exit %d\n%s", unit, code, errOut)
+	}
+	var socks []systemdbus.Socket
+	if err := json.Unmarshal([]byte(out), &socks); err != nil {
+		f.t.Fatalf("socktui list --json: %v\n%s", err, out)
+	}
+	for _, s := range socks {
+		if s.Unit == unit {
+			return s, true
+		}
+	}
+	return systemdbus.Socket{}, false
+}
+
+// waitList polls `socktui list --json` until ok holds for unit.
+func (f *fixture) waitList(unit, what string, timeout time.Duration, ok func(systemdbus.Socket) bool) systemdbus.Socket {
+	f.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s, found := f.listUnit(unit)
+		if found && ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("waiting for %s: socktui list --json never showed it; last: %+v (found %v)", what, s, found)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// create creates a transient socket with its service and removes both when
+// the test ends.
+func (f *fixture) create(ts systemdbus.TransientSocket) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := f.client.CreateTransientSocket(ctx, ts); err != nil {
+		f.t.Fatalf("creating %s: %v", ts.Name, err)
+	}
+	svc := ts.Service.Name
+	if svc == "" {
+		svc = strings.TrimSuffix(ts.Name, ".socket") + ".service"
+	}
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := f.client.RemoveTransient(ctx, ts.Name, svc); err != nil {
+			f.t.Logf("removing %s: %v", ts.Name, err)
+		}
+	})
+}
+
+// installUnits writes name.socket and name.service into the sandbox's
+// user unit folder, reloads the manager and starts the socket; the units
+// are stopped and removed when the test ends.
+func (f *fixture) installUnits(name, socket, service string) {
+	f.t.Helper()
+	dir := filepath.Join(f.s.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	for ext, text := range map[string]string{".socket": socket, ".service": service} {
+		if err := os.WriteFile(filepath.Join(dir, name+ext), []byte(text), 0o644); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	f.systemctl("daemon-reload")
+	f.systemctl("start", name+".socket")
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		f.s.Systemctl(ctx, "stop", name+".socket", name+".service").Run()
+		f.s.Systemctl(ctx, "reset-failed", name+".socket", name+".service").Run()
+		os.Remove(filepath.Join(dir, name+".socket"))
+		os.Remove(filepath.Join(dir, name+".service"))
+		f.s.Systemctl(ctx, "daemon-reload").Run()
+	})
+}
+
+// systemctl runs systemctl --user against the sandbox and fails the test
+// when it fails.
+func (f *fixture) systemctl(args ...string) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := f.s.Systemctl(ctx, args...).CombinedOutput(); err != nil {
+		f.t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// ui starts `socktui` (the UI) in a tmux session against the sandbox.
+func (f *fixture) ui(args ...string) *tmux {
+	f.t.Helper()
+	sandboxtest.Need(f.t, "tmux", "tmux")
+	dir := f.t.TempDir()
+	log := filepath.Join(dir, "stderr")
+	var script strings.Builder
+	script.WriteString("#!/bin/sh\nexec env -i")
+	for _, kv := range append(f.s.Env(), "TERM=xterm-256color") {
+		if strings.HasPrefix(kv, "TMUX") {
+			continue
+		}
+		script.WriteString(" " + shellQuote(kv))
+	}
+	script.WriteString(" " + shellQuote(f.bin))
+	for _, a := range args {
+		script.WriteString(" " + shellQuote(a))
+	}
+	script.WriteString(" 2>" + shellQuote(log) + "\n")
+	path := filepath.Join(dir, "run.sh")
+	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	x := &tmux{t: f.t, session: fmt.Sprintf("socktui-fail-%d-%d", os.Getpid(), sessionSeq.Add(1))}
+	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45", path)
+	f.t.Cleanup(func() {
+		if x.alive() {
+			f.t.Logf("screen at cleanup:\n%s", x.screen())
+			exec.Command("tmux", "kill-session", "-t", x.session).Run()
+		}
+		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
+			f.t.Logf("socktui stderr:\n%s", b)
+		}
+	})
+	return x
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// waitExit waits for the UI's session to end after q, and fails if the
+// program does not exit promptly or exits with a non-zero status.
+func (x *tmux) quit(timeout time.Duration) {
+	x.t.Helper()
+	// remain-on-exit keeps the pane so that its exit status can be read.
+	x.run("set-option", "-t", x.session, "remain-on-exit", "on")
+	x.keys("q")
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err := exec.Command("tmux", "display-message", "-p", "-t", x.session, "#{pane_dead} #{pane_dead_status}").CombinedOutput()
+		if err != nil {
+			x.t.Fatalf("reading the pane's state: %v\n%s", err, out)
+		}
+		var dead, status int
+		fmt.Sscan(string(out), &dead, &status)
+		if dead == 1 {
+			if status != 0 {
+				x.t.Errorf("socktui exited with status %d after q; screen:\n%s", status, x.screen())
+			}
+			exec.Command("tmux", "kill-session", "-t", x.session).Run()
+			return
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("socktui did not exit within %s of q; screen:\n%s", timeout, x.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// filter narrows the UI's list to units containing text, which selects
+// the first of them, so that the detail pane shows it.
+func (x *tmux) filter(text string) {
+	x.t.Helper()
+	x.keys("/")
+	x.keys("-l", text)
+	x.keys("Enter")
+	x.waitFor("the filtered list", 30*time.Second, regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
+}
+
+// poke connects to a TCP address and drops the connection, to trigger
+// activation.
+func poke(addr string) {
+	c, err := netDial(addr)
+	if err == nil {
+		c.Close()
+	}
+}
+
+// TestFailingServiceEndToEnd is failure mode 1: a socket whose service exits
+// 1. The probe fails within its bound; list and UI show the service failed
+// with its Result, then the socket failed with its start-limit reason; R in
+// the UI and `socktui reset-failed` bring it back to listening.
+func TestFailingServiceEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	name := uniqueName(t, "false")
+	sock := name + ".socket"
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// Unit files, not transient units: systemd forgets a transient unit
+	// once its failure is reset, and this test brings the socket back.
+	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=%s\n", addr),
+		"[Service]\nExecStart=/bin/sh -c 'exit 1'\n")
+	f.waitList(sock, "the socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+
+	x := f.ui()
+	x.waitFor("the unit idle in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
+	x.filter(name)
+
+	// One probe: the service fails, so the probe cannot end ok; it must end
+	// within its bound.
+	const timeout, cold = 1 * time.Second, 3 * time.Second
+	start := time.Now()
+	out, errOut, code := f.run(60*time.Second, "probe", "--json", "--kind", "echo", "--timeout", timeout.String(), "--cold-timeout", cold.String(), sock)
+	took := time.Since(start)
+	if code != 1 {
+		t.Errorf("socktui probe of a failing service: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	var results []probe.Result
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 1 {
+		t.Fatalf("socktui probe --json: %v, %d results\n%s", err, len(results), out)
+	}
+	switch results[0].Outcome {
+	case probe.Refused, probe.Timeout, probe.Error:
+	default:
+		t.Errorf("probe of a failing service: outcome %q (%s), want refused, timeout or error", results[0].Outcome, results[0].Error)
+	}
+	if limit := cold + 20*time.Second; took > limit {
+		t.Errorf("socktui probe took %s, more than its cold timeout %s plus slack (%s)", took, cold, limit)
+	}
+	t.Logf("probe of a failing service: %s %q in %s", results[0].Outcome, results[0].Error, took)
+
+	// The service failed with its Result, or the socket already gave up.
+	failed := f.waitList(sock, "the unit failed", 60*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateFailed })
+	if failed.Reason == "" {
+		t.Errorf("a failed socket with no reason: %+v", failed)
+	}
+	if failed.ActiveState != "failed" {
+		if len(failed.Services) != 1 || failed.Services[0].ActiveState != "failed" || failed.Services[0].Result != "exit-code" {
+			t.Errorf("the service should be failed with Result exit-code: %+v", failed.Services)
+		}
+	}
+	x.waitFor("the unit failed in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`))
+
+	// Repeated activation: the socket itself fails with a start-limit result.
+	limitRE := regexp.MustCompile(`trigger-limit-hit|service-start-limit-hit`)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		poke(addr)
+		s, _ := f.listUnit(sock)
+		if s.ActiveState == "failed" {
+			if !limitRE.MatchString(s.Result) || !limitRE.MatchString(s.Reason) {
+				t.Errorf("socket failed with result %q reason %q, want a start limit", s.Result, s.Reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the socket never failed after repeated activation; last %+v", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	table, _, code := f.run(60*time.Second, "list", "--all", sock)
+	if code != 0 || !regexp.MustCompile(regexp.QuoteMeta(sock)+` +failed \(socket: (trigger-limit-hit|service-start-limit-hit)\)`).MatchString(table) {
+		t.Errorf("socktui list does not show the start limit (exit %d):\n%s", code, table)
+	}
+	x.waitFor("the start limit in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`),
+		regexp.MustCompile(`reason: socket: (trigger-limit-hit|service-start-limit-hit)`))
+
+	// R in the UI brings it back to listening.
+	x.keys("R")
+	x.waitFor("the unit idle again after R", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
+	f.waitList(sock, "the socket listening after R", 30*time.Second, func(s systemdbus.Socket) bool {
+		return s.ActiveState == "active" && s.SubState == "listening"
+	})
+
+	// Fail it again, then `socktui reset-failed`.
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		poke(addr)
+		if s, _ := f.listUnit(sock); s.ActiveState == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the socket never failed again after R")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	x.waitFor("the unit failed again in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`))
+	if out, errOut, code := f.run(60*time.Second, "reset-failed", sock); code != 0 {
+		t.Fatalf("socktui reset-failed: exit %d\n%s%s", code, out, errOut)
+	}
+	// reset-failed clears the failure and starts the failed socket again.
+	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s systemdbus.Socket) bool {
+		return s.ActiveState == "active" && s.SubState == "listening"
+	})
+	x.waitFor("the unit idle in the UI after reset-failed", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
+	x.quit(30 * time.Second)
+}
+
+// freePort is a TCP port on 127.0.0.1 and [::1] that nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := demo.FreePort()
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	return p
+}
+
+func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 2*time.Second) }
