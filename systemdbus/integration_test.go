@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -372,6 +373,9 @@ func nextEvent(t *testing.T, ch <-chan systemdbus.Event, what string, match func
 				return ev
 			}
 		case <-timeout:
+			if os.Getenv("DEBUG_EVENTS") != "" {
+				pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+			}
 			t.Fatalf("no event for %s", what)
 		}
 	}
@@ -649,5 +653,77 @@ func TestConnectNothingAnswers(t *testing.T) {
 	_, err = systemdbus.Connect(context.Background(), systemdbus.Options{RuntimeDir: dir, Getenv: func(string) string { return "" }})
 	if !errors.Is(err, systemdbus.ErrNoManager) || !errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("Connect to a dead socket = %v", err)
+	}
+}
+
+// TestBusTransport reaches the manager through the session bus (dbus-daemon
+// started by the sandbox's dbus.socket) instead of the private socket: Hello,
+// a match rule and Subscribe, then a listing, an action and watch events.
+func TestBusTransport(t *testing.T) {
+	s := sandboxtest.Start(t)
+	sandboxtest.Need(t, "dbus-daemon", "dbus-user-session")
+	ctx := testCtx(t)
+	busPath := filepath.Join(s.RuntimeDir, "bus")
+	waitFor(t, "the session bus socket", func() bool { _, err := os.Stat(busPath); return err == nil })
+	busAddr := "unix:path=" + busPath
+	dial := func(ctx context.Context) (*dbus.Conn, error) {
+		conn, err := dbus.Dial(busAddr, systemdbus.ConnOptions()...)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Auth(nil); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+	// The bus was just socket-activated: wait until the manager has joined
+	// it and owns its name, as it long has in a real session.
+	probe, err := dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probe.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "systemd on the session bus", func() bool {
+		var has bool
+		err := probe.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.systemd1").Store(&has)
+		return err == nil && has
+	})
+	probe.Close()
+	c, err := systemdbus.Connect(ctx, systemdbus.Options{DialBus: true, Dial: dial})
+	if err != nil {
+		t.Fatalf("Connect over the bus: %v", err)
+	}
+	defer c.Close()
+	port := freePort(t, "tcp")
+	writeUnits(t, s, map[string]string{
+		"bus.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
+		"bus.service": "[Service]\nExecStart=/bin/sleep infinity\n",
+	})
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := c.Watch(wctx)
+	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+		t.Fatalf("first event %+v", ev)
+	}
+	if err := c.StartUnit(ctx, "bus.socket"); err != nil {
+		t.Fatalf("StartUnit over the bus: %v", err)
+	}
+	nextEvent(t, ch, "bus.socket idle", func(ev systemdbus.Event) bool {
+		if os.Getenv("DEBUG_EVENTS") != "" {
+			t.Logf("event %+v %+v", ev, ev.Socket)
+		}
+		if ev.Kind == systemdbus.Snapshot { // the daemon-reload's, delivered late by the bus
+			return slices.ContainsFunc(ev.Sockets, func(s systemdbus.Socket) bool {
+				return s.Unit == "bus.socket" && s.State == systemdbus.StateIdle
+			})
+		}
+		return (ev.Kind == systemdbus.UnitChanged || ev.Kind == systemdbus.UnitAdded) && ev.Unit == "bus.socket" &&
+			ev.Socket.State == systemdbus.StateIdle
+	})
+	if sock := listOne(t, c, "bus"); sock.State != systemdbus.StateIdle || len(sock.Listen) != 1 {
+		t.Errorf("bus.socket over the bus: %+v", sock)
 	}
 }

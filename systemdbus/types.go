@@ -38,6 +38,8 @@ type Service struct {
 	MainPID     uint32 `json:"mainPID"`
 	// Since is when the service entered its current active state
 	// (StateChangeTimestamp); zero when systemd never recorded one.
+	// ListSockets reads it only for services that are not inactive (a call
+	// per service saved); Watch sets it from every change systemd signals.
 	Since time.Time `json:"since,omitzero"`
 	// Container is the Podman container behind the service, empty when the
 	// service does not run one.
