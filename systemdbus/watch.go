@@ -25,6 +25,9 @@ import (
 // lists again and sends Reconnected with every socket. If the manager cannot
 // be reached when Watch starts, Disconnected comes first.
 //
+// An Accept=yes socket's per-connection service instances are not followed
+// one by one: its counters (and so its state) are, on the counter timer.
+//
 // Events are in the order of the manager's signals. Delivery never drops an
 // event: while the reader lags, signals queue without bound inside the
 // client (godbus's sequential signal handler) and Watch blocks on the send.
