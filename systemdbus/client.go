@@ -282,9 +282,12 @@ func (c *Client) defaultDial(ctx context.Context) (*dbus.Conn, bool, error) {
 		return nil, false, fmt.Errorf("systemdbus: the system manager refused the connection (%v): run as root: %w",
 			unwrapAll(permErr), ErrPermission)
 	}
-	return nil, false, fmt.Errorf("systemdbus: %w: the %s manager: tried %s; "+
-		"without a user session, try `socktui demo`, which runs its own private manager", ErrNoManager,
-		c.manager, strings.Join(tried, ", then "))
+	hint := "without a user session, try `socktui demo`, which runs its own private manager"
+	if c.opts.System {
+		hint = "is systemd running as PID 1 here? Without it, try `socktui demo`, which runs its own private manager"
+	}
+	return nil, false, fmt.Errorf("%w: the %s manager: tried %s; %s", ErrNoManager,
+		c.manager, strings.Join(tried, ", then "), hint)
 }
 
 // DialPrivate connects to a manager's private socket at path, peer to peer
