@@ -270,6 +270,16 @@ func TestActions(t *testing.T) {
 	if err := c.StartUnit(ctx, "act.socket"); err != nil {
 		t.Fatalf("StartUnit after the service stopped: %v", err)
 	}
+	// A service can be started and stopped directly too.
+	if err := c.StartUnit(ctx, "act.service"); err != nil || state("act.service") != "active" {
+		t.Fatalf("StartUnit(act.service): %v, state %s", err, state("act.service"))
+	}
+	if err := c.RestartUnit(ctx, "act.service"); err != nil || state("act.service") != "active" {
+		t.Fatalf("RestartUnit(act.service): %v, state %s", err, state("act.service"))
+	}
+	if err := c.StopUnit(ctx, "act.service"); err != nil || state("act.service") != "inactive" {
+		t.Fatalf("StopUnit(act.service): %v, state %s", err, state("act.service"))
+	}
 
 	// A socket that cannot bind is refused with the likely reason.
 	err = c.StartUnit(ctx, "busy.socket")
