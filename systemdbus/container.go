@@ -11,8 +11,10 @@ import (
 // podman without naming its container, or whose environment carries
 // PODMAN_SYSTEMD_UNIT (podman generate systemd, Quadlet) without a podman
 // ExecStart, is named after its unit without the .service suffix.
-func Container(unit string, exec []execCommand, env []string) string {
-	podman, name := containerFromExec(exec)
+//
+// execStart holds the argv of each ExecStart command.
+func Container(unit string, execStart [][]string, env []string) string {
+	podman, name := containerFromExec(execStart)
 	if name != "" {
 		return name
 	}
@@ -31,13 +33,9 @@ func Container(unit string, exec []execCommand, env []string) string {
 
 // containerFromExec finds a podman command in ExecStart and the container
 // it names.
-func containerFromExec(exec []execCommand) (podman bool, name string) {
-	for _, e := range exec {
-		args := e.Args
-		if len(args) == 0 {
-			args = []string{e.Path}
-		}
-		if filepath.Base(e.Path) != "podman" && filepath.Base(args[0]) != "podman" {
+func containerFromExec(execStart [][]string) (podman bool, name string) {
+	for _, args := range execStart {
+		if len(args) == 0 || filepath.Base(args[0]) != "podman" {
 			continue
 		}
 		return podmanContainerName(args[1:])

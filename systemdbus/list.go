@@ -282,7 +282,7 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 		if needsResult(st.ActiveState) {
 			b.get(p, serviceIface, "Result", func(v dbus.Variant) { _ = v.Store(&in.Result) })
 		}
-		if podman, name := containerFromExec(in.exec); podman && name == "" {
+		if podman, name := containerFromExec(argvs(in.exec)); podman && name == "" {
 			b.get(p, serviceIface, "Environment", func(v dbus.Variant) { _ = v.Store(&in.env) })
 		}
 	}
@@ -292,11 +292,24 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 	for i := range socks {
 		for _, t := range socks[i].Triggers {
 			in := infos[t]
-			in.Container = Container(in.Unit, in.exec, in.env)
+			in.Container = Container(in.Unit, argvs(in.exec), in.env)
 			socks[i].Services = append(socks[i].Services, in.Service)
 		}
 	}
 	return nil
+}
+
+// argvs returns each command's argv (its path when systemd gives no argv).
+func argvs(cmds []execCommand) [][]string {
+	out := make([][]string, 0, len(cmds))
+	for _, c := range cmds {
+		if len(c.Args) > 0 {
+			out = append(out, c.Args)
+		} else {
+			out = append(out, []string{c.Path})
+		}
+	}
+	return out
 }
 
 func usecTime(v dbus.Variant) time.Time {

@@ -127,11 +127,11 @@ func TestCheckPatternAndSocketName(t *testing.T) {
 }
 
 func TestContainer(t *testing.T) {
-	cmd := func(args ...string) []execCommand { return []execCommand{{Path: args[0], Args: args}} }
+	cmd := func(args ...string) [][]string { return [][]string{args} }
 	tests := []struct {
 		name string
 		unit string
-		exec []execCommand
+		exec [][]string
 		env  []string
 		want string
 	}{
