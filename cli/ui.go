@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,14 +19,20 @@ import (
 
 // runUI opens the interactive UI on the user (or system) manager.
 func runUI(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "", "[--system]")
+	fs := newFlagSet(env, "", "[--system] [--kind auto|echo|connect|http]")
 	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
+	kind := fs.String("kind", string(probe.KindAuto), "probe kind of p and P: auto (chosen per unit), echo, connect or http")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	switch probe.Kind(*kind) {
+	case probe.KindAuto, probe.KindEcho, probe.KindConnect, probe.KindHTTP:
+	default:
+		return usagef("--kind %q: want auto, echo, connect or http", *kind)
 	}
 	client, err := systemdbus.Connect(ctx, systemdbus.Options{System: *system, RuntimeDir: env.Getenv("XDG_RUNTIME_DIR")})
 	if err != nil {
@@ -63,7 +70,7 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 	}()
 	return runProgram(ctx, ui.Config{
 		Manager:     client,
-		Prober:      &probe.Prober{},
+		Prober:      kindProber{p: &probe.Prober{}, kind: probe.Kind(*kind)},
 		ManagerName: client.Manager(),
 		InstallDemo: install,
 	})
@@ -140,4 +147,24 @@ func runProgram(ctx context.Context, cfg ui.Config) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// kindProber probes every target with one kind, unless that kind is auto:
+// a connect probe, what auto picks for an unknown service, cannot tell a
+// service that accepts and never answers from a working one, an echo probe
+// can.
+type kindProber struct {
+	p    *probe.Prober
+	kind probe.Kind
+}
+
+// ProbeAll is p's ProbeAll with every target's Kind set to kind.
+func (k kindProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+	if k.kind != probe.KindAuto && k.kind != "" {
+		ts = slices.Clone(ts)
+		for i := range ts {
+			ts[i].Kind = k.kind
+		}
+	}
+	return k.p.ProbeAll(ctx, ts)
 }

@@ -3,8 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/socktui/socktui/probe"
 )
 
 // Bad usage of the UI commands exits 2 with a message, before anything is
@@ -19,6 +23,7 @@ func TestUIUsageErrors(t *testing.T) {
 		{[]string{"demo", "extra"}, `unexpected argument "extra"`},
 		{[]string{"demo", "--bogus"}, "flag provided but not defined"},
 		{[]string{"--system", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--kind", "ping"}, `--kind "ping": want auto, echo, connect or http`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	}
 	for _, c := range cases {
@@ -43,5 +48,28 @@ func TestHelpExitsZero(t *testing.T) {
 		if !strings.Contains(out.String(), "socktui") || !strings.Contains(out.String(), "demo") {
 			t.Errorf("socktui %v printed %q, want usage naming demo", args, out.String())
 		}
+	}
+}
+
+func TestKindProberSetsKind(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ts := []probe.Target{{Unit: "x.socket", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto}}
+	for _, c := range []struct {
+		kind probe.Kind
+		want probe.Kind
+	}{{probe.KindAuto, probe.KindConnect}, {probe.KindEcho, probe.KindEcho}} {
+		p := kindProber{p: &probe.Prober{Timeout: 50 * time.Millisecond}, kind: c.kind}
+		for r := range p.ProbeAll(context.Background(), ts) {
+			if r.Kind != c.want {
+				t.Errorf("--kind %s: probed as %s, want %s", c.kind, r.Kind, c.want)
+			}
+		}
+	}
+	if ts[0].Kind != probe.KindAuto {
+		t.Errorf("kindProber changed its caller's targets: %+v", ts[0])
 	}
 }

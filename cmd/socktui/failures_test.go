@@ -143,17 +143,22 @@ func (f *fixture) create(ts systemdbus.TransientSocket) {
 	})
 }
 
-// installUnits writes name.socket and name.service into the sandbox's
-// user unit folder, reloads the manager and starts the socket; the units
-// are stopped and removed when the test ends.
+// installUnits writes name.socket and its service (name.service, or
+// name@.service for an Accept=yes socket) into the sandbox's user unit
+// folder, reloads the manager and starts the socket; the units are stopped
+// and removed when the test ends.
 func (f *fixture) installUnits(name, socket, service string) {
 	f.t.Helper()
 	dir := filepath.Join(f.s.Home, ".config", "systemd", "user")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		f.t.Fatal(err)
 	}
-	for ext, text := range map[string]string{".socket": socket, ".service": service} {
-		if err := os.WriteFile(filepath.Join(dir, name+ext), []byte(text), 0o644); err != nil {
+	svcFile := name + ".service"
+	if strings.Contains(socket, "Accept=yes") {
+		svcFile = name + "@.service"
+	}
+	for file, text := range map[string]string{name + ".socket": socket, svcFile: service} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
 			f.t.Fatal(err)
 		}
 	}
@@ -162,10 +167,10 @@ func (f *fixture) installUnits(name, socket, service string) {
 	f.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		f.s.Systemctl(ctx, "stop", name+".socket", name+".service").Run()
-		f.s.Systemctl(ctx, "reset-failed", name+".socket", name+".service").Run()
+		f.s.Systemctl(ctx, "stop", name+".socket", name+".service", name+"@*.service").Run()
+		f.s.Systemctl(ctx, "reset-failed", name+".socket", name+".service", name+"@*.service").Run()
 		os.Remove(filepath.Join(dir, name+".socket"))
-		os.Remove(filepath.Join(dir, name+".service"))
+		os.Remove(filepath.Join(dir, svcFile))
 		f.s.Systemctl(ctx, "daemon-reload").Run()
 	})
 }
@@ -395,3 +400,141 @@ func freePort(t *testing.T) int {
 }
 
 func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 2*time.Second) }
+
+// waitGone polls the screen until pattern no longer matches.
+func (x *tmux) waitGone(what string, timeout time.Duration, pattern *regexp.Regexp) string {
+	x.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := x.screen()
+		if !pattern.MatchString(s) {
+			return s
+		}
+		if time.Now().After(deadline) || !x.alive() {
+			x.t.Fatalf("waiting for %s: %q still matches; screen:\n%s", what, pattern, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSilentAndClosingServices is failure mode 3: a service that accepts
+// and never answers, and one that closes every connection at once. Their
+// probes end as timeout and error, and a probe of every unit finishes
+// within a bound set by the prober's own timeouts.
+func TestSilentAndClosingServices(t *testing.T) {
+	f := newFixture(t)
+	silent := uniqueName(t, "silent")
+	closing := uniqueName(t, "closing")
+	silentAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	closingAddr := fmt.Sprintf("[::1]:%d", freePort(t))
+	// The silent service holds the listening socket and never accepts: the
+	// kernel completes the handshake into the backlog, and nothing answers.
+	f.create(systemdbus.TransientSocket{
+		Name:    silent + ".socket",
+		Listen:  []systemdbus.Listen{{Type: "Stream", Address: silentAddr}},
+		Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+	})
+	// The closing one gets one instance per connection, which exits at once.
+	// systemd creates no transient template, so these are unit files.
+	f.installUnits(closing, fmt.Sprintf("[Socket]\nListenStream=%s\nAccept=yes\n", closingAddr),
+		"[Service]\nExecStart=/bin/true\n")
+	f.waitList(silent+".socket", "the silent socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+	f.waitList(closing+".socket", "the closing socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+
+	const timeout, cold = 2 * time.Second, 5 * time.Second
+	// Every unit the sandbox has, twice over: the first run activates the
+	// silent service (cold), the second finds it running (warm).
+	for _, run := range []string{"cold", "warm"} {
+		start := time.Now()
+		out, errOut, code := f.run(120*time.Second, "probe", "--json", "--kind", "echo",
+			"--timeout", timeout.String(), "--cold-timeout", cold.String())
+		took := time.Since(start)
+		if code != 1 {
+			t.Errorf("%s: socktui probe with failing units: exit %d, want 1\n%s", run, code, errOut)
+		}
+		var results []probe.Result
+		if err := json.Unmarshal([]byte(out), &results); err != nil {
+			t.Fatalf("%s: socktui probe --json: %v\n%s\n%s", run, err, out, errOut)
+		}
+		var gotSilent, gotClosing bool
+		for _, r := range results {
+			switch r.Unit {
+			case silent + ".socket":
+				gotSilent = true
+				if r.Outcome != probe.Timeout {
+					t.Errorf("%s: silent service: %s (%s), want timeout", run, r.Outcome, r.Error)
+				}
+				bound := timeout
+				if r.Cold {
+					bound = cold
+				}
+				if r.RTT > bound+5*time.Second {
+					t.Errorf("%s: silent service's probe took %s, over its bound %s plus slack", run, r.RTT, bound)
+				}
+			case closing + ".socket":
+				gotClosing = true
+				// Error as a rule; timeout when a loaded manager spawns the
+				// instance that closes the connection late.
+				if r.Outcome != probe.Error && r.Outcome != probe.Timeout {
+					t.Errorf("%s: closing service: %s (%s), want error or timeout", run, r.Outcome, r.Error)
+				}
+				t.Logf("%s: closing service: %s (%s) in %s", run, r.Outcome, r.Error, r.RTT)
+			}
+		}
+		if !gotSilent || !gotClosing {
+			t.Errorf("%s: results miss the units (silent %v, closing %v):\n%s", run, gotSilent, gotClosing, out)
+		}
+		// Probes run in parallel, each bounded by the cold timeout at
+		// worst; the slack covers a loaded machine and process start.
+		if limit := 3*cold + 30*time.Second; took > limit {
+			t.Errorf("%s: socktui probe of %d endpoints took %s, over %s", run, len(results), took, limit)
+		}
+		t.Logf("%s: socktui probe of %d endpoints in %s", run, len(results), took)
+	}
+
+	// The UI says the same on screen, with echo probes: a connect probe,
+	// what auto picks for these services, cannot notice the silence.
+	x := f.ui("--kind", "echo")
+	x.waitFor("the units in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(silent+".socket")),
+		regexp.MustCompile(regexp.QuoteMeta(closing+".socket")))
+	x.filter(silent)
+	x.keys("p")
+	x.waitFor("the silent service's timeout on screen", 60*time.Second,
+		regexp.MustCompile(`tcp4 `+regexp.QuoteMeta(silentAddr)+` +timeout`))
+	x.keys("Escape")
+	x.filter(closing)
+	x.keys("p")
+	x.waitFor("the closing service's error on screen", 60*time.Second,
+		regexp.MustCompile(`tcp6 `+regexp.QuoteMeta(closingAddr)+` +(error|timeout)`))
+	x.quit(30 * time.Second)
+}
+
+// TestUnitAddedAndRemovedLive is failure mode 5: a transient socket created
+// while the UI watches appears on screen, and disappears once stopped,
+// without a key press.
+func TestUnitAddedAndRemovedLive(t *testing.T) {
+	f := newFixture(t)
+	x := f.ui()
+	x.waitFor("the UI connected", 60*time.Second, regexp.MustCompile(`connected`), regexp.MustCompile(`\.socket`))
+
+	name := uniqueName(t, "live")
+	sock := name + ".socket"
+	ts := systemdbus.TransientSocket{
+		Name:    sock,
+		Listen:  []systemdbus.Listen{{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", freePort(t))}},
+		Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+	}
+	f.create(ts)
+	row := regexp.MustCompile(regexp.QuoteMeta(sock) + ` +\[idle\]`)
+	x.waitFor("the new unit on screen", 60*time.Second, row)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := f.client.RemoveTransient(ctx, sock, name+".service"); err != nil {
+		t.Fatalf("stopping %s: %v", sock, err)
+	}
+	x.waitGone("the unit gone from the list", 60*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[`))
+	x.waitFor("its removal in the timeline", 30*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` removed`))
+	x.quit(30 * time.Second)
+}
