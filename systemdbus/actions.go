@@ -60,9 +60,21 @@ func (c *Client) retry(ctx context.Context, fn func(*session) error) (*session, 
 	return s, fn(s)
 }
 
+// Bounds on calls that a frozen manager would otherwise hold for ever. A job
+// itself may take longer (a container pulling its image): runJob waits for
+// its end as long as the caller's context allows, as systemctl does.
+const (
+	// callTimeout bounds one method call, as sd-bus's default does.
+	callTimeout = 25 * time.Second
+	// listTimeout bounds a whole ListSockets (thousands of pipelined calls).
+	listTimeout = 60 * time.Second
+)
+
 // call calls a manager method, allowing polkit to ask the user for
-// authorization on the system manager.
+// authorization on the system manager. It gives up after callTimeout.
 func (c *Client) call(ctx context.Context, s *session, method string, args ...any) *dbus.Call {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	msg := &dbus.Message{
 		Type: dbus.TypeMethodCall,
 		Headers: map[dbus.HeaderField]dbus.Variant{
@@ -109,12 +121,12 @@ func (c *Client) runJob(ctx context.Context, verb, unit, method string, args ...
 	return fmt.Errorf("%s %s: %w", verb, unit, c.jobFailure(ctx, s, verb, unit, r))
 }
 
-// startJob calls method and registers a waiter for the job it returns. The
-// session lock is held across both, so the dispatcher cannot see the job's
-// JobRemoved before the waiter exists.
+// startJob calls method and registers a waiter for the job it returns. No
+// lock is held across the call: the dispatcher must keep reading signals
+// while the reply is on its way (with one connection, a blocked dispatcher
+// stalls the reply itself). A JobRemoved that overtakes the reply is kept by
+// the dispatcher and handed over here.
 func (c *Client) startJob(ctx context.Context, s *session, method string, args ...any) (<-chan string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	select {
 	case <-s.done:
 		return nil, ErrDisconnected
@@ -124,9 +136,7 @@ func (c *Client) startJob(ctx context.Context, s *session, method string, args .
 	if err := c.call(ctx, s, method, args...).Store(&job); err != nil {
 		return nil, err
 	}
-	ch := make(chan string, 1)
-	s.jobs[job] = ch
-	return ch, nil
+	return s.await(job), nil
 }
 
 // jobFailure explains a job result other than "done".

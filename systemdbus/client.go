@@ -102,9 +102,55 @@ type session struct {
 	conn *dbus.Conn
 	sigs chan *dbus.Signal
 
-	mu   sync.Mutex // held across "start a job" and registering its waiter
-	jobs map[dbus.ObjectPath]chan string
-	done chan struct{} // closed when the dispatcher has seen the connection close
+	mu   sync.Mutex                      // guards jobs and ended
+	jobs map[dbus.ObjectPath]chan string // waiters, each buffered for its one result
+	// ended holds results of jobs nobody waits for yet: a JobRemoved can
+	// overtake the reply that names its job. Bounded: the oldest go first.
+	ended      map[dbus.ObjectPath]string
+	endedOrder []dbus.ObjectPath
+	done       chan struct{} // closed when the dispatcher has seen the connection close
+}
+
+// maxEnded bounds session.ended: jobs other clients started end there too.
+const maxEnded = 1024
+
+// await returns a channel that receives job's result ("" if the connection
+// closes first).
+func (s *session) await(job dbus.ObjectPath) <-chan string {
+	ch := make(chan string, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.ended[job]; ok {
+		delete(s.ended, job)
+		ch <- r
+		return ch
+	}
+	select {
+	case <-s.done:
+		close(ch)
+	default:
+		s.jobs[job] = ch
+	}
+	return ch
+}
+
+// jobEnded delivers a JobRemoved result to its waiter, or keeps it for one
+// that has not registered yet. It never blocks on anything but s.mu, which
+// is never held across a D-Bus call.
+func (s *session) jobEnded(job dbus.ObjectPath, result string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.jobs[job]; ok {
+		ch <- result
+		delete(s.jobs, job)
+		return
+	}
+	if len(s.endedOrder) >= maxEnded {
+		delete(s.ended, s.endedOrder[0])
+		s.endedOrder = s.endedOrder[1:]
+	}
+	s.ended[job] = result
+	s.endedOrder = append(s.endedOrder, job)
 }
 
 // Connect connects to the user manager (or the system manager with
@@ -179,7 +225,8 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 		}
 	}
 	s := &session{conn: conn, sigs: make(chan *dbus.Signal, 16),
-		jobs: map[dbus.ObjectPath]chan string{}, done: make(chan struct{})}
+		jobs: map[dbus.ObjectPath]chan string{}, ended: map[dbus.ObjectPath]string{},
+		done: make(chan struct{})}
 	conn.Signal(s.sigs)
 	go s.dispatch()
 	c.cur = s
@@ -220,12 +267,7 @@ func (s *session) dispatch() {
 		}
 		path, _ := sig.Body[1].(dbus.ObjectPath)
 		result, _ := sig.Body[3].(string)
-		s.mu.Lock()
-		if ch, ok := s.jobs[path]; ok {
-			ch <- result
-			delete(s.jobs, path)
-		}
-		s.mu.Unlock()
+		s.jobEnded(path, result)
 	}
 }
 

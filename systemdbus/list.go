@@ -63,6 +63,8 @@ func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]Socket, e
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
 	s, err := c.session(ctx)
 	if err != nil {
 		return nil, err
