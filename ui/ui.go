@@ -89,10 +89,27 @@ const (
 	connConnected
 	connReconnecting
 	connEnded
+	// connGone: reconnecting for longer than ManagerGoneAfter; Watch still
+	// retries, the screen shows the last known state.
+	connGone
 )
 
 func (c connState) String() string {
-	return [...]string{"connecting", "connected", "reconnecting", "disconnected"}[c]
+	return [...]string{"connecting", "connected", "reconnecting", "disconnected", "the manager is gone (retrying)"}[c]
+}
+
+// ManagerGoneAfter is how long the UI waits for a dropped connection to come
+// back before it says the manager is gone. A re-executed or reloaded
+// manager is back well within it.
+const ManagerGoneAfter = 5 * time.Second
+
+// managerGoneMsg fires ManagerGoneAfter after a disconnect; drops counts
+// disconnects, so a tick from an earlier drop does nothing.
+type managerGoneMsg struct{ drops int }
+
+// checkManagerGone sends managerGoneMsg after d.
+func checkManagerGone(d time.Duration, drops int) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return managerGoneMsg{drops: drops} })
 }
 
 // probeRun is one p or P press.
@@ -112,6 +129,8 @@ type statusModel struct {
 	jobs    int // unit actions in flight
 	probes  int // probes in flight
 	lastErr string
+	// drops counts disconnects from the manager.
+	drops   int
 	spinner spinner.Model
 	// spinning is true while a spinner tick is scheduled.
 	spinning bool
@@ -228,7 +247,18 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, waitForEvent(msg.events)
 	case eventReceivedMsg:
 		m.applyEvent(msg.ev)
+		if msg.ev.Kind == systemdbus.Disconnected && m.status.conn == connReconnecting {
+			return m, tea.Batch(waitForEvent(msg.events), checkManagerGone(ManagerGoneAfter, m.status.drops))
+		}
 		return m, waitForEvent(msg.events)
+	case managerGoneMsg:
+		if msg.drops == m.status.drops && m.status.conn == connReconnecting {
+			m.status.conn = connGone
+			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", formatDuration(ManagerGoneAfter))
+			m.status.lastErr = why
+			m.timeline.add(m.now(), "the manager is gone: "+why+"; still retrying", true)
+		}
+		return m, nil
 	case watchEndedMsg:
 		m.status.conn = connEnded
 		m.timeline.add(m.now(), "event stream ended", false)

@@ -283,6 +283,10 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 	case systemdbus.Snapshot, systemdbus.Reconnected:
 		first := !m.loaded
 		m.loaded = true
+		if m.status.conn == connGone || m.status.conn == connReconnecting {
+			// The error was the lost connection, which is back.
+			m.status.lastErr = ""
+		}
 		m.status.conn = connConnected
 		m.units.replace(ev.Sockets)
 		m.list.rebuild(&m.units)
@@ -318,7 +322,10 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, sanitize(ev.Unit), sanitize(ev.JobResult)), true)
 		}
 	case systemdbus.Disconnected:
-		m.status.conn = connReconnecting
+		if m.status.conn != connGone {
+			m.status.conn = connReconnecting
+			m.status.drops++
+		}
 		text := "disconnected from the manager"
 		if ev.Err != nil {
 			text += ": " + sanitize(ev.Err.Error())

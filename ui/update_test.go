@@ -571,3 +571,44 @@ func TestASCIIProfileHasNoColour(t *testing.T) {
 		}
 	}
 }
+
+// A connection that stays down for ManagerGoneAfter makes the UI say the
+// manager is gone; a tick from an earlier drop that came back does nothing,
+// and a reconnect clears the state.
+func TestManagerGone(t *testing.T) {
+	m := loaded(t, Config{}, echoSocket(systemdbus.StateIdle))
+	drop := event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0, Err: errors.New("EOF")})
+	back := event(systemdbus.Event{Kind: systemdbus.Reconnected, At: t0, Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}})
+
+	m, cmd := apply(m, drop)
+	if cmd == nil {
+		t.Fatal("no command after Disconnected")
+	}
+	first := m.status.drops
+	m, _ = apply(m, back)
+	m, _ = apply(m, managerGoneMsg{drops: first})
+	if m.status.conn != connConnected {
+		t.Errorf("a stale gone tick changed the state to %v", m.status.conn)
+	}
+
+	m, _ = apply(m, drop)
+	m, _ = apply(m, managerGoneMsg{drops: first})
+	if m.status.conn != connReconnecting {
+		t.Errorf("the first drop's tick acted on the second drop: %v", m.status.conn)
+	}
+	m, _ = apply(m, managerGoneMsg{drops: m.status.drops})
+	line := m.status.view(m.styles, 300)
+	if m.status.conn != connGone || !strings.Contains(line, "the manager is gone") || !strings.Contains(line, "q quits") {
+		t.Errorf("after the gone tick: %v, status line %q", m.status.conn, line)
+	}
+	if !strings.Contains(timelineText(m), "the manager is gone: no answer for 5.0 s") {
+		t.Errorf("timeline:\n%s", timelineText(m))
+	}
+	if len(m.units.rows) != 1 {
+		t.Errorf("units dropped while the manager is gone: %d", len(m.units.rows))
+	}
+	m, _ = apply(m, back)
+	if m.status.conn != connConnected || m.status.lastErr != "" {
+		t.Errorf("after reconnecting: %v, error %q", m.status.conn, m.status.lastErr)
+	}
+}

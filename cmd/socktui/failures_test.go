@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -536,5 +537,70 @@ func TestUnitAddedAndRemovedLive(t *testing.T) {
 	}
 	x.waitGone("the unit gone from the list", 60*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[`))
 	x.waitFor("its removal in the timeline", 30*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` removed`))
+	x.quit(30 * time.Second)
+}
+
+// managerPID is the PID of the sandbox's systemd --user.
+func (f *fixture) managerPID() int {
+	f.t.Helper()
+	for _, pid := range sandbox.Processes(f.s.Dir) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err == nil && strings.TrimSpace(string(b)) == "systemd" {
+			return pid
+		}
+	}
+	f.t.Fatalf("no systemd process among the sandbox's %v", sandbox.Processes(f.s.Dir))
+	return 0
+}
+
+// TestManagerReexecReloadKill is failure mode 4: the manager is re-executed,
+// reloaded and finally killed while the UI runs. The UI recovers by itself
+// from the first two (units listed, later changes shown) and, after the
+// kill, says the manager is gone and still quits on q.
+func TestManagerReexecReloadKill(t *testing.T) {
+	f := newFixture(t)
+	name := uniqueName(t, "mgr")
+	sock := name + ".socket"
+	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", freePort(t)),
+		"[Service]\nExecStart=/bin/sleep infinity\n")
+	x := f.ui()
+	row := func(state string) *regexp.Regexp {
+		return regexp.MustCompile(regexp.QuoteMeta(sock) + ` +\[` + state + `\]`)
+	}
+	x.waitFor("the unit idle", 60*time.Second, row("idle"))
+
+	for i, step := range []struct{ verb, timeline string }{
+		{"daemon-reexec", `disconnected from the manager`},
+		{"daemon-reload", `reloaded: \d+ socket units`},
+	} {
+		f.systemctl(step.verb)
+		x.waitFor("the UI after "+step.verb, 60*time.Second,
+			regexp.MustCompile(step.timeline),
+			regexp.MustCompile(`manager: \S+ · connected`),
+			row("idle"))
+		// A change after the recovery still reaches the screen.
+		f.systemctl("stop", sock)
+		x.waitFor(fmt.Sprintf("the unit stopped after %s (%d)", step.verb, i), 60*time.Second, row("stopped"))
+		f.systemctl("start", sock)
+		x.waitFor(fmt.Sprintf("the unit idle again after %s (%d)", step.verb, i), 60*time.Second, row("idle"))
+	}
+	t.Logf("after re-exec and reload:\n%s", x.screen())
+
+	pid := f.managerPID()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the manager (pid %d): %v", pid, err)
+	}
+	// Reconnecting first, then, when no manager comes back, gone.
+	x.waitFor("the status line saying reconnecting", 60*time.Second,
+		regexp.MustCompile(`manager: \S+ · (reconnecting|the manager is gone)`))
+	screen := x.waitFor("the UI saying the manager is gone", 60*time.Second,
+		regexp.MustCompile(`manager: \S+ · the manager is gone \(retrying\) · error: no answer for .*q quits`),
+		regexp.MustCompile(`the manager is gone: no answer`),
+		regexp.MustCompile(regexp.QuoteMeta(sock)))
+	t.Logf("after the kill:\n%s", screen)
+	// It keeps running until the user quits.
+	if !x.alive() {
+		t.Fatal("socktui ended after the manager was killed")
+	}
 	x.quit(30 * time.Second)
 }
