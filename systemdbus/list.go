@@ -231,6 +231,9 @@ type serviceInfo struct {
 	Service
 	exec []execCommand
 	env  []string
+	// explained: Reason was worked out (once per service, however many
+	// sockets trigger it).
+	explained bool
 }
 
 // readServices fills each socket's Services from its Triggers.
@@ -295,6 +298,10 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 		for _, t := range socks[i].Triggers {
 			in := infos[t]
 			in.Container = Container(in.Unit, argvs(in.exec), in.env)
+			if in.Container != "" && in.ActiveState == "failed" && !in.explained {
+				in.Reason = explainFailure(ctx, podmanImageExists, in.exec)
+				in.explained = true
+			}
 			socks[i].Services = append(socks[i].Services, in.Service)
 		}
 	}

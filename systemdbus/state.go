@@ -4,8 +4,8 @@ import "fmt"
 
 // DeriveState decides a socket's activation state from its own state and
 // the states of the services it triggers, and says why when it is
-// StateFailed. It is pure: it reads only sock's ActiveState, Result,
-// Accept, NConnections and Services.
+// StateFailed (adding each service's Reason, when set). It is pure: it
+// reads only sock's ActiveState, Result, Accept, NConnections and Services.
 //
 //   - failed: the socket failed ("socket: trigger-limit-hit"), or it
 //     listens and a triggered service failed ("service echo.service:
@@ -18,7 +18,15 @@ import "fmt"
 //   - idle: listening, nothing running.
 func DeriveState(sock Socket) (State, string) {
 	if sock.ActiveState == "failed" {
-		return StateFailed, "socket: " + orUnknown(sock.Result)
+		why := "socket: " + orUnknown(sock.Result)
+		// A socket that gave up on its service (a start limit) keeps the
+		// service's own reason in words, when there is one.
+		for _, svc := range sock.Services {
+			if svc.Reason != "" {
+				why += fmt.Sprintf("; service %s: %s", svc.Unit, svc.Reason)
+			}
+		}
+		return StateFailed, why
 	}
 	if sock.ActiveState != "active" && sock.ActiveState != "reloading" {
 		return StateStopped, ""
@@ -27,7 +35,11 @@ func DeriveState(sock Socket) (State, string) {
 	for _, svc := range sock.Services {
 		switch svc.ActiveState {
 		case "failed":
-			return StateFailed, fmt.Sprintf("service %s: %s", svc.Unit, orUnknown(svc.Result))
+			why := fmt.Sprintf("service %s: %s", svc.Unit, orUnknown(svc.Result))
+			if svc.Reason != "" {
+				why += ": " + svc.Reason
+			}
+			return StateFailed, why
 		case "active", "reloading", "deactivating", "refreshing":
 			state = StateActive
 		case "activating":

@@ -44,6 +44,11 @@ type Service struct {
 	// Container is the Podman container behind the service, empty when the
 	// service does not run one.
 	Container string `json:"container"`
+	// Reason says in words why a failed container service failed, when
+	// more can be told than Result ("image localhost/x:1 is not in local
+	// storage and the service runs it with --pull=never: ..."); empty
+	// otherwise. See explainFailure.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Socket is one .socket unit with the services it triggers.

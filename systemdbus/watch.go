@@ -50,6 +50,9 @@ type watcher struct {
 	seq       map[string]dbus.Sequence
 	files     map[string]string // socket unit file -> its state
 	reloading bool
+	// reasons holds the last failure reason worked out per service
+	// (explain), for a failure whose status was overwritten by a restart.
+	reasons map[string]string
 }
 
 func (c *Client) watch(ctx context.Context, out chan<- Event) {
@@ -223,6 +226,8 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			applySocket(sk, iface, changed)
 			w.changed(before, sk, at)
 		}
+		var reason string
+		explained := false
 		for _, owner := range w.owners[unit] {
 			sk := w.socks[owner]
 			if sk == nil {
@@ -230,8 +235,25 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			}
 			before := sk.clone()
 			for i := range sk.Services {
-				if sk.Services[i].Unit == unit {
-					applyService(&sk.Services[i], iface, changed)
+				svc := &sk.Services[i]
+				if svc.Unit != unit {
+					continue
+				}
+				wasFailed := svc.ActiveState == "failed"
+				applyService(svc, iface, changed)
+				switch {
+				case svc.ActiveState != "failed":
+					svc.Reason = ""
+				case !wasFailed && svc.Container != "":
+					// Once per failure, shared by every socket of the service.
+					if !explained {
+						explained = true
+						var err error
+						if reason, err = w.explain(unit); err != nil {
+							return err
+						}
+					}
+					svc.Reason = reason
 				}
 			}
 			w.changed(before, sk, at)

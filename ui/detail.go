@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/socktui/socktui/systemdbus"
 )
 
@@ -14,8 +16,10 @@ type detailModel struct {
 }
 
 // detailLines is the full content of the detail pane for a row, unstyled except
-// for the state badge and outcomes.
-func detailLines(r *unitRow, s Styles) []string {
+// for the state badge and outcomes. The reason of a failure is wrapped to
+// width w (no wrapping when w is too small), so that it is read in full:
+// it is what the user came for.
+func detailLines(r *unitRow, s Styles, w int) []string {
 	if r == nil {
 		return []string{"No unit selected."}
 	}
@@ -26,15 +30,22 @@ func detailLines(r *unitRow, s Styles) []string {
 	}
 	lines := []string{head}
 	if sk.Reason != "" {
-		lines = append(lines, "  reason: "+s.Error.Render(sanitize(sk.Reason)))
+		const label = "  reason: "
+		for i, part := range wrapText(sanitize(sk.Reason), w-len(label)) {
+			prefix := label
+			if i > 0 {
+				prefix = strings.Repeat(" ", len(label))
+			}
+			lines = append(lines, prefix+s.Error.Render(part))
+		}
 	}
 	lines = append(lines, fmt.Sprintf("  socket: %s (%s)  load %s  result %s",
 		sanitize(sk.ActiveState), sanitize(sk.SubState), sanitize(sk.LoadState), orDash(sanitize(sk.Result))))
 
 	lines = append(lines, fmt.Sprintf("  listen (%d):", len(sk.Listen)))
-	w := 0
+	lw := 0
 	for _, l := range sk.Listen {
-		w = max(w, textWidth(listenEntry(l)))
+		lw = max(lw, textWidth(listenEntry(l)))
 	}
 	for _, l := range sk.Listen {
 		res, ok := r.results[probeKey(l.Type, l.Address)]
@@ -50,7 +61,7 @@ func detailLines(r *unitRow, s Styles) []string {
 				out = s.Error.Render(out)
 			}
 		}
-		lines = append(lines, "    "+pad(listenEntry(l), w)+"  "+out)
+		lines = append(lines, "    "+pad(listenEntry(l), lw)+"  "+out)
 	}
 	if len(sk.Services) == 0 {
 		svc := "-"
@@ -91,6 +102,15 @@ func serviceLine(svc systemdbus.Service) string {
 	return b.String()
 }
 
+// wrapText breaks text into lines of at most w cells, at spaces where it
+// can; text comes back whole when w is under 20.
+func wrapText(text string, w int) []string {
+	if w < 20 {
+		return []string{text}
+	}
+	return strings.Split(ansi.Wrap(text, w, ""), "\n")
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -100,7 +120,7 @@ func orDash(s string) string {
 
 // view renders the detail pane in exactly h lines of at most w cells.
 func (d *detailModel) view(r *unitRow, s Styles, w, h int) []string {
-	all := detailLines(r, s)
+	all := detailLines(r, s, w)
 	d.offset = clamp(d.offset, 0, max(0, len(all)-h))
 	out := make([]string, 0, h)
 	for _, line := range all[d.offset:] {

@@ -417,7 +417,7 @@ func (m *Model) fixOffsets() {
 		l.offset = l.cursor - rows + 1
 	}
 	l.offset = clamp(l.offset, 0, max(0, len(l.visible)-rows))
-	n := len(detailLines(m.list.current(&m.units), m.styles))
+	n := len(detailLines(m.list.current(&m.units), m.styles, m.width))
 	m.detail.offset = clamp(m.detail.offset, 0, max(0, n-(detailH-1)))
 	m.timeline.offset = clamp(m.timeline.offset, 0, max(0, len(m.timeline.entries)-(timeH-1)))
 }

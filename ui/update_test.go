@@ -531,7 +531,7 @@ func TestScrolling(t *testing.T) {
 		m, _ = apply(m, keyMsg("j"))
 	}
 	_, detailH, _ := m.paneHeights()
-	lines := detailLines(m.list.current(&m.units), m.styles)
+	lines := detailLines(m.list.current(&m.units), m.styles, m.width)
 	if want := len(lines) - (detailH - 1); m.detail.offset != want || want <= 0 {
 		t.Errorf("detail offset %d after 100 j, want %d", m.detail.offset, want)
 	}
@@ -610,5 +610,23 @@ func TestManagerGone(t *testing.T) {
 	m, _ = apply(m, back)
 	if m.status.conn != connConnected || m.status.lastErr != "" {
 		t.Errorf("after reconnecting: %v, error %q", m.status.conn, m.status.lastErr)
+	}
+}
+
+// A long failure reason is wrapped in the detail pane, not cut.
+func TestDetailWrapsReason(t *testing.T) {
+	sock := echoSocket(systemdbus.StateFailed)
+	sock.Reason = "socket: service-start-limit-hit; service echo.service: image localhost/socktui-no-such-image:latest is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed"
+	m := loaded(t, Config{}, sock)
+	m, _ = apply(m, tea.WindowSizeMsg{Width: 80, Height: 40})
+	view := ansi.Strip(m.View())
+	joined := strings.Join(strings.Fields(view), " ")
+	if !strings.Contains(joined, "reason: "+sock.Reason) {
+		t.Errorf("the reason is not shown in full:\n%s", view)
+	}
+	for _, line := range strings.Split(view, "\n") {
+		if ansi.StringWidth(line) > 80 {
+			t.Errorf("line wider than the terminal: %q", line)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func (m *Model) paneHeights() (list, detail, timeline int) {
 	if len(m.list.visible) == 0 {
 		list = clamp(strings.Count(m.emptyText(), "\n")+2, 4, body/2)
 	}
-	need := len(detailLines(m.list.current(&m.units), m.styles)) + 1
+	need := len(detailLines(m.list.current(&m.units), m.styles, m.width)) + 1
 	detail = clamp(need, 3, body-list-3)
 	timeline = body - list - detail
 	return list, detail, timeline

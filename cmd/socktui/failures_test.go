@@ -23,6 +23,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/workloads/echo"
 )
 
 // The failure modes of issue 7, each against a private systemd user manager
@@ -603,4 +604,118 @@ func TestManagerReexecReloadKill(t *testing.T) {
 		t.Fatal("socktui ended after the manager was killed")
 	}
 	x.quit(30 * time.Second)
+}
+
+// phrase is a regexp matching words as the UI may wrap them: any run of
+// white space between them.
+func phrase(words string) string {
+	parts := strings.Fields(words)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return strings.Join(parts, `\s+`)
+}
+
+// TestMissingImageEndToEnd is failure mode 2: the echo workload in
+// container mode with an image that is not in local storage (--pull=never).
+// The probe fails within its bound, and list (table and JSON) and the UI
+// say in words that the image is missing, also once the socket has given
+// up; reset-failed brings the socket back to listening.
+func TestMissingImageEndToEnd(t *testing.T) {
+	sandboxtest.Need(t, "podman", "podman")
+	f := newFixture(t)
+	podman, _ := exec.LookPath("podman")
+	const image = "localhost/socktui-no-such-image:latest"
+	if out, err := exec.Command(podman, "image", "exists", image).CombinedOutput(); err == nil {
+		t.Fatalf("image %s exists; this test needs it missing (%s)", image, out)
+	}
+	name := uniqueName(t, "noimage")
+	sock := name + ".socket"
+	port := freePort(t)
+	u, err := echo.Spec{Name: name, Mode: echo.ModeContainer, Port: port, Image: image, Podman: podman,
+		RuntimeDir: f.s.RuntimeDir}.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unit files rather than transient units, so that the socket outlives
+	// reset-failed.
+	f.installUnits(name, u.SocketFile(), u.ServiceFile())
+	t.Cleanup(func() { exec.Command(podman, "rm", "-f", "--ignore", name).Run() })
+	f.waitList(sock, "the socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+
+	x := f.ui()
+	x.waitFor("the unit idle in the UI", 60*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
+	x.filter(name)
+
+	const timeout, cold = 1 * time.Second, 5 * time.Second
+	start := time.Now()
+	out, errOut, code := f.run(120*time.Second, "probe", "--json", "--kind", "echo", "--timeout", timeout.String(), "--cold-timeout", cold.String(), sock)
+	took := time.Since(start)
+	var results []probe.Result
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) == 0 {
+		t.Fatalf("socktui probe --json (exit %d): %v\n%s\n%s", code, err, out, errOut)
+	}
+	if code != 1 {
+		t.Errorf("socktui probe of a container with no image: exit %d, want 1", code)
+	}
+	for _, r := range results {
+		if r.Outcome == probe.OK || r.Outcome == probe.Unsupported {
+			t.Errorf("probe %s %s: %s, want a failure", r.Type, r.Address, r.Outcome)
+		}
+	}
+	if limit := cold + 30*time.Second; took > limit {
+		t.Errorf("socktui probe took %s, over its cold timeout %s plus slack", took, cold)
+	}
+	t.Logf("probe of a container with no image: %s %q in %s", results[0].Outcome, results[0].Error, took)
+
+	missing := regexp.MustCompile(`image ` + regexp.QuoteMeta(image) + ` is not in local storage and the service runs it with --pull=never`)
+	s := f.waitList(sock, "the service failed with the reason", 60*time.Second, func(s systemdbus.Socket) bool {
+		return s.State == systemdbus.StateFailed && len(s.Services) == 1 && s.Services[0].Reason != ""
+	})
+	if svc := s.Services[0]; svc.ActiveState != "failed" || svc.Result != "exit-code" || !missing.MatchString(svc.Reason) {
+		t.Errorf("service in list --json: %+v, want failed, exit-code, image missing", svc)
+	}
+	if !missing.MatchString(s.Reason) {
+		t.Errorf("socket reason %q does not say the image is missing", s.Reason)
+	}
+	table, _, _ := f.run(60*time.Second, "list", "--all", sock)
+	if !missing.MatchString(table) {
+		t.Errorf("socktui list does not say the image is missing:\n%s", table)
+	}
+	x.waitFor("the reason in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`),
+		regexp.MustCompile(`(?s)reason: .*`+phrase("image "+image+" is not in local storage and the service runs it with --pull=never")))
+
+	// Repeated activation: the socket gives up, and still says why.
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		poke(addr)
+		s, _ = f.listUnit(sock)
+		if s.ActiveState == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the socket never failed after repeated activation; last %+v", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !regexp.MustCompile(`^socket: (trigger-limit-hit|service-start-limit-hit)`).MatchString(s.Reason) || !missing.MatchString(s.Reason) {
+		t.Errorf("failed socket's reason %q, want the start limit and the missing image", s.Reason)
+	}
+	x.waitFor("the start limit and the image in the UI", 60*time.Second,
+		regexp.MustCompile(`(?s)reason: socket: (trigger-limit-hit|service-start-limit-hit); service .*`+phrase("image "+image+" is not in local storage")))
+
+	if out, errOut, code := f.run(60*time.Second, "reset-failed", sock); code != 0 {
+		t.Fatalf("socktui reset-failed: exit %d\n%s%s", code, out, errOut)
+	}
+	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s systemdbus.Socket) bool {
+		return s.ActiveState == "active" && s.SubState == "listening" && s.State == systemdbus.StateIdle
+	})
+	x.waitFor("the unit idle in the UI after reset-failed", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
+	x.quit(30 * time.Second)
+	if out, _ := exec.Command(podman, "ps", "-a", "--filter", "name=^"+name+"$", "--format", "{{.Names}}").CombinedOutput(); strings.TrimSpace(string(out)) != "" {
+		t.Errorf("container %s left behind: %s", name, out)
+	}
 }
