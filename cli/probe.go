@@ -149,38 +149,15 @@ func matchUnit(pattern, unit string) bool {
 func probeTargets(socks []systemdbus.Socket, kind probe.Kind, explicit bool) []probe.Target {
 	var ts []probe.Target
 	for _, s := range socks {
-		if !explicit && !socketListening(s) {
+		if !explicit && !s.Listening() {
 			continue
 		}
-		cold := !serviceActive(s)
+		cold := !s.ServiceUp()
 		for _, l := range s.Listen {
 			ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: kind, Cold: cold})
 		}
 	}
 	return ts
-}
-
-// socketListening reports whether a socket unit listens.
-func socketListening(s systemdbus.Socket) bool {
-	switch s.State {
-	case systemdbus.StateIdle, systemdbus.StateActivating, systemdbus.StateActive:
-		return true
-	case "":
-		return s.ActiveState == "active"
-	}
-	return false
-}
-
-// serviceActive reports whether a service the socket triggers is up (or
-// coming up): a probe then finds it warm.
-func serviceActive(s systemdbus.Socket) bool {
-	for _, svc := range s.Services {
-		switch svc.ActiveState {
-		case "active", "activating", "reloading":
-			return true
-		}
-	}
-	return false
 }
 
 // collectResults reads n results (fewer if ch closes first) and returns

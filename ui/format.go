@@ -205,38 +205,15 @@ func resultText(r probe.Result) string {
 	return b.String()
 }
 
-// serviceActive reports whether any service the socket triggers is active,
-// activating or reloading: a probe then finds it warm.
-func serviceActive(s systemdbus.Socket) bool {
-	for _, svc := range s.Services {
-		switch svc.ActiveState {
-		case "active", "activating", "reloading":
-			return true
-		}
-	}
-	return false
-}
-
 // Targets is every endpoint of a socket as probe targets, in Listen order:
 // Kind auto, Cold when no service of the socket is active.
 func Targets(s systemdbus.Socket) []probe.Target {
-	cold := !serviceActive(s)
+	cold := !s.ServiceUp()
 	ts := make([]probe.Target, 0, len(s.Listen))
 	for _, l := range s.Listen {
 		ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: probe.KindAuto, Cold: cold})
 	}
 	return ts
-}
-
-// listening reports whether a socket unit is up and can be probed.
-func listening(s systemdbus.Socket) bool {
-	switch s.State {
-	case systemdbus.StateIdle, systemdbus.StateActivating, systemdbus.StateActive:
-		return true
-	case "":
-		return s.ActiveState == "active"
-	}
-	return false
 }
 
 // truncate cuts s to at most w cells, marking the cut with "…".

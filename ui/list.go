@@ -49,7 +49,7 @@ func (l *listModel) rebuild(st *unitStore) {
 	l.visible = l.visible[:0]
 	f := strings.ToLower(l.filter)
 	for i, r := range st.rows {
-		if l.hideInactive && (r.sock.LoadState != "loaded" || !listening(r.sock)) {
+		if l.hideInactive && (r.sock.LoadState != "loaded" || !r.sock.Listening()) {
 			continue
 		}
 		if f != "" && !strings.Contains(r.search, f) {

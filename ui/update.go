@@ -93,7 +93,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.ProbeAll):
 		var rows []*unitRow
 		for _, r := range m.units.rows {
-			if listening(r.sock) && len(r.sock.Listen) > 0 {
+			if r.sock.Listening() && len(r.sock.Listen) > 0 {
 				rows = append(rows, r)
 			}
 		}
