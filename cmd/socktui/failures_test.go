@@ -227,7 +227,7 @@ func (f *fixture) ui(args ...string) *tmux {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// waitExit waits for the UI's session to end after q, and fails if the
+// quit presses q and waits for the UI to end, failing the test if the
 // program does not exit promptly or exits with a non-zero status.
 func (x *tmux) quit(timeout time.Duration) {
 	x.t.Helper()
