@@ -73,29 +73,10 @@ func TestListAndActionUsage(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func systemctl(t *testing.T, s *sandbox.Sandbox, args ...string) string {
-	t.Helper()
-	out, err := s.Systemctl(context.Background(), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 func show(t *testing.T, s *sandbox.Sandbox, unit string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	out := systemctl(t, s, "show", unit, "-p", "Description,LoadState,ActiveState,SubState,Result,Accept,Listen,Triggers,NConnections,NAccepted,NRefused,MainPID")
+	out := sandboxtest.Systemctl(t, s, "show", unit, "-p", "Description,LoadState,ActiveState,SubState,Result,Accept,Listen,Triggers,NConnections,NAccepted,NRefused,MainPID")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		k, v, _ := strings.Cut(line, "=")
 		if old := m[k]; old != "" {
@@ -142,26 +123,26 @@ func TestListJSONAgreesWithSystemctl(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	busyPort, acceptPort := freePort(t), freePort(t)
+	busyPort, acceptPort := sandboxtest.FreePort(t), sandboxtest.FreePort(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	units := map[string]string{
-		"idle.socket":     fmt.Sprintf("[Unit]\nDescription=an idle socket\n[Socket]\nListenStream=127.0.0.1:%d\nListenDatagram=127.0.0.1:%d\n", freePort(t), freePort(t)),
+		"idle.socket":     fmt.Sprintf("[Unit]\nDescription=an idle socket\n[Socket]\nListenStream=127.0.0.1:%d\nListenDatagram=127.0.0.1:%d\n", sandboxtest.FreePort(t), sandboxtest.FreePort(t)),
 		"idle.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
 		"busy.socket":     fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nListenFIFO=%s\n", busyPort, fifo),
 		"busy.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
 		"accept.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\n", acceptPort),
 		"accept@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
-		"pod.socket":      fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nService=pod-web.service\n", freePort(t)),
+		"pod.socket":      fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nService=pod-web.service\n", sandboxtest.FreePort(t)),
 		"pod-web.service": "[Service]\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nExecStart=/usr/bin/podman run --rm --name socktui-cli-test-web localhost/none\n",
-		"stopped.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", freePort(t)),
+		"stopped.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", sandboxtest.FreePort(t)),
 	}
 	for name, body := range units {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	systemctl(t, s, "daemon-reload")
-	systemctl(t, s, "start", "idle.socket", "busy.socket", "accept.socket", "pod.socket")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "start", "idle.socket", "busy.socket", "accept.socket", "pod.socket")
 	c1, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(busyPort))
 	if err != nil {
 		t.Fatal(err)
@@ -278,13 +259,13 @@ func TestActionsCLI(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "act.socket"), fmt.Appendf(nil, "[Socket]\nListenStream=127.0.0.1:%d\n", freePort(t)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "act.socket"), fmt.Appendf(nil, "[Socket]\nListenStream=127.0.0.1:%d\n", sandboxtest.FreePort(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "act.service"), []byte("[Service]\nExecStart=/bin/sleep infinity\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
 	run := func(args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = s.Env()
@@ -297,7 +278,7 @@ func TestActionsCLI(t *testing.T) {
 		return 0, string(out)
 	}
 	active := func(unit string) string {
-		return strings.TrimSpace(systemctl(t, s, "show", unit, "-p", "ActiveState", "--value"))
+		return strings.TrimSpace(sandboxtest.Systemctl(t, s, "show", unit, "-p", "ActiveState", "--value"))
 	}
 	steps := []struct {
 		args  []string

@@ -276,7 +276,7 @@ func TestProbeEchoInSandbox(t *testing.T) {
 
 func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.Spec) {
 	spec.Name = fmt.Sprintf("socktui-echo-probe-%s-%d", spec.Mode, os.Getpid())
-	spec.Port = freeLoopbackPort(t)
+	spec.Port = sandboxtest.FreePort(t)
 	spec.UnixDir = filepath.Join(s.Home, "probe-"+string(spec.Mode))
 	spec.VsockPort = freeVsockPort(t)
 	u, err := spec.Units()
@@ -295,8 +295,8 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 			t.Fatal(err)
 		}
 	}
-	sandboxctl(t, s, "daemon-reload")
-	sandboxctl(t, s, "start", u.SocketName)
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "start", u.SocketName)
 	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 	if state := serviceState(t, s, u.ServiceName); state != "inactive" {
 		t.Fatalf("%s is %s before any probe, want inactive", u.ServiceName, state)
@@ -389,15 +389,6 @@ func runSocktui(t *testing.T, s *sandbox.Sandbox, bin string, args ...string) ([
 	return out, cmd.ProcessState.ExitCode()
 }
 
-func sandboxctl(t testing.TB, s *sandbox.Sandbox, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := s.Systemctl(ctx, args...).CombinedOutput(); err != nil {
-		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 func serviceState(t *testing.T, s *sandbox.Sandbox, unit string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -457,43 +448,6 @@ func socatEchoes(t *testing.T, network, address string) bool {
 	return err == nil && string(got) == line
 }
 
-// freeLoopbackPort returns a port free on 127.0.0.1 and ::1, for both TCP
-// and UDP.
-func freeLoopbackPort(t testing.TB) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		closers := []io.Closer{l}
-		ok := true
-		for _, try := range []struct{ network, addr string }{{"udp4", "127.0.0.1"}, {"tcp6", "[::1]"}, {"udp6", "[::1]"}} {
-			addr := fmt.Sprintf("%s:%d", try.addr, port)
-			var c io.Closer
-			if strings.HasPrefix(try.network, "tcp") {
-				c, err = net.Listen(try.network, addr)
-			} else {
-				c, err = net.ListenPacket(try.network, addr)
-			}
-			if err != nil {
-				ok = false
-				break
-			}
-			closers = append(closers, c)
-		}
-		for _, c := range closers {
-			c.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	t.Fatal("no port free on both loopback addresses")
-	return 0
-}
-
 // freeVsockPort returns a vsock port free for VMADDR_CID_ANY.
 func freeVsockPort(t testing.TB) int {
 	t.Helper()
@@ -523,7 +477,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	echoBin := testbin.Build(b, "workloads/echo/cmd/socktui-echo")
 	spec := echo.Spec{Mode: echo.ModeBare, Binary: echoBin, Name: fmt.Sprintf("socktui-echo-bench-%d", os.Getpid()),
 		UnixDir: filepath.Join(s.Home, "bench"), VsockPort: freeVsockPort(b)}
-	spec.Port = freeLoopbackPort(b)
+	spec.Port = sandboxtest.FreePort(b)
 	u, err := spec.Units()
 	if err != nil {
 		b.Fatal(err)
@@ -553,8 +507,8 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	sandboxctl(b, s, "daemon-reload")
-	sandboxctl(b, s, "start", u.SocketName)
+	sandboxtest.Systemctl(b, s, "daemon-reload")
+	sandboxtest.Systemctl(b, s, "start", u.SocketName)
 	b.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 
 	ctx := context.Background()
@@ -666,7 +620,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 			cold[i] = t
 		}
 		single := cold[0] // tcp4
-		stop := func() { sandboxctl(b, s, "stop", u.ServiceName) }
+		stop := func() { sandboxtest.Systemctl(b, s, "stop", u.ServiceName) }
 		var allT, oneT time.Duration
 		for range b.N {
 			stop()
@@ -726,8 +680,8 @@ func TestProbePodmanInSandbox(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dropIn, "probe-test.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sandboxctl(t, s, "daemon-reload")
-	sandboxctl(t, s, "start", "podman.socket")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "start", "podman.socket")
 	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", "podman.socket", "podman.service").Run() })
 	if state := serviceState(t, s, "podman.service"); state != "inactive" {
 		t.Fatalf("podman.service is %s before any probe, want inactive", state)

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,7 +188,7 @@ func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
 	}
 	port := s.opts.Port
 	if port == 0 {
-		if port, err = FreePort(); err != nil {
+		if port, err = sandbox.FreePort(); err != nil {
 			return echo.Spec{}, err
 		}
 	}
@@ -344,43 +343,6 @@ func findEchoBinary(path string) (string, error) {
 		return filepath.Abs(p)
 	}
 	return "", fmt.Errorf("cannot find %s beside socktui or in PATH: build it with `make build` (it lands in bin/), or pass --echo-binary", EchoBinaryName)
-}
-
-// FreePort returns a port that is free for TCP and UDP on both 127.0.0.1
-// and [::1] right now.
-func FreePort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("finding a free port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if portFree(port) {
-			return port, nil
-		}
-	}
-	return 0, errors.New("finding a free port: none found in 20 tries")
-}
-
-func portFree(port int) bool {
-	p := strconv.Itoa(port)
-	for _, a := range []struct{ network, addr string }{
-		{"tcp4", "127.0.0.1:" + p}, {"tcp6", "[::1]:" + p}, {"udp4", "127.0.0.1:" + p}, {"udp6", "[::1]:" + p},
-	} {
-		var c io.Closer
-		var err error
-		if a.network[0] == 't' {
-			c, err = net.Listen(a.network, a.addr)
-		} else {
-			c, err = net.ListenPacket(a.network, a.addr)
-		}
-		if err != nil {
-			return false
-		}
-		c.Close()
-	}
-	return true
 }
 
 func firstLine(s string) string {

@@ -1,11 +1,9 @@
 package demo
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,30 +42,6 @@ func TestTransientCarriesEveryField(t *testing.T) {
 	// Both structs grow together: count the fields we map.
 	if n := reflect.TypeOf(echo.Units{}).NumField(); n != 14 {
 		t.Errorf("echo.Units has %d fields; update Transient and this test", n)
-	}
-}
-
-func TestFreePortIsFreeEverywhere(t *testing.T) {
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := strconv.Itoa(port)
-	for _, a := range []struct{ network, addr string }{{"tcp4", "127.0.0.1:" + p}, {"tcp6", "[::1]:" + p}} {
-		l, err := net.Listen(a.network, a.addr)
-		if err != nil {
-			t.Fatalf("FreePort gave %d but %s %s is taken: %v", port, a.network, a.addr, err)
-		}
-		l.Close()
-	}
-	// A port taken on one family only is not free.
-	l, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if portFree(l.Addr().(*net.TCPAddr).Port) {
-		t.Errorf("portFree(%d) = true while [::1] holds it", l.Addr().(*net.TCPAddr).Port)
 	}
 }
 

@@ -40,16 +40,6 @@ func dialManager(t *testing.T, s *sandbox.Sandbox) *sd.Conn {
 	return conn
 }
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func unitState(t *testing.T, conn *sd.Conn, unit string) (active, sub string) {
 	t.Helper()
 	props, err := conn.GetUnitPropertiesContext(context.Background(), unit)
@@ -86,7 +76,7 @@ func TestSandboxActivatesTransientSocket(t *testing.T) {
 	conn := dialManager(t, s)
 	ctx := context.Background()
 
-	port := freeTCPPort(t)
+	port := sandboxtest.FreePort(t)
 	socket, service := "sbxtest.socket", "sbxtest.service"
 	done := make(chan string, 1)
 	_, err := conn.StartTransientUnitAux(ctx, socket, "fail",

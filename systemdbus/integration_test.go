@@ -48,24 +48,6 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func freePort(t testing.TB, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // show reads properties with `systemctl --user show`, the reference every
 // listing is compared with. Repeated properties (Listen) are joined by "\n".
 func show(t testing.TB, s *sandbox.Sandbox, unit string, props ...string) map[string]string {
@@ -89,13 +71,6 @@ func show(t testing.TB, s *sandbox.Sandbox, unit string, props ...string) map[st
 	return m
 }
 
-func systemctl(t testing.TB, s *sandbox.Sandbox, args ...string) {
-	t.Helper()
-	if out, err := s.Systemctl(context.Background(), args...).CombinedOutput(); err != nil {
-		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 // writeUnits writes unit files into the sandbox's user unit folder and
 // reloads the manager.
 func writeUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
@@ -109,7 +84,7 @@ func writeUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
-	systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
 }
 
 func waitFor(t testing.TB, what string, cond func() bool) {
@@ -160,9 +135,9 @@ func TestListenTypes(t *testing.T) {
 		name   string
 		listen systemdbus.Listen
 	}{
-		{"lt-stream.socket", systemdbus.Listen{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(freePort(t, "tcp"))}},
+		{"lt-stream.socket", systemdbus.Listen{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
 		{"lt-unix.socket", systemdbus.Listen{Type: "Stream", Address: filepath.Join(dir, "stream.sock")}},
-		{"lt-dgram.socket", systemdbus.Listen{Type: "Datagram", Address: "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))}},
+		{"lt-dgram.socket", systemdbus.Listen{Type: "Datagram", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
 		{"lt-seqpacket.socket", systemdbus.Listen{Type: "SequentialPacket", Address: filepath.Join(dir, "seq.sock")}},
 		{"lt-fifo.socket", systemdbus.Listen{Type: "FIFO", Address: filepath.Join(dir, "fifo")}},
 		{"lt-vsock.socket", systemdbus.Listen{Type: "Stream", Address: "vsock::" + strconv.Itoa(vsockPort)}},
@@ -211,7 +186,7 @@ func TestActions(t *testing.T) {
 	s := sandboxtest.Start(t)
 	c := connect(t, s)
 	ctx := testCtx(t)
-	port, failPort := freePort(t, "tcp"), freePort(t, "tcp")
+	port, failPort := sandboxtest.FreePort(t), sandboxtest.FreePort(t)
 	busy, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +296,7 @@ func TestTransientLifecycle(t *testing.T) {
 	s := sandboxtest.Start(t)
 	c := connect(t, s)
 	ctx := testCtx(t)
-	port := freePort(t, "tcp")
+	port := sandboxtest.FreePort(t)
 	err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
 		Name: "tr.socket", Description: "transient test",
 		Listen: []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(port)}},
@@ -425,7 +400,7 @@ func TestWatchActivateIdleStop(t *testing.T) {
 		"w.service":    "[Service]\nExecStart=/bin/sh -c 'read line <&3; sleep 0.3'\n",
 		"hold.service": "[Unit]\nWants=w.socket\n[Service]\nExecStart=/bin/sleep infinity\n",
 	})
-	systemctl(t, s, "start", "hold.service")
+	sandboxtest.Systemctl(t, s, "start", "hold.service")
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
@@ -504,14 +479,14 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	port := freePort(t, "tcp")
+	port := sandboxtest.FreePort(t)
 	writeUnits(t, s, map[string]string{
 		"idle.socket":     fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"idle.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
-		"accept.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\n", freePort(t, "tcp")),
+		"accept.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\n", sandboxtest.FreePort(t)),
 		"accept@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
 	})
-	systemctl(t, s, "start", "idle.socket")
+	sandboxtest.Systemctl(t, s, "start", "idle.socket")
 
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -535,7 +510,7 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 
 	// An active Accept=yes socket needs its counters: now the timer reads
 	// them, three properties per tick.
-	systemctl(t, s, "start", "accept.socket")
+	sandboxtest.Systemctl(t, s, "start", "accept.socket")
 	nextEvent(t, ch, "accept.socket added or changed", func(ev systemdbus.Event) bool {
 		return (ev.Kind == systemdbus.UnitAdded || ev.Kind == systemdbus.UnitChanged) && ev.Unit == "accept.socket" &&
 			ev.Socket.ActiveState == "active"
@@ -553,12 +528,12 @@ func TestWatchRecovers(t *testing.T) {
 	s := sandboxtest.Start(t)
 	c := connect(t, s)
 	ctx := testCtx(t)
-	port := freePort(t, "tcp")
+	port := sandboxtest.FreePort(t)
 	writeUnits(t, s, map[string]string{
 		"rec.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"rec.service": "[Service]\nExecStart=/bin/sleep infinity\n",
 	})
-	systemctl(t, s, "start", "rec.socket")
+	sandboxtest.Systemctl(t, s, "start", "rec.socket")
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
@@ -569,13 +544,13 @@ func TestWatchRecovers(t *testing.T) {
 		return slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return s.Unit == "rec.socket" && s.State == systemdbus.StateIdle })
 	}
 
-	systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
 	ev := nextEvent(t, ch, "snapshot after daemon-reload", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Snapshot })
 	if !hasRec(ev.Sockets) {
 		t.Errorf("snapshot after reload lacks rec.socket: %+v", ev.Sockets)
 	}
 
-	systemctl(t, s, "daemon-reexec")
+	sandboxtest.Systemctl(t, s, "daemon-reexec")
 	ev = nextEvent(t, ch, "disconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Disconnected })
 	t.Logf("after daemon-reexec: %v", ev.Err)
 	ev = nextEvent(t, ch, "reconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Reconnected })
@@ -707,7 +682,7 @@ func TestBusTransport(t *testing.T) {
 		t.Fatalf("Connect over the bus: %v", err)
 	}
 	defer c.Close()
-	port := freePort(t, "tcp")
+	port := sandboxtest.FreePort(t)
 	writeUnits(t, s, map[string]string{
 		"bus.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"bus.service": "[Service]\nExecStart=/bin/sleep infinity\n",

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +61,28 @@ func Unavailable(t testing.TB, why string) {
 		t.Fatalf("CI=true and this test's environment is missing: %s", why)
 	}
 	t.Skip(why)
+}
+
+// Systemctl runs `systemctl --user ARGS...` against s within a minute and
+// returns its output; a failure fails t with the output.
+func Systemctl(t testing.TB, s *sandbox.Sandbox, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := s.Systemctl(ctx, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// FreePort returns a port free for TCP and UDP on 127.0.0.1 and [::1]
+// (sandbox.FreePort), failing t when there is none.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := sandbox.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

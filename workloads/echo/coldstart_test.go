@@ -117,7 +117,7 @@ type coldUnit struct {
 func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 	tb.Helper()
 	spec.Name = fmt.Sprintf("socktui-echo-cold-%s-%d", spec.Mode, os.Getpid())
-	spec.Port = freePort(tb)
+	spec.Port = sandboxtest.FreePort(tb)
 	u, err := spec.Units()
 	if err != nil {
 		tb.Fatal(err)
@@ -138,8 +138,8 @@ func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 			tb.Fatal(err)
 		}
 	}
-	runSystemctl(tb, s, "daemon-reload")
-	runSystemctl(tb, s, "start", u.SocketName)
+	sandboxtest.Systemctl(tb, s, "daemon-reload")
+	sandboxtest.Systemctl(tb, s, "start", u.SocketName)
 	tb.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 	return &coldUnit{s: s, spec: spec, units: u, addr: "127.0.0.1:" + strconv.Itoa(spec.Port)}
 }
@@ -167,7 +167,7 @@ func (u *coldUnit) activate(tb testing.TB) time.Duration {
 	took := time.Since(begin)
 	conn.Close()
 
-	runSystemctl(tb, u.s, "stop", u.units.ServiceName)
+	sandboxtest.Systemctl(tb, u.s, "stop", u.units.ServiceName)
 	waitActiveState(tb, u.s, u.units.ServiceName, "inactive")
 	if u.spec.Mode == echo.ModeContainer {
 		waitContainerGone(tb, u.s, u.spec.Name)
@@ -259,15 +259,6 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 	return took
 }
 
-func runSystemctl(tb testing.TB, s *sandbox.Sandbox, args ...string) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := s.Systemctl(ctx, args...).CombinedOutput(); err != nil {
-		tb.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 // waitActiveState polls the unit's ActiveState until it is state.
 func waitActiveState(tb testing.TB, s *sandbox.Sandbox, unit, state string) {
 	tb.Helper()
@@ -305,44 +296,4 @@ func waitContainerGone(tb testing.TB, s *sandbox.Sandbox, name string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freePort finds a port free for TCP and UDP on both 127.0.0.1 and ::1.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		closers := []io.Closer{l}
-		ok := true
-		for _, network := range []string{"udp4", "tcp6", "udp6"} {
-			host := "127.0.0.1"
-			if strings.HasSuffix(network, "6") {
-				host = "[::1]"
-			}
-			var c io.Closer
-			if strings.HasPrefix(network, "tcp") {
-				c, err = net.Listen(network, host+":"+port)
-			} else {
-				c, err = net.ListenPacket(network, host+":"+port)
-			}
-			if err != nil {
-				ok = false
-				break
-			}
-			closers = append(closers, c)
-		}
-		for _, c := range closers {
-			c.Close()
-		}
-		if ok {
-			p, _ := strconv.Atoi(port)
-			return p
-		}
-	}
-	tb.Fatal("no port free for TCP and UDP on 127.0.0.1 and ::1")
-	return 0
 }

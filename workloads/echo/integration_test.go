@@ -83,8 +83,8 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 			t.Fatal(err)
 		}
 	}
-	systemctl(t, s, "daemon-reload")
-	systemctl(t, s, "start", u.SocketName)
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "start", u.SocketName)
 	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 
 	if st := unitProps(t, s, u.SocketName); st["ActiveState"] != "active" || st["SubState"] != "listening" {
@@ -149,7 +149,7 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 	// Activated again; then a stop while active really stops it.
 	socatEcho(t, "TCP4:127.0.0.1:"+port, "tcp4 again")
 	waitUnit(t, s, u.ServiceName, "active")
-	systemctl(t, s, "stop", u.ServiceName)
+	sandboxtest.Systemctl(t, s, "stop", u.ServiceName)
 	if st := unitProps(t, s, u.ServiceName); st["ActiveState"] != "inactive" {
 		t.Errorf("%s is %s after stop, want inactive", u.ServiceName, st["ActiveState"])
 	}
@@ -162,18 +162,9 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		}
 	}
 
-	systemctl(t, s, "stop", u.SocketName)
+	sandboxtest.Systemctl(t, s, "stop", u.SocketName)
 	if _, err := os.Stat(filepath.Join(spec.UnixDir, echo.UnixStreamName)); err == nil {
 		t.Errorf("the unix socket file outlived the socket unit (RemoveOnStop)")
-	}
-}
-
-func systemctl(t *testing.T, s *sandbox.Sandbox, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := s.Systemctl(ctx, args...).CombinedOutput(); err != nil {
-		t.Fatalf("systemctl --user %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
