@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socktui/socktui/demo"
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox"
@@ -283,7 +282,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	f := newFixture(t)
 	name := uniqueName(t, "false")
 	sock := name + ".socket"
-	port := freePort(t)
+	port := sandboxtest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	// Unit files, not transient units: systemd forgets a transient unit
 	// once its failure is reset, and this test brings the socket back.
@@ -391,16 +390,6 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	x.quit(30 * time.Second)
 }
 
-// freePort is a TCP port on 127.0.0.1 and [::1] that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := demo.FreePort()
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	return p
-}
-
 func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 2*time.Second) }
 
 // waitGone polls the screen until pattern no longer matches.
@@ -427,8 +416,8 @@ func TestSilentAndClosingServices(t *testing.T) {
 	f := newFixture(t)
 	silent := uniqueName(t, "silent")
 	closing := uniqueName(t, "closing")
-	silentAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	closingAddr := fmt.Sprintf("[::1]:%d", freePort(t))
+	silentAddr := fmt.Sprintf("127.0.0.1:%d", sandboxtest.FreePort(t))
+	closingAddr := fmt.Sprintf("[::1]:%d", sandboxtest.FreePort(t))
 	// The silent service holds the listening socket and never accepts: the
 	// kernel completes the handshake into the backlog, and nothing answers.
 	f.create(systemdbus.TransientSocket{
@@ -524,7 +513,7 @@ func TestUnitAddedAndRemovedLive(t *testing.T) {
 	sock := name + ".socket"
 	ts := systemdbus.TransientSocket{
 		Name:    sock,
-		Listen:  []systemdbus.Listen{{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", freePort(t))}},
+		Listen:  []systemdbus.Listen{{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", sandboxtest.FreePort(t))}},
 		Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
 	}
 	f.create(ts)
@@ -562,7 +551,7 @@ func TestManagerReexecReloadKill(t *testing.T) {
 	f := newFixture(t)
 	name := uniqueName(t, "mgr")
 	sock := name + ".socket"
-	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", freePort(t)),
+	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", sandboxtest.FreePort(t)),
 		"[Service]\nExecStart=/bin/sleep infinity\n")
 	x := f.ui()
 	row := func(state string) *regexp.Regexp {
@@ -631,7 +620,7 @@ func TestMissingImageEndToEnd(t *testing.T) {
 	}
 	name := uniqueName(t, "noimage")
 	sock := name + ".socket"
-	port := freePort(t)
+	port := sandboxtest.FreePort(t)
 	u, err := echo.Spec{Name: name, Mode: echo.ModeContainer, Port: port, Image: image, Podman: podman,
 		RuntimeDir: f.s.RuntimeDir}.Units()
 	if err != nil {
