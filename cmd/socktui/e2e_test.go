@@ -21,60 +21,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tmux drives the real binary in a detached tmux session and reads its
-// screen, as a person would.
-type tmux struct {
-	t       *testing.T
-	session string
-}
-
-func (x *tmux) run(args ...string) string {
-	x.t.Helper()
-	out, err := exec.Command("tmux", args...).CombinedOutput()
-	if err != nil {
-		x.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (x *tmux) screen() string {
-	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", x.session).CombinedOutput()
-	return string(out)
-}
-
-func (x *tmux) alive() bool {
-	return exec.Command("tmux", "has-session", "-t", x.session).Run() == nil
-}
-
-func (x *tmux) keys(keys ...string) {
-	x.t.Helper()
-	x.run(append([]string{"send-keys", "-t", x.session}, keys...)...)
-}
-
-// waitFor polls the screen until every pattern matches, or fails the test
-// with the last screen.
-func (x *tmux) waitFor(what string, timeout time.Duration, patterns ...*regexp.Regexp) string {
-	x.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := x.screen()
-		missing := ""
-		for _, p := range patterns {
-			if !p.MatchString(s) {
-				missing = p.String()
-				break
-			}
-		}
-		if missing == "" {
-			return s
-		}
-		if time.Now().After(deadline) || !x.alive() {
-			x.t.Fatalf("waiting for %s: %q never matched; screen:\n%s", what, missing, s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestDemoEndToEnd runs `socktui demo` in tmux against a private manager
 // with the echo workload, probes every endpoint with P, stops the service
 // with x, quits with q, and checks that nothing is left running.

@@ -226,45 +226,6 @@ func (f *fixture) ui(args ...string) *tmux {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// quit presses q and waits for the UI to end, failing the test if the
-// program does not exit promptly or exits with a non-zero status.
-func (x *tmux) quit(timeout time.Duration) {
-	x.t.Helper()
-	// remain-on-exit keeps the pane so that its exit status can be read.
-	x.run("set-option", "-t", x.session, "remain-on-exit", "on")
-	x.keys("q")
-	deadline := time.Now().Add(timeout)
-	for {
-		out, err := exec.Command("tmux", "display-message", "-p", "-t", x.session, "#{pane_dead} #{pane_dead_status}").CombinedOutput()
-		if err != nil {
-			x.t.Fatalf("reading the pane's state: %v\n%s", err, out)
-		}
-		var dead, status int
-		fmt.Sscan(string(out), &dead, &status)
-		if dead == 1 {
-			if status != 0 {
-				x.t.Errorf("socktui exited with status %d after q; screen:\n%s", status, x.screen())
-			}
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-			return
-		}
-		if time.Now().After(deadline) {
-			x.t.Fatalf("socktui did not exit within %s of q; screen:\n%s", timeout, x.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// filter narrows the UI's list to units containing text, which selects
-// the first of them, so that the detail pane shows it.
-func (x *tmux) filter(text string) {
-	x.t.Helper()
-	x.keys("/")
-	x.keys("-l", text)
-	x.keys("Enter")
-	x.waitFor("the filtered list", 30*time.Second, regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
-}
-
 // poke connects to a TCP address and drops the connection, to trigger
 // activation.
 func poke(addr string) {
@@ -328,8 +289,9 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 			t.Errorf("the service should be failed with Result exit-code: %+v", failed.Services)
 		}
 	}
-	x.waitFor("the unit failed in the UI", 60*time.Second,
-		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`))
+	x.waitFor("the unit and its service failed in the UI", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`),
+		regexp.MustCompile(`service: `+regexp.QuoteMeta(name+".service")+` failed \(failed\) .*result (exit-code|start-limit-hit)`))
 
 	// Repeated activation: the socket itself fails with a start-limit result.
 	limitRE := regexp.MustCompile(`trigger-limit-hit|service-start-limit-hit`)
@@ -391,22 +353,6 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 }
 
 func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 2*time.Second) }
-
-// waitGone polls the screen until pattern no longer matches.
-func (x *tmux) waitGone(what string, timeout time.Duration, pattern *regexp.Regexp) string {
-	x.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := x.screen()
-		if !pattern.MatchString(s) {
-			return s
-		}
-		if time.Now().After(deadline) || !x.alive() {
-			x.t.Fatalf("waiting for %s: %q still matches; screen:\n%s", what, pattern, s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestSilentAndClosingServices is failure mode 3: a service that accepts
 // and never answers, and one that closes every connection at once. Their
