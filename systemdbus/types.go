@@ -47,7 +47,8 @@ type Service struct {
 	// Reason says in words why a failed container service failed, when
 	// more can be told than Result ("image localhost/x:1 is not in local
 	// storage and the service runs it with --pull=never: ..."); empty
-	// otherwise. See explainFailure.
+	// otherwise. It is set when the service's podman command exited 125,
+	// after `podman image exists` for the image on its command line.
 	Reason string `json:"reason,omitempty"`
 }
 
