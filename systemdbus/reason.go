@@ -62,9 +62,11 @@ func explainFailure(ctx context.Context, exists imageExistsFunc, cmds []execComm
 		if image == "" || exists == nil {
 			return why
 		}
-		podman := c.Path
-		if podman == "" {
-			podman = args[0]
+		// The podman in PATH, never the program the unit names: a unit
+		// must not be able to make socktui run a binary of its choosing.
+		podman, err := exec.LookPath("podman")
+		if err != nil {
+			return why
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
