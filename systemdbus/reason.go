@@ -20,14 +20,19 @@ const podmanRunFailed = 125
 // cldExited is the ExecStart Code of a command that exited (CLD_EXITED).
 const cldExited = 1
 
-// imageExistsFunc reports whether a container image is in local storage;
-// podman is the podman binary the service runs.
-type imageExistsFunc func(ctx context.Context, podman, image string) (bool, error)
+// imageExistsFunc reports whether a container image is in local storage.
+type imageExistsFunc func(ctx context.Context, image string) (bool, error)
 
-// podmanImageExists runs `podman image exists IMAGE`: exit 0 means present,
-// 1 absent, anything else is an error.
-func podmanImageExists(ctx context.Context, podman, image string) (bool, error) {
-	err := exec.CommandContext(ctx, podman, "image", "exists", image).Run()
+// podmanImageExists runs `podman image exists IMAGE` with the podman in
+// PATH — never the program a unit names: a unit must not be able to make
+// socktui run a binary of its choosing. Exit 0 means present, 1 absent,
+// anything else is an error.
+func podmanImageExists(ctx context.Context, image string) (bool, error) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		return false, err
+	}
+	err = exec.CommandContext(ctx, podman, "image", "exists", image).Run()
 	if err == nil {
 		return true, nil
 	}
@@ -62,15 +67,9 @@ func explainFailure(ctx context.Context, exists imageExistsFunc, cmds []execComm
 		if image == "" || exists == nil {
 			return why
 		}
-		// The podman in PATH, never the program the unit names: a unit
-		// must not be able to make socktui run a binary of its choosing.
-		podman, err := exec.LookPath("podman")
-		if err != nil {
-			return why
-		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		ok, err := exists(cctx, podman, image)
+		ok, err := exists(cctx, image)
 		switch {
 		case err != nil || ok:
 			return why

@@ -37,9 +37,9 @@ func TestExplainFailure(t *testing.T) {
 			Code: cldExited, Status: status}}
 	}
 	exists := func(ok bool, err error) imageExistsFunc {
-		return func(_ context.Context, podman, image string) (bool, error) {
-			if podman != "/usr/bin/podman" || image != "localhost/missing:1" {
-				t.Errorf("checked %s with %s", image, podman)
+		return func(_ context.Context, image string) (bool, error) {
+			if image != "localhost/missing:1" {
+				t.Errorf("checked %s", image)
 			}
 			return ok, err
 		}
