@@ -57,14 +57,14 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"", "", "open the interactive UI on the user manager (the default)", runUI},
-		{"demo", "", "run the UI on the bundled echo workload, in a private manager if needed", runDemo},
+		{"", "[--system] [--kind K]", "open the interactive UI on the user manager (the default)", runUI},
+		{"demo", "[--mode M] [--port N] [--sandbox]", "run the UI on the bundled echo workload, in a private manager if needed", runDemo},
 		{"list", "[PATTERN...] [--all] [--json]", "list socket units with their activation state", runList},
 		{"probe", "[UNIT...] [--kind K] [--timeout D] [--json]", "probe every endpoint of socket units", runProbe},
 		{"start", "UNIT...", "start socket units", runAction("start")},
 		{"stop", "UNIT...", "stop socket units", runAction("stop")},
 		{"restart", "UNIT...", "restart socket units", runAction("restart")},
-		{"reset-failed", "UNIT...", "reset the failed state of units", runAction("reset-failed")},
+		{"reset-failed", "UNIT...", "reset failed units; a failed socket listens again", runAction("reset-failed")},
 	}
 }
 
@@ -129,7 +129,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "socktui: watch, start, stop and probe socket-activated services and containers.\n\n")
 	fmt.Fprintf(w, "Usage:\n")
 	for _, c := range commands() {
-		line := strings.TrimSpace("socktui " + c.name + " " + c.usage)
+		line := strings.Join(strings.Fields("socktui "+c.name+" "+c.usage), " ")
 		fmt.Fprintf(w, "  %-58s %s\n", line, c.summary)
 	}
 	fmt.Fprintf(w, "\nCommon flags: --system (the system manager instead of the user manager).\n")
