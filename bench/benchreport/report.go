@@ -17,6 +17,7 @@ type run struct {
 // own rounds inside one op run once (1x); the others get enough ops for a
 // stable median.
 var runs = []run{
+	{"sandbox", "^BenchmarkSandboxStart$", "5x", nil},
 	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x", nil},
 	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)$", "1x", nil},
 	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", []string{"-idle-window=10s"}},
@@ -65,6 +66,9 @@ func (r row) lookup(res map[string]map[string]float64) (float64, bool) {
 }
 
 var rows = []row{
+	{what: "sandbox start: exec to a connectable private socket (ms)",
+		bench: "BenchmarkSandboxStart", metric: "start-ms",
+		goal: goal{max: 1000, text: "< 1 s"}, precision: 0},
 	{what: "list 1,000 socket units: `socktui list --json` vs `systemctl --user list-sockets`",
 		bench: "BenchmarkListVsSystemctl", metric: "socktui/systemctl", ours: "socktui-ms", peer: "systemctl-ms",
 		goal: goal{max: 0.5, text: "<= 0.5x"}, precision: 2},
