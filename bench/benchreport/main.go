@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,7 +31,9 @@ func main() {
 		if *only != "" && !strings.Contains(r.pkg, *only) {
 			continue
 		}
-		args := []string{"test", "-run", "^$", "-bench", r.bench, "-benchtime", r.benchtime, "-count", "1", "-timeout", "20m", "./" + r.pkg}
+		count := max(r.count, 1)
+		args := []string{"test", "-run", "^$", "-bench", r.bench, "-benchtime", r.benchtime,
+			"-count", strconv.Itoa(count), "-timeout", "20m", "./" + r.pkg}
 		if len(r.args) > 0 {
 			args = append(append(args, "-args"), r.args...)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 // run is one `go test -bench` invocation.
 type run struct {
 	pkg, bench, benchtime string
+	count                 int      // runs of each benchmark (0: one); the table shows the median
 	args                  []string // after -args: the benchmark's own flags
 }
 
@@ -17,15 +19,15 @@ type run struct {
 // own rounds inside one op run once (1x); the others get enough ops for a
 // stable median.
 var runs = []run{
-	{"sandbox", "^BenchmarkSandboxStart$", "5x", nil},
-	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x", nil},
-	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)$", "1x", nil},
-	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", []string{"-idle-window=10s"}},
-	{"probe", "^BenchmarkWarmEcho$", "3000x", nil},
-	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x", nil},
-	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", nil},
-	{"workloads/echo", "^BenchmarkColdActivation$", "1x", nil},
-	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x", nil},
+	{"sandbox", "^BenchmarkSandboxStart$", "5x", 0, nil},
+	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x", 0, nil},
+	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)$", "1x", 0, nil},
+	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", 0, []string{"-idle-window=10s"}},
+	{"probe", "^BenchmarkWarmEcho$", "3000x", 0, nil},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x", 0, nil},
+	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", 0, nil},
+	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x", 3, nil},
+	{"workloads/echo", "^BenchmarkColdActivation$", "1x", 0, nil},
 }
 
 // goal is a bound on one metric.
@@ -120,10 +122,11 @@ var rows = []row{
 }
 
 // Parse reads `go test -bench` output into benchmark name (without the
-// -GOMAXPROCS suffix) -> metric unit -> value. Lines that are not benchmark
-// results are ignored; a benchmark seen twice keeps its last figures.
+// -GOMAXPROCS suffix) -> metric unit -> value. A benchmark seen more than
+// once (-count N) gets the median of its figures, metric by metric. Lines
+// that are not benchmark results are ignored.
 func Parse(out string) map[string]map[string]float64 {
-	res := map[string]map[string]float64{}
+	all := map[string]map[string][]float64{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
@@ -138,15 +141,24 @@ func Parse(out string) map[string]map[string]float64 {
 				name = name[:i]
 			}
 		}
-		m := map[string]float64{}
+		if all[name] == nil {
+			all[name] = map[string][]float64{}
+		}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				break
 			}
-			m[f[i+1]] = v
+			all[name][f[i+1]] = append(all[name][f[i+1]], v)
 		}
-		res[name] = m
+	}
+	res := map[string]map[string]float64{}
+	for name, metrics := range all {
+		res[name] = map[string]float64{}
+		for metric, vs := range metrics {
+			slices.Sort(vs)
+			res[name][metric] = vs[len(vs)/2]
+		}
 	}
 	return res
 }

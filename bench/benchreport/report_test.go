@@ -30,6 +30,10 @@ PASS
 			t.Errorf("%s %s = %v (%v), want %v", c.bench, c.metric, v, ok, c.want)
 		}
 	}
+	three := Parse("BenchmarkX-2 1 1 ns/op 0.9 x-floor\nBenchmarkX-2 1 1 ns/op 1.3 x-floor\nBenchmarkX-2 1 1 ns/op 1.0 x-floor\n")
+	if v := three["BenchmarkX"]["x-floor"]; v != 1.0 {
+		t.Errorf("median of 0.9, 1.3, 1.0 = %v, want 1.0", v)
+	}
 	if _, ok := got["BenchmarkBroken"]; ok {
 		t.Error("a failed benchmark line was parsed as a result")
 	}
