@@ -286,16 +286,7 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 	if spec.Mode == echo.ModeContainer {
 		t.Cleanup(func() { exec.Command("podman", "rm", "-f", "--ignore", spec.Name).Run() })
 	}
-	unitDir := filepath.Join(s.Home, ".config", "systemd", "user")
-	if err := os.MkdirAll(unitDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, text := range map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()} {
-		if err := os.WriteFile(filepath.Join(unitDir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
 	sandboxtest.Systemctl(t, s, "start", u.SocketName)
 	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 	if state := serviceState(t, s, u.ServiceName); state != "inactive" {

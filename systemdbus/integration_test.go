@@ -71,22 +71,6 @@ func show(t testing.TB, s *sandbox.Sandbox, unit string, props ...string) map[st
 	return m
 }
 
-// writeUnits writes unit files into the sandbox's user unit folder and
-// reloads the manager.
-func writeUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
-	t.Helper()
-	dir := filepath.Join(s.Home, ".config", "systemd", "user")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sandboxtest.Systemctl(t, s, "daemon-reload")
-}
-
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -192,7 +176,7 @@ func TestActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	writeUnits(t, s, map[string]string{
+	sandboxtest.InstallUnits(t, s, map[string]string{
 		"act.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"act.service":  "[Service]\nExecStart=/bin/sleep infinity\n",
 		"busy.socket":  fmt.Sprintf("[Socket]\nListenStream=%s\n", busy.Addr()),
@@ -395,7 +379,7 @@ func TestWatchActivateIdleStop(t *testing.T) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	writeUnits(t, s, map[string]string{
+	sandboxtest.InstallUnits(t, s, map[string]string{
 		"w.socket":     "[Socket]\nListenFIFO=" + fifo + "\n",
 		"w.service":    "[Service]\nExecStart=/bin/sh -c 'read line <&3; sleep 0.3'\n",
 		"hold.service": "[Unit]\nWants=w.socket\n[Service]\nExecStart=/bin/sleep infinity\n",
@@ -480,20 +464,25 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 	}
 	defer c.Close()
 	port := sandboxtest.FreePort(t)
-	writeUnits(t, s, map[string]string{
+	sandboxtest.InstallUnits(t, s, map[string]string{
 		"idle.socket":     fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"idle.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
 		"accept.socket":   fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\n", sandboxtest.FreePort(t)),
 		"accept@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
 	})
-	sandboxtest.Systemctl(t, s, "start", "idle.socket")
-
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
 	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
 		t.Fatalf("first event %+v", ev)
 	}
+	// Start the socket while watching and see its job end, so that no
+	// signal of the start can still be on its way once the quiet window
+	// opens.
+	sandboxtest.Systemctl(t, s, "start", "idle.socket")
+	nextEvent(t, ch, "idle.socket's start job", func(ev systemdbus.Event) bool {
+		return ev.Kind == systemdbus.JobFinished && ev.Unit == "idle.socket"
+	})
 	before := calls.Load()
 	window := time.After(20 * interval)
 	for quiet := true; quiet; {
@@ -529,7 +518,7 @@ func TestWatchRecovers(t *testing.T) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	port := sandboxtest.FreePort(t)
-	writeUnits(t, s, map[string]string{
+	sandboxtest.InstallUnits(t, s, map[string]string{
 		"rec.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"rec.service": "[Service]\nExecStart=/bin/sleep infinity\n",
 	})
@@ -683,7 +672,7 @@ func TestBusTransport(t *testing.T) {
 	}
 	defer c.Close()
 	port := sandboxtest.FreePort(t)
-	writeUnits(t, s, map[string]string{
+	sandboxtest.InstallUnits(t, s, map[string]string{
 		"bus.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", port),
 		"bus.service": "[Service]\nExecStart=/bin/sleep infinity\n",
 	})

@@ -22,7 +22,7 @@ var runs = []run{
 	{"sandbox", "^BenchmarkSandboxStart$", "5x", 0, nil},
 	{"systemdbus", "^BenchmarkListVsSystemctl$", "1x", 0, nil},
 	{"ui", "^Benchmark(StateChangeToFrame|FirstFrame|Memory)$", "1x", 0, nil},
-	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", 0, []string{"-idle-window=10s"}},
+	{"ui", "^BenchmarkIdleCPU$/^fps=40$", "1x", 3, []string{"-idle-window=10s"}},
 	{"probe", "^BenchmarkWarmEcho$", "3000x", 0, nil},
 	{"cli", "^BenchmarkProbeEchoWorkload$/^(tcp4|unix|all)$", "300x", 0, nil},
 	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", 0, nil},

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +86,20 @@ func FreePort(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// InstallUnits writes unit files (name -> contents) into the sandbox's user
+// unit folder ($HOME/.config/systemd/user) and reloads the manager.
+func InstallUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
+	t.Helper()
+	dir := filepath.Join(s.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Systemctl(t, s, "daemon-reload")
 }

@@ -129,23 +129,13 @@ func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 			cmd.Run()
 		})
 	}
-	dir := s.Home + "/.config/systemd/user"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
 	// Rounds start the service more often than systemd's default start
 	// limit (5 in 10 s) and socket trigger limit allow: lift both, or a
 	// quick machine has the socket refuse the connection mid-benchmark.
-	files := map[string]string{
+	sandboxtest.InstallUnits(tb, s, map[string]string{
 		u.SocketName:  strings.Replace(u.SocketFile(), "[Socket]\n", "[Socket]\nTriggerLimitIntervalSec=0\n", 1),
 		u.ServiceName: strings.Replace(u.ServiceFile(), "[Unit]\n", "[Unit]\nStartLimitIntervalSec=0\n", 1),
-	}
-	for name, text := range files {
-		if err := os.WriteFile(dir+"/"+name, []byte(text), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	sandboxtest.Systemctl(tb, s, "daemon-reload")
+	})
 	sandboxtest.Systemctl(tb, s, "start", u.SocketName)
 	tb.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 	return &coldUnit{s: s, spec: spec, units: u, addr: "127.0.0.1:" + strconv.Itoa(spec.Port)}
