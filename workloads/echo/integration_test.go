@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,9 +94,17 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 	// STATUS= lines reach systemd in bare mode only: conmon's notify
 	// proxy forwards READY=1 and WATCHDOG=1 and drops the rest.
 	if spec.Mode == echo.ModeBare {
-		waitFor(t, 10*time.Second, "StatusText with the counters", func() bool {
-			return strings.Contains(unitProps(t, s, u.ServiceName)["StatusText"], "accepted 1")
+		// An open connection keeps the server from its 2 s idle exit
+		// (which would replace the counters) however slow this machine is.
+		hold, err := net.Dial("tcp4", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counters := regexp.MustCompile(`open [1-9]\d*, accepted [1-9]\d*,`)
+		waitFor(t, 30*time.Second, "StatusText with the counters", func() bool {
+			return counters.MatchString(unitProps(t, s, u.ServiceName)["StatusText"])
 		})
+		hold.Close()
 	}
 
 	socatEcho(t, "TCP6:[::1]:"+port, "tcp6")
