@@ -24,10 +24,23 @@ func main() {
 	out := flag.String("out", "bench/results.md", "where to write the table")
 	raw := flag.String("raw", "bench/raw.txt", "where to write go test's output")
 	only := flag.String("only", "", "run only the runs whose package contains this text")
+	from := flag.String("from", "", "lay out an earlier run's go test output (such as bench/raw.txt) instead of running")
 	flag.Parse()
 
 	var all bytes.Buffer
+	if *from != "" {
+		b, err := os.ReadFile(*from)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		all.Write(b)
+		*raw = ""
+	}
 	for _, r := range runs {
+		if *from != "" {
+			break
+		}
 		if *only != "" && !strings.Contains(r.pkg, *only) {
 			continue
 		}
@@ -46,7 +59,9 @@ func main() {
 			fmt.Fprintf(&all, "FAIL %s: %v\n", r.pkg, err)
 		}
 	}
-	if err := os.WriteFile(*raw, all.Bytes(), 0o644); err != nil {
+	if *raw == "" {
+		// -from: the raw output is already on disk.
+	} else if err := os.WriteFile(*raw, all.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
