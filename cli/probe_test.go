@@ -24,6 +24,7 @@ import (
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 func testEnv() (*Env, *bytes.Buffer, *bytes.Buffer) {
@@ -258,18 +259,7 @@ func TestProbeEchoInSandbox(t *testing.T) {
 		testProbeEcho(t, s, socktui, echo.Spec{Mode: echo.ModeBare, Binary: echoBin})
 	})
 	t.Run("container", func(t *testing.T) {
-		sandboxtest.Need(t, "podman", "podman")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		tag := fmt.Sprintf("localhost/socktui-echo-probetest:%d", os.Getpid())
-		if err := echo.BuildImage(ctx, echoBin, tag, s.Env()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := echo.RemoveImage(context.Background(), tag, s.Env()); err != nil {
-				t.Errorf("removing the test image: %v", err)
-			}
-		})
+		tag := echotest.Image(t, s, echoBin, "probetest")
 		testProbeEcho(t, s, socktui, echo.Spec{Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // coldRounds is how many cold starts BenchmarkColdActivation measures of
@@ -52,17 +53,7 @@ func BenchmarkColdActivation(b *testing.B) {
 	s := sandboxtest.Start(b)
 	bin := testbin.Build(b, "workloads/echo/cmd/socktui-echo")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	tag := fmt.Sprintf("localhost/socktui-echo-bench:%d", os.Getpid())
-	if err := echo.BuildImage(ctx, bin, tag, s.Env()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := echo.RemoveImage(context.Background(), tag, s.Env()); err != nil {
-			b.Errorf("removing the benchmark image: %v", err)
-		}
-	})
+	tag := echotest.Image(b, s, bin, "bench")
 
 	bare := installCold(b, s, echo.Spec{Mode: echo.ModeBare, Binary: bin})
 	ctr := installCold(b, s, echo.Spec{Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})

@@ -21,6 +21,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // TestUnitsInSandbox installs the echo units in a private systemd user
@@ -37,19 +38,8 @@ func TestUnitsInSandbox(t *testing.T) {
 		testUnits(t, s, echo.Spec{Mode: echo.ModeBare, Binary: bin})
 	})
 	t.Run("container", func(t *testing.T) {
-		sandboxtest.Need(t, "podman", "podman")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		tag := fmt.Sprintf("localhost/socktui-echo-test:%d", os.Getpid())
-		if err := echo.BuildImage(ctx, bin, tag, s.Env()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := echo.RemoveImage(context.Background(), tag, s.Env()); err != nil {
-				t.Errorf("removing the test image: %v", err)
-			}
-		})
-		if ok, err := echo.ImageExists(ctx, tag, s.Env()); err != nil || !ok {
+		tag := echotest.Image(t, s, bin, "test")
+		if ok, err := echo.ImageExists(context.Background(), tag, s.Env()); err != nil || !ok {
 			t.Fatalf("ImageExists(%s) = %v, %v after BuildImage", tag, ok, err)
 		}
 		testUnits(t, s, echo.Spec{Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})

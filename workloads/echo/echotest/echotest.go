@@ -1,0 +1,37 @@
+// Package echotest gives tests the echo workload's container image: built
+// from the static binary with a tag of the test's own, and removed when the
+// test ends.
+package echotest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/workloads/echo"
+)
+
+// Image builds the echo image from binary (a static socktui-echo) with
+// Podman under s's environment, tagged localhost/socktui-echo-NAME:PID so
+// that test processes running side by side do not share it, and removes it
+// in t's cleanup. It fails t (skips it outside CI) without Podman.
+func Image(t testing.TB, s *sandbox.Sandbox, binary, name string) string {
+	t.Helper()
+	sandboxtest.Need(t, "podman", "podman")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tag := fmt.Sprintf("localhost/socktui-echo-%s:%d", name, os.Getpid())
+	if err := echo.BuildImage(ctx, binary, tag, s.Env()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := echo.RemoveImage(context.Background(), tag, s.Env()); err != nil {
+			t.Errorf("removing image %s: %v", tag, err)
+		}
+	})
+	return tag
+}
