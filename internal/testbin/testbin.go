@@ -3,12 +3,15 @@
 package testbin
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -21,8 +24,8 @@ var (
 // Build compiles the main package pkg (an import path below the module, such
 // as "cmd/socktui") as a static binary (CGO_ENABLED=0) and returns its path.
 // It builds each package at most once per test process; the binaries live in
-// a folder removed when the process exits normally (and under os.TempDir
-// otherwise).
+// os.TempDir()/socktui-testbin-PID, removed by Cleanup or, once the process
+// is gone, by the next test process's first Build.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -31,8 +34,9 @@ func Build(t testing.TB, pkg string) string {
 		return p
 	}
 	if dir == "" {
-		d, err := os.MkdirTemp("", "socktui-testbin-")
-		if err != nil {
+		reapStale()
+		d := filepath.Join(os.TempDir(), fmt.Sprintf("socktui-testbin-%d", os.Getpid()))
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		dir = d
@@ -47,6 +51,23 @@ func Build(t testing.TB, pkg string) string {
 	}
 	built[pkg] = out
 	return out
+}
+
+// reapStale removes the folders of test processes that are gone: a package
+// without a TestMain calling Cleanup leaves its folder behind, and the next
+// Build anywhere removes it.
+func reapStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "socktui-testbin-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "socktui-testbin-"))
+		if err != nil || pid == os.Getpid() {
+			// Not ours to judge (an older naming): leave it.
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // Cleanup removes the built binaries; call it from TestMain after m.Run.
