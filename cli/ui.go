@@ -12,7 +12,6 @@ import (
 
 	"github.com/socktui/socktui/demo"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/workloads/echo"
 )
@@ -34,7 +33,7 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 	default:
 		return usagef("--kind %q: want auto, echo, connect or http", *kind)
 	}
-	client, err := systemdbus.Connect(ctx, systemdbus.Options{System: *system, RuntimeDir: env.Getenv("XDG_RUNTIME_DIR")})
+	client, err := connect(ctx, env, *system)
 	if err != nil {
 		return err
 	}
