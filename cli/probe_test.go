@@ -274,7 +274,7 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 		t.Fatal(err)
 	}
 	if spec.Mode == echo.ModeContainer {
-		t.Cleanup(func() { exec.Command("podman", "rm", "-f", "--ignore", spec.Name).Run() })
+		echotest.RemoveContainerAtCleanup(t, s, spec.Name)
 	}
 	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
 	sandboxtest.Systemctl(t, s, "start", u.SocketName)

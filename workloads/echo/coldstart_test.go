@@ -114,11 +114,7 @@ func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 		tb.Fatal(err)
 	}
 	if spec.Mode == echo.ModeContainer {
-		tb.Cleanup(func() {
-			cmd := exec.Command("podman", "rm", "-f", "--ignore", spec.Name)
-			cmd.Env = s.Env()
-			cmd.Run()
-		})
+		echotest.RemoveContainerAtCleanup(tb, s, spec.Name)
 	}
 	// Rounds start the service more often than systemd's default start
 	// limit (5 in 10 s) and socket trigger limit allow: lift both, or a

@@ -57,12 +57,7 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		t.Fatal(err)
 	}
 	if spec.Mode == echo.ModeContainer {
-		t.Cleanup(func() {
-			// Whatever happened, leave no container in the shared storage.
-			cmd := exec.Command("podman", "rm", "-f", "--ignore", spec.Name)
-			cmd.Env = s.Env()
-			cmd.Run()
-		})
+		echotest.RemoveContainerAtCleanup(t, s, spec.Name)
 	}
 
 	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})

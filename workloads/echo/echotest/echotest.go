@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -34,4 +35,15 @@ func Image(t testing.TB, s *sandbox.Sandbox, binary, name string) string {
 		}
 	})
 	return tag
+}
+
+// RemoveContainerAtCleanup removes the container name (if any) when t ends,
+// whatever happened, so that no container is left in Podman's shared
+// storage.
+func RemoveContainerAtCleanup(t testing.TB, s *sandbox.Sandbox, name string) {
+	t.Cleanup(func() {
+		cmd := exec.Command("podman", "rm", "-f", "--ignore", name)
+		cmd.Env = s.Env()
+		_ = cmd.Run()
+	})
 }
