@@ -90,17 +90,28 @@ func ConnOptions() []dbus.ConnOption {
 type Client struct {
 	opts    Options
 	manager string
-	dial    func(ctx context.Context) (*dbus.Conn, bool, error)
+	dial    func(ctx context.Context) (dialled, error)
 
 	mu     sync.Mutex
 	cur    *session
 	closed bool
 }
 
+// dialled is a new connection to the manager.
+type dialled struct {
+	conn *dbus.Conn
+	bus  bool // through a message bus (else peer to peer)
+	// private is the path of the manager's private socket the connection
+	// was made to, "" for a bus or a custom Dial. Listings open a second
+	// connection there for their bulk property reads (wire.go).
+	private string
+}
+
 // session is one live connection with its job-result dispatcher.
 type session struct {
-	conn *dbus.Conn
-	sigs chan *dbus.Signal
+	conn    *dbus.Conn
+	private string // see dialled
+	sigs    chan *dbus.Signal
 
 	mu   sync.Mutex                      // guards jobs and ended
 	jobs map[dbus.ObjectPath]chan string // waiters, each buffered for its one result
@@ -173,9 +184,9 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		c.manager = "system"
 	}
 	if opts.Dial != nil {
-		c.dial = func(ctx context.Context) (*dbus.Conn, bool, error) {
+		c.dial = func(ctx context.Context) (dialled, error) {
 			conn, err := opts.Dial(ctx)
-			return conn, opts.DialBus, err
+			return dialled{conn: conn, bus: opts.DialBus}, err
 		}
 	} else {
 		c.dial = c.defaultDial
@@ -214,17 +225,18 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 	if c.cur != nil && c.cur.conn.Connected() {
 		return c.cur, nil
 	}
-	conn, bus, err := c.dial(ctx)
+	d, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if bus {
+	conn := d.conn
+	if d.bus {
 		if err := subscribe(ctx, conn); err != nil {
 			conn.Close()
 			return nil, err
 		}
 	}
-	s := &session{conn: conn, sigs: make(chan *dbus.Signal, 16),
+	s := &session{conn: conn, private: d.private, sigs: make(chan *dbus.Signal, 16),
 		jobs: map[dbus.ObjectPath]chan string{}, ended: map[dbus.ObjectPath]string{},
 		done: make(chan struct{})}
 	conn.Signal(s.sigs)
@@ -272,7 +284,7 @@ func (s *session) dispatch() {
 }
 
 // defaultDial tries the manager's private socket, then the bus.
-func (c *Client) defaultDial(ctx context.Context) (*dbus.Conn, bool, error) {
+func (c *Client) defaultDial(ctx context.Context) (dialled, error) {
 	var private, busAddr string
 	if c.opts.System {
 		private = "/run/systemd/private"
@@ -302,7 +314,7 @@ func (c *Client) defaultDial(ctx context.Context) (*dbus.Conn, bool, error) {
 	if private != "" {
 		conn, err := DialPrivate(ctx, private)
 		if err == nil {
-			return conn, false, nil
+			return dialled{conn: conn, private: private}, nil
 		}
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
 			permErr = err
@@ -314,21 +326,21 @@ func (c *Client) defaultDial(ctx context.Context) (*dbus.Conn, bool, error) {
 	if busAddr != "" {
 		conn, err := dialBus(ctx, busAddr)
 		if err == nil {
-			return conn, true, nil
+			return dialled{conn: conn, bus: true}, nil
 		}
 		tried = append(tried, fmt.Sprintf("bus %s (%v)", busAddr, unwrapAll(err)))
 	} else {
 		tried = append(tried, "the session bus ($DBUS_SESSION_BUS_ADDRESS is not set)")
 	}
 	if permErr != nil && c.opts.System {
-		return nil, false, fmt.Errorf("systemdbus: the system manager refused the connection (%v): run as root: %w",
+		return dialled{}, fmt.Errorf("systemdbus: the system manager refused the connection (%v): run as root: %w",
 			unwrapAll(permErr), ErrPermission)
 	}
 	hint := "without a user session, try `socktui demo`, which runs its own private manager"
 	if c.opts.System {
 		hint = "is systemd running as PID 1 here? Without it, try `socktui demo`, which runs its own private manager"
 	}
-	return nil, false, fmt.Errorf("%w: the %s manager: tried %s; %s", ErrNoManager,
+	return dialled{}, fmt.Errorf("%w: the %s manager: tried %s; %s", ErrNoManager,
 		c.manager, strings.Join(tried, ", then "), hint)
 }
 

@@ -158,10 +158,20 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 	}
 	slices.SortFunc(socks, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
 
-	if err := readSockets(ctx, s, socks); err != nil {
+	nb := func() propBatch { return newBatch(ctx, s) }
+	// A one-shot listing reads properties over a second connection to the
+	// private socket, at systemd's pace (wire.go). Watch's listings stay on
+	// the session: their replies must be ordered against its signals.
+	if !watch && s.private != "" && len(socks) > 0 {
+		if w, err := dialWire(ctx, s.private); err == nil {
+			defer w.Close()
+			nb = func() propBatch { return &wireBatch{ctx: ctx, w: w} }
+		}
+	}
+	if err := readSockets(nb, socks); err != nil {
 		return nil, err
 	}
-	if err := readServices(ctx, s, socks, l.seq); err != nil {
+	if err := readServices(ctx, s, nb, socks, l.seq); err != nil {
 		return nil, err
 	}
 	for i := range socks {
@@ -180,8 +190,8 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 // only for sockets that trigger nothing or an instance. Result
 // is "success" unless the socket is failed or changing state (systemd resets
 // it on start and only a failure leaves it set).
-func readSockets(ctx context.Context, s *session, socks []Socket) error {
-	b := newBatch(ctx, s)
+func readSockets(nb func() propBatch, socks []Socket) error {
+	b := nb()
 	for i := range socks {
 		sk := &socks[i]
 		if sk.LoadState != "loaded" {
@@ -197,7 +207,7 @@ func readSockets(ctx context.Context, s *session, socks []Socket) error {
 	if err := b.wait(); err != nil {
 		return err
 	}
-	b = newBatch(ctx, s)
+	b = nb()
 	for i := range socks {
 		sk := &socks[i]
 		if sk.LoadState != "loaded" || !maybeAccept(sk.Triggers) {
@@ -215,7 +225,7 @@ func maybeAccept(triggers []string) bool {
 	return len(triggers) == 0 || slices.ContainsFunc(triggers, func(t string) bool { return strings.Contains(t, "@") })
 }
 
-func readCounters(b *batch, sk *Socket) {
+func readCounters(b propBatch, sk *Socket) {
 	p := unitPath(sk.Unit)
 	b.get(p, socketIface, "NConnections", func(v dbus.Variant) { _ = v.Store(&sk.NConnections) })
 	b.get(p, socketIface, "NAccepted", func(v dbus.Variant) { _ = v.Store(&sk.NAccepted) })
@@ -237,7 +247,7 @@ type serviceInfo struct {
 }
 
 // readServices fills each socket's Services from its Triggers.
-func readServices(ctx context.Context, s *session, socks []Socket, seq map[string]dbus.Sequence) error {
+func readServices(ctx context.Context, s *session, nb func() propBatch, socks []Socket, seq map[string]dbus.Sequence) error {
 	infos := map[string]*serviceInfo{}
 	var names []string
 	for _, sk := range socks {
@@ -251,7 +261,7 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 	if len(names) == 0 {
 		return nil
 	}
-	b := newBatch(ctx, s)
+	b := nb()
 	var states []unitStatus
 	statesCall := s.object(managerPath).GoWithContext(ctx, managerIface+".ListUnitsByNames", 0, nil, names)
 	for _, name := range names {
@@ -267,7 +277,7 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 	if err := b.wait(); err != nil {
 		return err
 	}
-	b = newBatch(ctx, s)
+	b = nb()
 	for _, st := range states {
 		in, ok := infos[st.Name]
 		if !ok {
@@ -287,6 +297,10 @@ func readServices(ctx context.Context, s *session, socks []Socket, seq map[strin
 		if needsResult(st.ActiveState) {
 			b.get(p, serviceIface, "Result", func(v dbus.Variant) { _ = v.Store(&in.Result) })
 		}
+		// The environment is read only where it can name the container:
+		// a podman service that names none. A service whose ExecStart runs
+		// no podman (a wrapper script) is not taken for a container, even
+		// with PODMAN_SYSTEMD_UNIT set: that would cost a read per service.
 		if podman, name := containerFromExec(argvs(in.exec)); podman && name == "" {
 			b.get(p, serviceIface, "Environment", func(v dbus.Variant) { _ = v.Store(&in.env) })
 		}
@@ -329,8 +343,18 @@ func usecTime(v dbus.Variant) time.Time {
 	return time.UnixMicro(int64(us))
 }
 
-// batch issues property reads on one connection without waiting for each
-// reply (godbus pipelines them) and waits for all of them at once.
+// propBatch queues property reads and then waits for all of them at once.
+// store is called, from wait, with each value read; a read that fails with
+// a D-Bus error (a property the unit lacks, a unit that vanished) leaves
+// its value at the default. wait returns any other error (the connection
+// dropped, ctx ended); it may be called again after more gets.
+type propBatch interface {
+	get(p dbus.ObjectPath, iface, prop string, store func(dbus.Variant))
+	wait() error
+}
+
+// batch is the propBatch on a session's godbus connection: godbus
+// pipelines the calls.
 type batch struct {
 	ctx  context.Context
 	s    *session
