@@ -8,12 +8,15 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Exit statuses returned by Run.
@@ -172,4 +175,25 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// encodeJSON writes v as JSON and a newline: indented for a person when w
+// is a terminal, on one line for a program otherwise (as gh does), which
+// also spares scripts the time of indenting a large listing.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	if isTerminal(w) {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(v)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

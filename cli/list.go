@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,9 +67,7 @@ func writeJSON(w io.Writer, socks []systemdbus.Socket) error {
 			s.Services = []systemdbus.Service{}
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(socks)
+	return encodeJSON(w, socks)
 }
 
 // writeTable prints socks like systemctl list-sockets, one line per listen

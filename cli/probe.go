@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path"
@@ -204,9 +203,7 @@ func writeProbeJSON(w io.Writer, rs []probe.Result) error {
 		out[i] = jsonResult{Unit: r.Unit, Type: r.Type, Address: r.Address, Network: string(r.Network),
 			Kind: string(r.Kind), Outcome: string(r.Outcome), RTTms: r.RTTms, Cold: r.Cold, Error: r.Error, Status: r.Status}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return encodeJSON(w, out)
 }
 
 // writeProbeTable writes the results as an aligned table: unit, endpoint,
