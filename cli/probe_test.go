@@ -12,12 +12,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socktui/socktui/internal/cputime"
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox"
@@ -452,7 +455,12 @@ func freeVsockPort(t testing.TB) int {
 //   - tcp4 and unix: a probe's round trip against a bare dial, write, read
 //     and close on the same endpoint, interleaved (probe/floor, goal <= 1.5);
 //   - all: probing every endpoint of the unit at once against probing the
-//     slowest endpoint alone (all/slowest, goal about 1, not the count).
+//     slowest endpoint alone (all/slowest, goal about 1, not the count),
+//     and against the CPU floor: the CPU time the round used in this
+//     process and in the echo server, over the machine's cores
+//     (all/cpu-floor). Warm loopback probes only work, never wait, so on a
+//     machine with fewer cores than endpoints the floor, not the slowest
+//     probe, bounds the round (cpu-floor/slowest says by how much).
 func BenchmarkProbeEchoWorkload(b *testing.B) {
 	s := sandboxtest.Start(b)
 	echoBin := testbin.Build(b, "workloads/echo/cmd/socktui-echo")
@@ -561,9 +569,29 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 				slowest, worst = t, d
 			}
 		}
-		var allT, slowT time.Duration
+		// The CPU that probing everything at once uses, on both sides (this
+		// process and the echo server), over the machine's cores, is a
+		// floor no schedule can beat: warm loopback round trips do no
+		// waiting, only work.
+		out, err := s.Systemctl(ctx, "show", "-p", "MainPID", "--value", u.ServiceName).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		echoPID, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil || echoPID == 0 {
+			b.Fatalf("echo service MainPID %q: %v", out, err)
+		}
+		cpu := func() time.Duration {
+			c, err := cputime.Process(echoPID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return c + cputime.Self()
+		}
+		var allT, slowT, allCPU time.Duration
 		b.ResetTimer()
 		for range b.N {
+			c0 := cpu()
 			t0 := time.Now()
 			for r := range p.ProbeAll(ctx, ts) {
 				if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
@@ -571,11 +599,14 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 				}
 			}
 			t1 := time.Now()
+			allCPU += cpu() - c0
+			t2 := time.Now()
 			p.Probe(ctx, slowest)
 			allT += t1.Sub(t0)
-			slowT += time.Since(t1)
+			slowT += time.Since(t2)
 		}
 		b.StopTimer()
+		floor := allCPU / time.Duration(runtime.NumCPU())
 		var seqT time.Duration
 		for range b.N {
 			t0 := time.Now()
@@ -589,6 +620,9 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 		b.ReportMetric(float64(slowT.Nanoseconds())/float64(b.N), "slowest-ns")
 		b.ReportMetric(float64(seqT.Nanoseconds())/float64(b.N), "one-by-one-ns")
 		b.ReportMetric(float64(allT)/float64(slowT), "all/slowest")
+		b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "cpu-floor-ns")
+		b.ReportMetric(float64(allT)/float64(floor), "all/cpu-floor")
+		b.ReportMetric(float64(floor)/float64(slowT), "cpu-floor/slowest")
 	})
 
 	// Cold: the service is stopped before each probe, so every round trip

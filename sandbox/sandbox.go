@@ -241,6 +241,9 @@ func (s *Sandbox) PrivateSocket() string {
 	return filepath.Join(s.RuntimeDir, "systemd", "private")
 }
 
+// ManagerPID is the process ID of the sandbox's systemd manager.
+func (s *Sandbox) ManagerPID() int { return s.cmd.Process.Pid }
+
 // BusAddress is the D-Bus address of PrivateSocket.
 func (s *Sandbox) BusAddress() string { return "unix:path=" + s.PrivateSocket() }
 

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -75,6 +76,9 @@ func TestSandboxActivatesTransientSocket(t *testing.T) {
 		t.Errorf("StartupTime = %v, want the measured start", s.StartupTime)
 	}
 	t.Logf("sandbox ready in %v", s.StartupTime)
+	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", s.ManagerPID())); err != nil || strings.TrimSpace(string(comm)) != "systemd" {
+		t.Errorf("ManagerPID %d runs %q (%v), want systemd", s.ManagerPID(), comm, err)
+	}
 	conn := dialManager(t, s)
 	ctx := context.Background()
 
