@@ -91,6 +91,9 @@ type Client struct {
 	opts    Options
 	manager string
 	dial    func(ctx context.Context) (dialled, error)
+	// imageExists checks for a container image when Watch explains a
+	// failure (podmanImageExists; tests replace it).
+	imageExists imageExistsFunc
 
 	mu     sync.Mutex
 	cur    *session
@@ -179,7 +182,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Backoff <= 0 {
 		opts.Backoff = 100 * time.Millisecond
 	}
-	c := &Client{opts: opts, manager: "user"}
+	c := &Client{opts: opts, manager: "user", imageExists: podmanImageExists}
 	if opts.System {
 		c.manager = "system"
 	}

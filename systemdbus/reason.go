@@ -157,9 +157,11 @@ var podmanRunBoolFlags = map[string]bool{
 	"--env-host": true, "--sig-proxy": true, "--publish-all": true, "--tls-verify": true,
 }
 
-// explain reads the ExecStart of a service that just failed and says why
-// it failed (explainFailure). It returns an error only when the connection
-// failed; a D-Bus error reply gives no reason.
+// explain reads the ExecStart of a service that just failed and returns
+// the reason that can be told at once (podman's exit status). When the
+// image check can tell more, it runs in the background and its reason
+// reaches follow through w.finer. It returns an error only when the
+// connection failed; a D-Bus error reply gives no reason.
 func (w *watcher) explain(unit string) (string, error) {
 	var v dbus.Variant
 	err := w.s.object(unitPath(unit)).CallWithContext(w.ctx, propsIface+".Get", 0, serviceIface, "ExecStart").Store(&v)
@@ -178,11 +180,22 @@ func (w *watcher) explain(unit string) (string, error) {
 		// once): the status read is the new run's. Keep the last reason.
 		return w.reasons[unit], nil
 	}
-	if w.reasons == nil {
-		w.reasons = map[string]string{}
-	}
-	r := explainFailure(w.ctx, podmanImageExists, cmds)
+	w.failures[unit]++
+	r := explainFailure(w.ctx, nil, cmds)
 	w.reasons[unit] = r
+	if r != "" && w.imageExists != nil {
+		f := finerReason{unit: unit, failure: w.failures[unit]}
+		go func() {
+			f.reason = explainFailure(w.ctx, w.imageExists, cmds)
+			if f.reason == r {
+				return
+			}
+			select {
+			case w.finer <- f:
+			case <-w.ctx.Done():
+			}
+		}()
+	}
 	return r, nil
 }
 

@@ -48,7 +48,8 @@ type Service struct {
 	// more can be told than Result ("image localhost/x:1 is not in local
 	// storage and the service runs it with --pull=never: ..."); empty
 	// otherwise. It is set when the service's podman command exited 125,
-	// after `podman image exists` for the image on its command line.
+	// at first to that, then (Watch sends a second UnitChanged) to what
+	// `podman image exists` tells of the image on its command line.
 	Reason string `json:"reason,omitempty"`
 }
 

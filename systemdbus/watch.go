@@ -53,11 +53,28 @@ type watcher struct {
 	// reasons holds the last failure reason worked out per service
 	// (explain), for a failure whose status was overwritten by a restart.
 	reasons map[string]string
+	// failures counts each service's failures, so that a reason worked
+	// out in the background is applied only to the failure it explains.
+	failures map[string]int
+	// finer receives the reasons worked out in the background (a `podman
+	// image exists` takes 0.1-0.3 s, up to 5 s): the events of other units
+	// do not wait for them.
+	finer       chan finerReason
+	imageExists imageExistsFunc
+}
+
+// finerReason is a failure reason worked out after the failure was
+// reported.
+type finerReason struct {
+	unit    string
+	failure int // w.failures[unit] when the check started
+	reason  string
 }
 
 func (c *Client) watch(ctx context.Context, out chan<- Event) {
 	defer close(out)
-	w := &watcher{ctx: ctx, out: out}
+	w := &watcher{ctx: ctx, out: out, finer: make(chan finerReason), imageExists: c.imageExists,
+		reasons: map[string]string{}, failures: map[string]int{}}
 	backoff := c.opts.Backoff
 	disconnected := false
 	sleep := func() bool {
@@ -149,7 +166,32 @@ func (w *watcher) follow(sigs <-chan *dbus.Signal, counterEvery time.Duration) e
 			if err := w.readCounters(); err != nil {
 				return err
 			}
+		case f := <-w.finer:
+			w.applyReason(f)
 		}
+	}
+}
+
+// applyReason sets a reason worked out in the background on every socket
+// of the service, if the service is still in the failure it explains.
+func (w *watcher) applyReason(f finerReason) {
+	if w.failures[f.unit] != f.failure {
+		return
+	}
+	w.reasons[f.unit] = f.reason
+	at := time.Now()
+	for _, owner := range w.owners[f.unit] {
+		sk := w.socks[owner]
+		if sk == nil {
+			continue
+		}
+		before := sk.clone()
+		for i := range sk.Services {
+			if svc := &sk.Services[i]; svc.Unit == f.unit && svc.ActiveState == "failed" {
+				svc.Reason = f.reason
+			}
+		}
+		w.changed(before, sk, at)
 	}
 }
 
