@@ -94,13 +94,24 @@ func socketPatterns(patterns []string) ([]string, error) {
 // list builds a listing. all includes inactive and not-loaded units; watch
 // drops units that are not found (Watch follows real units only).
 func list(ctx context.Context, s *session, pats []string, all, watch bool) (*listing, error) {
+	nb := func() propBatch { return newBatch(ctx, s) }
+	// A one-shot listing reads over a second connection to the private
+	// socket, at systemd's pace (wire.go). Watch's listings stay on the
+	// session: their replies must be ordered against its signals.
+	if !watch && s.private != "" {
+		if w, err := dialWire(ctx, s.private); err == nil {
+			defer w.Close()
+			nb = func() propBatch { return &wireBatch{ctx: ctx, w: w} }
+		}
+	}
 	mgr := s.object(managerPath)
 	var units []unitStatus
-	call := mgr.CallWithContext(ctx, managerIface+".ListUnitsByPatterns", 0, []string{}, pats)
-	if err := call.Store(&units); err != nil {
-		return nil, fmt.Errorf("systemdbus: listing units: %w", explain(err, "", ""))
+	var unitsSeq dbus.Sequence
+	b := nb()
+	b.units("ListUnitsByPatterns", func(u []unitStatus, seq dbus.Sequence) { units, unitsSeq = u, seq }, []string{}, pats)
+	if err := b.wait(); err != nil {
+		return nil, err
 	}
-	unitsSeq := call.ResponseSequence
 	l := &listing{seq: map[string]dbus.Sequence{}, files: map[string]string{}}
 
 	if all {
@@ -158,16 +169,6 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 	}
 	slices.SortFunc(socks, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
 
-	nb := func() propBatch { return newBatch(ctx, s) }
-	// A one-shot listing reads properties over a second connection to the
-	// private socket, at systemd's pace (wire.go). Watch's listings stay on
-	// the session: their replies must be ordered against its signals.
-	if !watch && s.private != "" && len(socks) > 0 {
-		if w, err := dialWire(ctx, s.private); err == nil {
-			defer w.Close()
-			nb = func() propBatch { return &wireBatch{ctx: ctx, w: w} }
-		}
-	}
 	if err := readSockets(nb, socks); err != nil {
 		return nil, err
 	}
@@ -263,16 +264,12 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 	}
 	b := nb()
 	var states []unitStatus
-	statesCall := s.object(managerPath).GoWithContext(ctx, managerIface+".ListUnitsByNames", 0, nil, names)
+	var statesSeq dbus.Sequence
+	b.units("ListUnitsByNames", func(u []unitStatus, seq dbus.Sequence) { states, statesSeq = u, seq }, names)
 	for _, name := range names {
 		in := infos[name]
 		p := unitPath(name)
 		b.get(p, serviceIface, "ExecStart", func(v dbus.Variant) { _ = v.Store(&in.exec) })
-	}
-	call := <-statesCall.Done
-	if err := call.Store(&states); err != nil {
-		b.wait()
-		return fmt.Errorf("systemdbus: reading services: %w", explain(err, "", ""))
 	}
 	if err := b.wait(); err != nil {
 		return err
@@ -283,7 +280,7 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 		if !ok {
 			continue
 		}
-		seq[st.Name] = call.ResponseSequence
+		seq[st.Name] = statesSeq
 		in.ActiveState, in.SubState = st.ActiveState, st.SubState
 		p := unitPath(st.Name)
 		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
@@ -350,6 +347,10 @@ func usecTime(v dbus.Variant) time.Time {
 // dropped, ctx ended); it may be called again after more gets.
 type propBatch interface {
 	get(p dbus.ObjectPath, iface, prop string, store func(dbus.Variant))
+	// units queues a Manager method that returns units (ListUnitsByNames,
+	// ListUnitsByPatterns): store gets them with the sequence number of the
+	// reply on the session (0 elsewhere). Its error reply fails wait.
+	units(method string, store func([]unitStatus, dbus.Sequence), args ...[]string)
 	wait() error
 }
 
@@ -364,22 +365,40 @@ type batch struct {
 type request struct {
 	call  *dbus.Call
 	store func(dbus.Variant)
+	units func([]unitStatus, dbus.Sequence)
 }
 
 func newBatch(ctx context.Context, s *session) *batch { return &batch{ctx: ctx, s: s} }
 
 func (b *batch) get(p dbus.ObjectPath, iface, prop string, store func(dbus.Variant)) {
 	call := b.s.object(p).GoWithContext(b.ctx, propsIface+".Get", 0, nil, iface, prop)
-	b.reqs = append(b.reqs, request{call, store})
+	b.reqs = append(b.reqs, request{call: call, store: store})
+}
+
+func (b *batch) units(method string, store func([]unitStatus, dbus.Sequence), args ...[]string) {
+	anys := make([]any, len(args))
+	for i, a := range args {
+		anys[i] = a
+	}
+	call := b.s.object(managerPath).GoWithContext(b.ctx, managerIface+"."+method, 0, nil, anys...)
+	b.reqs = append(b.reqs, request{call: call, units: store})
 }
 
 // wait waits for every reply and stores the values. A D-Bus error reply
 // (a property a unit lacks, a unit that vanished) leaves the value at its
 // default; any other error (the connection dropped, ctx ended) is returned.
 func (b *batch) wait() error {
-	var first error
+	var first, unitsErr error
 	for _, r := range b.reqs {
 		call := <-r.call.Done
+		if r.units != nil {
+			var units []unitStatus
+			if err := call.Store(&units); err != nil && unitsErr == nil {
+				unitsErr = err
+			}
+			r.units(units, call.ResponseSequence)
+			continue
+		}
 		if call.Err != nil {
 			if first == nil && !isDBusError(call.Err) {
 				first = call.Err
@@ -394,6 +413,9 @@ func (b *batch) wait() error {
 	b.reqs = b.reqs[:0]
 	if first != nil {
 		return fmt.Errorf("systemdbus: reading properties: %w", explain(first, "", ""))
+	}
+	if unitsErr != nil {
+		return fmt.Errorf("systemdbus: listing units: %w", explain(unitsErr, "", ""))
 	}
 	return nil
 }

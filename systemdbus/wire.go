@@ -102,17 +102,66 @@ func dialWire(ctx context.Context, path string) (*wireConn, error) {
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
+	if err := w.settle(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return w, nil
+}
+
+// settle pings the manager until a reply comes back. sd-bus (systemd 252)
+// reads greedily while it authenticates a client: a message that arrives
+// together with BEGIN stays in its buffer, unanswered, until more bytes
+// arrive. Each new ping is such bytes; once one is answered, messages are
+// read one at a time and nothing more can be stranded.
+func (w *wireConn) settle(ctx context.Context) error {
+	defer w.conn.SetReadDeadline(time.Time{})
+	var pings []byte
+	first := w.serial + 1
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w.serial++
+		pings = appendCall(pings[:0], w.serial, managerPath, "org.freedesktop.DBus.Peer", "Ping")
+		if _, err := w.conn.Write(pings); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(wait)
+		for {
+			// Wait for a message with a deadline, then read it whole
+			// without one: a deadline never cuts a message in two.
+			_ = w.conn.SetReadDeadline(deadline)
+			if _, err := w.r.Peek(1); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					break // ping again
+				}
+				return err
+			}
+			_ = w.conn.SetReadDeadline(time.Time{})
+			rep, err := w.readOne()
+			if err != nil {
+				return err
+			}
+			if (rep.typ == msgMethodReturn || rep.typ == msgError) && rep.replySerial >= first {
+				return nil
+			}
+		}
+	}
 }
 
 func (w *wireConn) Close() error { return w.conn.Close() }
 
-// wireReply is one method return or error read from the connection.
+// wireReply is one method return or error read from the connection. Its
+// body is valid until the next read.
 type wireReply struct {
 	typ         byte
 	replySerial uint32
-	value       dbus.Variant // for a method return of signature "v"
-	decodeErr   error        // the return's value could not be decoded
+	errName     string // of an error
+	sig         string // the body's signature
+	body        []byte
+	order       binary.ByteOrder
 }
 
 // read reads messages until a method return or error arrives and returns
@@ -120,48 +169,47 @@ type wireReply struct {
 // socket) are skipped.
 func (w *wireConn) read() (wireReply, error) {
 	for {
-		hdr, err := w.r.Peek(16)
-		if err != nil {
-			return wireReply{}, err
+		rep, err := w.readOne()
+		if err != nil || rep.typ == msgMethodReturn || rep.typ == msgError {
+			return rep, err
 		}
-		order, err := byteOrder(hdr[0])
-		if err != nil {
-			return wireReply{}, err
-		}
-		bodyLen, fieldsLen := order.Uint32(hdr[4:]), order.Uint32(hdr[12:])
-		total := 16 + uint64(align8(int(min(fieldsLen, maxMessage)))) + uint64(bodyLen)
-		if total > maxMessage {
-			return wireReply{}, fmt.Errorf("%w: %d bytes", errMalformed, total)
-		}
-		// The buffer grows as bytes arrive, not to the length a header
-		// claims.
-		w.buf.Reset()
-		if _, err := io.CopyN(&w.buf, w.r, int64(total)); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return wireReply{}, err
-		}
-		w.msg = w.buf.Bytes()
-		typ := w.msg[1]
-		if typ != msgMethodReturn && typ != msgError {
-			continue
-		}
-		rep := wireReply{typ: typ}
-		sig, err := parseFields(w.msg, order, &rep)
-		if err != nil {
-			return wireReply{}, err
-		}
-		if typ == msgMethodReturn {
-			body := w.msg[16+align8(int(fieldsLen)):]
-			if sig != "v" {
-				rep.decodeErr = fmt.Errorf("%w: reply signature %q", errMalformed, sig)
-			} else {
-				rep.value, rep.decodeErr = w.variant(body, order)
-			}
-		}
-		return rep, nil
 	}
+}
+
+// readOne reads one message; for a signal or a call only typ is set.
+func (w *wireConn) readOne() (wireReply, error) {
+	hdr, err := w.r.Peek(16)
+	if err != nil {
+		return wireReply{}, err
+	}
+	order, err := byteOrder(hdr[0])
+	if err != nil {
+		return wireReply{}, err
+	}
+	bodyLen, fieldsLen := order.Uint32(hdr[4:]), order.Uint32(hdr[12:])
+	total := 16 + uint64(align8(int(min(fieldsLen, maxMessage)))) + uint64(bodyLen)
+	if total > maxMessage {
+		return wireReply{}, fmt.Errorf("%w: %d bytes", errMalformed, total)
+	}
+	// The buffer grows as bytes arrive, not to the length a header
+	// claims.
+	w.buf.Reset()
+	if _, err := io.CopyN(&w.buf, w.r, int64(total)); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return wireReply{}, err
+	}
+	w.msg = w.buf.Bytes()
+	typ := w.msg[1]
+	if typ != msgMethodReturn && typ != msgError {
+		return wireReply{typ: typ}, nil
+	}
+	rep := wireReply{typ: typ, order: order, body: w.msg[16+align8(int(fieldsLen)):]}
+	if err := parseFields(w.msg, order, &rep); err != nil {
+		return wireReply{}, err
+	}
+	return rep, nil
 }
 
 func byteOrder(b byte) (binary.ByteOrder, error) {
@@ -174,32 +222,33 @@ func byteOrder(b byte) (binary.ByteOrder, error) {
 	return nil, fmt.Errorf("%w: byte order %q", errMalformed, b)
 }
 
-// parseFields reads the header fields of msg: the reply serial into rep,
-// and returns the body's signature.
-func parseFields(msg []byte, order binary.ByteOrder, rep *wireReply) (string, error) {
+// parseFields reads the header fields of msg into rep: the reply serial,
+// the error name and the body's signature.
+func parseFields(msg []byte, order binary.ByteOrder, rep *wireReply) error {
 	end := 16 + int(order.Uint32(msg[12:]))
 	if end > len(msg) {
-		return "", errMalformed
+		return errMalformed
 	}
 	d := wdec{b: msg[:end], pos: 16, order: order}
-	sig := ""
 	for d.pos < end {
 		if err := d.align(8); err != nil {
-			return "", err
+			return err
 		}
 		code, err := d.byte()
 		if err != nil {
-			return "", err
+			return err
 		}
 		vsig, err := d.signature()
 		if err != nil {
-			return "", err
+			return err
 		}
 		switch {
 		case code == fieldReplySerial && vsig == "u":
 			rep.replySerial, err = d.u32()
 		case code == fieldSignature && vsig == "g":
-			sig, err = d.signature()
+			rep.sig, err = d.signature()
+		case code == fieldErrorName && vsig == "s":
+			rep.errName, err = d.str()
 		case vsig == "s" || vsig == "o":
 			_, err = d.str()
 		case vsig == "u":
@@ -210,19 +259,22 @@ func parseFields(msg []byte, order binary.ByteOrder, rep *wireReply) (string, er
 			_, _, err = d.value(vsig, 0)
 		}
 		if err != nil {
-			return "", err
+			return err
 		}
 	}
 	if rep.replySerial == 0 {
-		return "", fmt.Errorf("%w: reply without a serial", errMalformed)
+		return fmt.Errorf("%w: reply without a serial", errMalformed)
 	}
-	return sig, nil
+	return nil
 }
 
-// variant decodes a body holding one variant. A shape the fast decoder
-// does not handle goes through godbus's decoder instead.
-func (w *wireConn) variant(body []byte, order binary.ByteOrder) (dbus.Variant, error) {
-	d := wdec{b: body, order: order}
+// variant decodes the body of a Get reply: one variant. A shape the fast
+// decoder does not handle goes through godbus's decoder instead.
+func (w *wireConn) variant(rep wireReply) (dbus.Variant, error) {
+	if rep.sig != "v" {
+		return dbus.Variant{}, fmt.Errorf("%w: reply signature %q", errMalformed, rep.sig)
+	}
+	d := wdec{b: rep.body, order: rep.order}
 	vsig, err := d.signature()
 	if err != nil {
 		return dbus.Variant{}, err
@@ -232,14 +284,12 @@ func (w *wireConn) variant(body []byte, order binary.ByteOrder) (dbus.Variant, e
 		err = fmt.Errorf("%w: variant signature %q holds more than one type", errMalformed, vsig)
 	}
 	if errors.Is(err, errUnsupported) {
-		m, derr := dbus.DecodeMessage(bytes.NewReader(w.msg))
-		if derr != nil {
-			return dbus.Variant{}, derr
+		body, err := w.godbusBody()
+		if err != nil {
+			return dbus.Variant{}, err
 		}
-		if len(m.Body) == 1 {
-			if v, ok := m.Body[0].(dbus.Variant); ok {
-				return v, nil
-			}
+		if v, ok := body[0].(dbus.Variant); ok {
+			return v, nil
 		}
 		return dbus.Variant{}, errMalformed
 	}
@@ -256,27 +306,96 @@ func (w *wireConn) variant(body []byte, order binary.ByteOrder) (dbus.Variant, e
 	return dbus.MakeVariantWithSignature(v, s), nil
 }
 
+// values decodes a reply's body, one value per complete type of its
+// signature, as godbus does.
+func (w *wireConn) values(rep wireReply) ([]any, error) {
+	d := wdec{b: rep.body, order: rep.order}
+	out := make([]any, 0, 1)
+	for sig := rep.sig; sig != ""; {
+		v, rest, err := d.value(sig, 0)
+		if errors.Is(err, errUnsupported) {
+			return w.godbusBody()
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		sig = rest
+	}
+	return out, nil
+}
+
+// godbusBody decodes the last message read with godbus.
+func (w *wireConn) godbusBody() ([]any, error) {
+	m, err := dbus.DecodeMessage(bytes.NewReader(w.msg))
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Body) == 0 {
+		return nil, errMalformed
+	}
+	return m.Body, nil
+}
+
+// replyError is the error godbus returns for an error reply.
+func (w *wireConn) replyError(rep wireReply) error {
+	body, _ := w.values(rep)
+	return dbus.Error{Name: rep.errName, Body: body}
+}
+
 // appendGetCall appends an org.freedesktop.DBus.Properties.Get method call
-// to buf, little-endian.
+// to buf.
 func appendGetCall(buf []byte, serial uint32, path dbus.ObjectPath, iface, prop string) []byte {
+	return appendCall(buf, serial, path, propsIface, "Get", iface, prop)
+}
+
+// appendCall appends a method call to the manager to buf, little-endian.
+// Its arguments are strings and string arrays ([]string), all a listing
+// sends.
+func appendCall(buf []byte, serial uint32, path dbus.ObjectPath, iface, member string, args ...any) []byte {
 	le := binary.LittleEndian
 	start := len(buf)
+	sig := make([]byte, 0, 2*len(args))
+	for _, a := range args {
+		if _, ok := a.([]string); ok {
+			sig = append(sig, 'a')
+		}
+		sig = append(sig, 's')
+	}
 	buf = append(buf, 'l', msgMethodCall, 0, 1)
 	buf = le.AppendUint32(buf, 0) // body length, set below
 	buf = le.AppendUint32(buf, serial)
 	buf = le.AppendUint32(buf, 0) // header fields length, set below
 	fields := len(buf)
 	buf = appendStringField(buf, start, fieldPath, 'o', string(path))
-	buf = appendStringField(buf, start, fieldInterface, 's', propsIface)
-	buf = appendStringField(buf, start, fieldMember, 's', "Get")
+	buf = appendStringField(buf, start, fieldInterface, 's', iface)
+	buf = appendStringField(buf, start, fieldMember, 's', member)
 	buf = appendStringField(buf, start, fieldDestination, 's', busName)
-	buf = pad(buf, start, 8)
-	buf = append(buf, fieldSignature, 1, 'g', 0, 2, 's', 's', 0)
+	if len(sig) > 0 {
+		buf = pad(buf, start, 8)
+		buf = append(buf, fieldSignature, 1, 'g', 0, byte(len(sig)))
+		buf = append(buf, sig...)
+		buf = append(buf, 0)
+	}
 	le.PutUint32(buf[start+12:], uint32(len(buf)-fields))
 	buf = pad(buf, start, 8)
 	body := len(buf)
-	buf = appendString(buf, start, iface)
-	buf = appendString(buf, start, prop)
+	for _, a := range args {
+		switch a := a.(type) {
+		case string:
+			buf = appendString(buf, start, a)
+		case []string:
+			buf = pad(buf, start, 4)
+			n := len(buf)
+			buf = le.AppendUint32(buf, 0) // array length, set below
+			for _, s := range a {
+				buf = appendString(buf, start, s)
+			}
+			le.PutUint32(buf[n:], uint32(len(buf)-n-4))
+		default:
+			panic(fmt.Sprintf("systemdbus: appendCall cannot encode %T", a))
+		}
+	}
 	le.PutUint32(buf[start+4:], uint32(len(buf)-body))
 	return buf
 }
@@ -308,9 +427,8 @@ func align8(n int) int { return (n + 7) &^ 7 }
 // wdec decodes D-Bus values from b into the Go values godbus's decoder
 // produces for the same signature: basic types as their Go types, arrays
 // of strings, uint32, uint64 and bytes as typed slices, structs as []any
-// and arrays of structs as [][]any. Doubles, variants, dicts, object paths,
-// signatures, file descriptors and other arrays are not handled
-// (errUnsupported).
+// and arrays of structs as [][]any. Doubles, variants, dicts, signatures,
+// file descriptors and other arrays are not handled (errUnsupported).
 type wdec struct {
 	b     []byte
 	pos   int
@@ -454,6 +572,10 @@ func (d *wdec) value(sig string, depth int) (any, string, error) {
 		v, err = d.u64()
 	case 's':
 		v, err = d.str()
+	case 'o':
+		var p string
+		p, err = d.str()
+		v = dbus.ObjectPath(p)
 	case 'a':
 		return d.array(sig, depth)
 	case '(':
@@ -608,17 +730,34 @@ type wireBatch struct {
 }
 
 type wireRequest struct {
-	store func(dbus.Variant)
+	store func(dbus.Variant)                // a Get
+	units func([]unitStatus, dbus.Sequence) // a call returning units
 	done  bool
 }
 
 func (b *wireBatch) get(p dbus.ObjectPath, iface, prop string, store func(dbus.Variant)) {
+	b.add(wireRequest{store: store}, func(buf []byte, serial uint32) []byte {
+		return appendGetCall(buf, serial, p, iface, prop)
+	})
+}
+
+func (b *wireBatch) units(method string, store func([]unitStatus, dbus.Sequence), args ...[]string) {
+	b.add(wireRequest{units: store}, func(buf []byte, serial uint32) []byte {
+		anys := make([]any, len(args))
+		for i, a := range args {
+			anys[i] = a
+		}
+		return appendCall(buf, serial, managerPath, managerIface, method, anys...)
+	})
+}
+
+func (b *wireBatch) add(r wireRequest, encode func([]byte, uint32) []byte) {
 	b.w.serial++
 	if len(b.reqs) == 0 {
 		b.first = b.w.serial
 	}
-	b.buf = appendGetCall(b.buf, b.w.serial, p, iface, prop)
-	b.reqs = append(b.reqs, wireRequest{store: store})
+	b.buf = encode(b.buf, b.w.serial)
+	b.reqs = append(b.reqs, r)
 }
 
 func (b *wireBatch) wait() error {
@@ -635,7 +774,7 @@ func (b *wireBatch) wait() error {
 		_, err := conn.Write(b.buf)
 		written <- err
 	}()
-	err := b.readAll()
+	unitsErr, err := b.readAll()
 	if err != nil {
 		conn.Close() // unblocks the writer; the connection is done for
 	}
@@ -648,25 +787,49 @@ func (b *wireBatch) wait() error {
 		}
 		return fmt.Errorf("systemdbus: reading properties: %w", explain(err, "", ""))
 	}
+	if unitsErr != nil {
+		return fmt.Errorf("systemdbus: listing units: %w", explain(unitsErr, "", ""))
+	}
 	return nil
 }
 
-// readAll reads replies until every request of the batch has one.
-func (b *wireBatch) readAll() error {
+// readAll reads replies until every request of the batch has one. err is
+// a broken connection; unitsErr the first error a units call returned.
+func (b *wireBatch) readAll() (unitsErr, err error) {
 	for pending := len(b.reqs); pending > 0; {
 		rep, err := b.w.read()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		i := int64(rep.replySerial) - int64(b.first)
 		if i < 0 || i >= int64(len(b.reqs)) || b.reqs[i].done {
 			continue // a reply to nothing of this batch
 		}
-		b.reqs[i].done = true
+		r := &b.reqs[i]
+		r.done = true
 		pending--
-		if rep.typ == msgMethodReturn && rep.decodeErr == nil {
-			b.reqs[i].store(rep.value)
+		switch {
+		case r.units != nil && rep.typ == msgError:
+			if unitsErr == nil {
+				unitsErr = b.w.replyError(rep)
+			}
+		case r.units != nil:
+			var units []unitStatus
+			vals, err := b.w.values(rep)
+			if err == nil {
+				err = dbus.Store(vals, &units)
+			}
+			if err != nil && unitsErr == nil {
+				unitsErr = err
+			}
+			r.units(units, 0)
+		case rep.typ == msgMethodReturn:
+			// A value that does not decode is left at its default, as a
+			// D-Bus error reply is.
+			if v, err := b.w.variant(rep); err == nil {
+				r.store(v)
+			}
 		}
 	}
-	return nil
+	return unitsErr, nil
 }

@@ -49,6 +49,56 @@ func TestAppendGetCallDecodesWithGodbus(t *testing.T) {
 	if r.Len() != 0 {
 		t.Errorf("%d bytes left over", r.Len())
 	}
+
+	for _, args := range [][]any{
+		{[]string{}, []string{"*.socket", "echo*"}},
+		{[]string{"a.service"}},
+		{[]string{}},
+	} {
+		buf := appendCall(nil, 3, managerPath, managerIface, "ListUnitsByPatterns", args...)
+		m, err := dbus.DecodeMessage(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatalf("godbus cannot decode the call with %v: %v", args, err)
+		}
+		if err := m.IsValid(); err != nil || !reflect.DeepEqual(m.Body, args) || m.Serial() != 3 ||
+			m.Headers[dbus.FieldMember].Value() != "ListUnitsByPatterns" || m.Headers[dbus.FieldPath].Value() != managerPath {
+			t.Errorf("call with %v decoded as %v (%v)", args, m, err)
+		}
+	}
+}
+
+// TestWireValuesOfAUnitList: a ListUnits* reply decodes and stores as
+// godbus's does.
+func TestWireValuesOfAUnitList(t *testing.T) {
+	units := []unitStatus{
+		{"a.socket", "A", "loaded", "active", "listening", "", "/org/freedesktop/systemd1/unit/a_2esocket", 0, "", "/"},
+		{"b.service", "B", "loaded", "activating", "start", "", "/org/freedesktop/systemd1/unit/b_2eservice", 7, "start", "/org/freedesktop/systemd1/job/7"},
+	}
+	m := &dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldReplySerial: dbus.MakeVariant(uint32(4)),
+		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(units)),
+	}, Body: []any{units}}
+	var b bytes.Buffer
+	if err := m.EncodeTo(&b, binary.LittleEndian); err != nil {
+		t.Fatal(err)
+	}
+	want, err := dbus.DecodeMessage(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &wireConn{r: bufio.NewReader(&b), sigs: map[string]dbus.Signature{}}
+	rep, err := w.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := w.values(rep)
+	if err != nil || !reflect.DeepEqual(vals, want.Body) {
+		t.Fatalf("values %#v (%v), godbus %#v", vals, err, want.Body)
+	}
+	var got []unitStatus
+	if err := dbus.Store(vals, &got); err != nil || !reflect.DeepEqual(got, units) {
+		t.Errorf("stored %+v (%v), want %+v", got, err, units)
+	}
 }
 
 // reply encodes, with godbus, a method return to serial holding v in a
@@ -114,13 +164,16 @@ func TestWireReadMatchesGodbus(t *testing.T) {
 			}
 			w := &wireConn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
 			rep, err := w.read()
-			if err != nil || rep.decodeErr != nil {
-				t.Fatalf("%v %T: read: %v, %v", order, v, err, rep.decodeErr)
+			if err != nil {
+				t.Fatalf("%v %T: read: %v", order, v, err)
+			}
+			got, err := w.variant(rep)
+			if err != nil {
+				t.Fatalf("%v %T: variant: %v", order, v, err)
 			}
 			if rep.typ != msgMethodReturn || rep.replySerial != uint32(i+1) {
 				t.Errorf("%v %T: type %d serial %d", order, v, rep.typ, rep.replySerial)
 			}
-			got := rep.value
 			if !reflect.DeepEqual(got, want.Body[0]) {
 				t.Errorf("%v %T: got %#v (%s), godbus %#v", order, v, got.Value(), got.Signature(), want.Body[0])
 			}
@@ -154,9 +207,15 @@ func TestWireReadSkipsSignalsAndReadsErrors(t *testing.T) {
 	if err != nil || rep.typ != msgError || rep.replySerial != 9 {
 		t.Fatalf("first reply: %+v, %v; want the error to serial 9", rep, err)
 	}
+	if err := w.replyError(rep); !reflect.DeepEqual(err, dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownProperty", Body: []any{"no such property"}}) {
+		t.Errorf("error reply reads as %#v", err)
+	}
 	rep, err = w.read()
-	if err != nil || rep.typ != msgMethodReturn || rep.replySerial != 10 || rep.value.Value() != "ok" {
+	if err != nil || rep.typ != msgMethodReturn || rep.replySerial != 10 {
 		t.Fatalf("second reply: %+v, %v", rep, err)
+	}
+	if v, err := w.variant(rep); err != nil || v.Value() != "ok" {
+		t.Fatalf("second reply's value: %v, %v", v, err)
 	}
 	if _, err := w.read(); !errors.Is(err, io.EOF) {
 		t.Fatalf("at the end: %v, want EOF", err)
@@ -244,17 +303,22 @@ func FuzzWireRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		w := &wireConn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
 		rep, err := w.read()
-		if err != nil || rep.typ != msgMethodReturn || rep.decodeErr != nil {
+		if err != nil || rep.typ != msgMethodReturn {
 			return
 		}
+		v, verr := w.variant(rep)
+		vals, valsErr := w.values(rep)
 		m, err := dbus.DecodeMessage(bytes.NewReader(msg))
 		if err != nil {
 			// godbus validates more (UTF-8, object paths, header
 			// fields); only values we decoded ourselves must agree.
 			return
 		}
-		if len(m.Body) != 1 || !reflect.DeepEqual(m.Body[0], rep.value) {
-			t.Fatalf("fast decoder read %#v, godbus %#v", rep.value, m.Body)
+		if verr == nil && (len(m.Body) != 1 || !reflect.DeepEqual(m.Body[0], v)) {
+			t.Fatalf("fast decoder read %#v, godbus %#v", v, m.Body)
+		}
+		if valsErr == nil && !reflect.DeepEqual(m.Body, vals) && !(len(m.Body) == 0 && len(vals) == 0) {
+			t.Fatalf("fast decoder read body %#v, godbus %#v", vals, m.Body)
 		}
 	})
 }
