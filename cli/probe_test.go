@@ -269,18 +269,33 @@ func TestProbeEchoInSandbox(t *testing.T) {
 
 func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.Spec) {
 	spec.Name = fmt.Sprintf("socktui-echo-probe-%s-%d", spec.Mode, os.Getpid())
-	spec.Port = sandboxtest.FreePort(t)
 	spec.UnixDir = filepath.Join(s.Home, "probe-"+string(spec.Mode))
-	spec.VsockPort = freeVsockPort(t)
-	u, err := spec.Units()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if spec.Mode == echo.ModeContainer {
 		echotest.RemoveContainerAtCleanup(t, s, spec.Name)
 	}
-	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
-	sandboxtest.Systemctl(t, s, "start", u.SocketName)
+	// A port found free can be taken by a test of another package before
+	// systemd binds it: then the socket fails to start, and the test tries
+	// again on other ports.
+	var u echo.Units
+	for attempt := 1; ; attempt++ {
+		spec.Port = sandboxtest.FreePort(t)
+		spec.VsockPort = freeVsockPort(t)
+		var err error
+		if u, err = spec.Units(); err != nil {
+			t.Fatal(err)
+		}
+		sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
+		out, err := s.Systemctl(context.Background(), "start", u.SocketName).CombinedOutput()
+		if err == nil {
+			break
+		}
+		status, _ := s.Systemctl(context.Background(), "status", "--no-pager", "-n", "20", u.SocketName).CombinedOutput()
+		if attempt == 3 {
+			t.Fatalf("starting %s: %v\n%s\n%s", u.SocketName, err, out, status)
+		}
+		t.Logf("starting %s on port %d, vsock port %d: %v; trying other ports\n%s", u.SocketName, spec.Port, spec.VsockPort, err, status)
+		_ = s.Systemctl(context.Background(), "reset-failed", u.SocketName).Run()
+	}
 	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 	if state := serviceState(t, s, u.ServiceName); state != "inactive" {
 		t.Fatalf("%s is %s before any probe, want inactive", u.ServiceName, state)
