@@ -117,16 +117,6 @@ func reply(t testing.TB, order binary.ByteOrder, serial uint32, v dbus.Variant) 
 	return b.Bytes()
 }
 
-type execTuple struct {
-	Path             string
-	Args             []string
-	IgnoreFailure    bool
-	Start, StartMono uint64
-	Exit, ExitMono   uint64
-	PID              uint32
-	Code, Status     int32
-}
-
 // replyValues are the shapes systemd's properties take, plus some the fast
 // decoder hands to godbus.
 var replyValues = []any{
@@ -140,8 +130,8 @@ var replyValues = []any{
 	false,
 	uint32(4242),
 	uint64(1764400000123456),
-	[]execTuple{{Path: "/usr/bin/podman", Args: []string{"podman", "run", "--name", "echo", "img"}, PID: 12, Code: 1, Status: -3, Start: 1}},
-	[]execTuple{},
+	[]execCommand{{Path: "/usr/bin/podman", Args: []string{"podman", "run", "--name", "echo", "img"}, PID: 12, Code: 1, Status: -3, Start: 1}},
+	[]execCommand{},
 	int32(-5), int64(-7), int16(-2), uint16(9), byte(3), 2.5,
 	[]byte("bytes"),
 	[]uint32{1, 2}, []uint64{3},
