@@ -75,39 +75,30 @@ func isGlobName(s string) bool {
 	return false
 }
 
-// resetAndRestart clears unit's failed state and, when unit is a socket
-// that had failed, starts it again: a failed socket stays down after
-// reset-failed, and the user runs reset-failed to get it listening again.
-// The socket's failed services are reset too, so that the next connection
-// is not refused by their start limit.
+// resetAndRestart clears unit's failed state; a failed socket is brought
+// back to listening with its failed services reset (ReviveSocket), since a
+// failed socket stays down after a plain reset-failed.
 func resetAndRestart(ctx context.Context, c *systemdbus.Client, unit string) error {
-	var failedSocket *systemdbus.Socket
 	if strings.HasSuffix(unit, ".socket") {
 		socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{unit}, All: true})
 		if err != nil {
 			return err
 		}
-		for i := range socks {
-			if socks[i].Unit == unit && socks[i].ActiveState == "failed" {
-				failedSocket = &socks[i]
+		for _, sk := range socks {
+			if sk.Unit != unit || sk.ActiveState != "failed" {
+				continue
 			}
+			var failed []string
+			for _, svc := range sk.Services {
+				if svc.ActiveState == "failed" {
+					failed = append(failed, svc.Unit)
+				}
+			}
+			if err := c.ReviveSocket(ctx, unit, failed); err != nil {
+				return fmt.Errorf("bringing %s back to listening: %w", unit, err)
+			}
+			return nil
 		}
 	}
-	if err := c.ResetFailed(ctx, unit); err != nil {
-		return err
-	}
-	if failedSocket == nil {
-		return nil
-	}
-	for _, svc := range failedSocket.Services {
-		if svc.ActiveState == "failed" {
-			if err := c.ResetFailed(ctx, svc.Unit); err != nil && !errors.Is(err, systemdbus.ErrNoSuchUnit) {
-				return err
-			}
-		}
-	}
-	if err := c.StartUnit(ctx, unit); err != nil {
-		return fmt.Errorf("starting %s again after reset-failed: %w", unit, err)
-	}
-	return nil
+	return c.ResetFailed(ctx, unit)
 }

@@ -40,6 +40,36 @@ func (c *Client) ResetFailed(ctx context.Context, unit string) error {
 	return nil
 }
 
+// ReviveSocket brings a failed socket back to listening. It resets the
+// socket's failed services (listed in services), whose start limit would
+// refuse the next connection, and then starts the socket: starting clears a
+// failed unit's state. Only when that start is refused (the socket's own
+// start limit) is the socket reset and started again. The socket itself is
+// not reset first because systemd forgets a transient unit (the demo's)
+// once its failure is reset; a transient socket refused by its own start
+// limit cannot come back, and the error says so.
+func (c *Client) ReviveSocket(ctx context.Context, socket string, services []string) error {
+	for _, svc := range services {
+		if err := c.ResetFailed(ctx, svc); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+			return err
+		}
+	}
+	err := c.StartUnit(ctx, socket)
+	if err == nil || !errors.Is(err, ErrRefused) {
+		return err
+	}
+	if rerr := c.ResetFailed(ctx, socket); rerr != nil {
+		return fmt.Errorf("%w; then %w", err, rerr)
+	}
+	if err := c.StartUnit(ctx, socket); err != nil {
+		if errors.Is(err, ErrNoSuchUnit) {
+			return fmt.Errorf("%w (a transient socket is gone once its failure is reset; create it again)", err)
+		}
+		return err
+	}
+	return nil
+}
+
 // retry runs fn on the live session and, when the connection turns out to
 // have dropped (the manager re-executed, say), once more on a new one. It
 // returns the session fn last ran on.

@@ -701,3 +701,56 @@ func TestBusTransport(t *testing.T) {
 		t.Errorf("bus.socket over the bus: %+v", sock)
 	}
 }
+
+// TestReviveTransientSocket: a failed transient socket (the demo's kind)
+// comes back to listening with ReviveSocket, where a reset of the socket
+// itself would have made systemd forget it.
+func TestReviveTransientSocket(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	port := sandboxtest.FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
+		Name: "rv.socket", Listen: []systemdbus.Listen{{Type: "Stream", Address: addr}},
+		Service: systemdbus.TransientService{ExecStart: []string{"/bin/false"}},
+	})
+	if err != nil {
+		t.Fatalf("CreateTransientSocket: %v", err)
+	}
+	failed := func() bool {
+		if conn, err := net.DialTimeout("tcp4", addr, time.Second); err == nil {
+			conn.Close()
+		}
+		return show(t, s, "rv.socket", "ActiveState")["ActiveState"] == "failed"
+	}
+	waitFor(t, "rv.socket failed", failed)
+	sock := listOne(t, c, "rv.socket")
+	var svcs []string
+	for _, svc := range sock.Services {
+		if svc.ActiveState == "failed" {
+			svcs = append(svcs, svc.Unit)
+		}
+	}
+	t.Logf("failed: socket %s (%s), services %v", sock.ActiveState, sock.Result, svcs)
+
+	if err := c.ReviveSocket(ctx, "rv.socket", svcs); err != nil {
+		t.Fatalf("ReviveSocket: %v", err)
+	}
+	sock = listOne(t, c, "rv.socket")
+	if sock.ActiveState != "active" || sock.SubState != "listening" || sock.Result != "success" {
+		t.Errorf("after ReviveSocket: %s/%s result %s, want active/listening, success", sock.ActiveState, sock.SubState, sock.Result)
+	}
+	if len(sock.Services) != 1 || sock.Services[0].ActiveState == "failed" {
+		t.Errorf("after ReviveSocket the service is %+v, want not failed", sock.Services)
+	}
+	// It listens: a connection activates the service again.
+	if conn, err := net.DialTimeout("tcp4", addr, time.Second); err != nil {
+		t.Errorf("dialling the revived socket: %v", err)
+	} else {
+		conn.Close()
+	}
+	if err := c.RemoveTransient(ctx, "rv.socket", "rv.service"); err != nil {
+		t.Errorf("RemoveTransient: %v", err)
+	}
+}

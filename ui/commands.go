@@ -131,17 +131,10 @@ func installDemo(ctx context.Context, install func(context.Context) error) tea.C
 	return func() tea.Msg { return demoInstalledMsg{err: install(ctx)} }
 }
 
-// resetFailedAndStart clears the failed state of units with m and then
-// starts socket, which a failed socket needs to listen again. The start is
-// skipped when the reset failed.
-func resetFailedAndStart(ctx context.Context, m Manager, units []string, socket string) tea.Cmd {
-	reset := runAction(ctx, "reset-failed", m.ResetFailed, units)
-	return func() tea.Msg {
-		msg := reset().(actionFinishedMsg)
-		if msg.err != nil {
-			return msg
-		}
-		msg.err = m.StartUnit(ctx, socket)
-		return msg
-	}
+// reviveSocket brings a failed socket back to listening with m, resetting
+// its failed services.
+func reviveSocket(ctx context.Context, m Manager, socket string, services []string) tea.Cmd {
+	return runAction(ctx, "reset-failed", func(ctx context.Context, unit string) error {
+		return m.ReviveSocket(ctx, unit, services)
+	}, []string{socket})
 }

@@ -34,6 +34,7 @@ type fakeManager struct {
 	stopUnit    func(ctx context.Context, unit string) error
 	restartUnit func(ctx context.Context, unit string) error
 	resetFailed func(ctx context.Context, unit string) error
+	revive      func(ctx context.Context, socket string, services []string) error
 }
 
 var _ Manager = (*fakeManager)(nil)
@@ -61,6 +62,12 @@ func (f *fakeManager) RestartUnit(ctx context.Context, u string) error {
 }
 func (f *fakeManager) ResetFailed(ctx context.Context, u string) error {
 	return call(f.resetFailed, ctx, u)
+}
+func (f *fakeManager) ReviveSocket(ctx context.Context, u string, services []string) error {
+	if f.revive == nil {
+		return nil
+	}
+	return f.revive(ctx, u, services)
 }
 
 // fakeProber is a Prober whose ProbeAll is a func field; nil answers every

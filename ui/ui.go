@@ -33,6 +33,9 @@ type Manager interface {
 	StopUnit(ctx context.Context, unit string) error
 	RestartUnit(ctx context.Context, unit string) error
 	ResetFailed(ctx context.Context, unit string) error
+	// ReviveSocket brings a failed socket back to listening, resetting its
+	// failed services.
+	ReviveSocket(ctx context.Context, socket string, services []string) error
 }
 
 // Prober is what the UI needs to probe endpoints (probe.Prober satisfies

@@ -114,18 +114,18 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		})
 	case key.Matches(msg, k.ResetFailed):
 		return m.act(func(r *unitRow) (tea.Cmd, error) {
-			units := []string{r.sock.Unit}
+			var failed []string
 			for _, s := range r.sock.Services {
 				if s.ActiveState == "failed" {
-					units = append(units, s.Unit)
+					failed = append(failed, s.Unit)
 				}
 			}
 			if r.sock.ActiveState == "failed" {
-				// A failed socket stays down after reset-failed: start it
-				// again, so that R brings it back to listening.
-				return resetFailedAndStart(m.ctx, m.cfg.Manager, units, r.sock.Unit), nil
+				// A failed socket stays down after reset-failed: R brings
+				// it back to listening.
+				return reviveSocket(m.ctx, m.cfg.Manager, r.sock.Unit, failed), nil
 			}
-			return resetFailed(m.ctx, m.cfg.Manager, units), nil
+			return resetFailed(m.ctx, m.cfg.Manager, append([]string{r.sock.Unit}, failed...)), nil
 		})
 	case key.Matches(msg, k.InstallDemo):
 		m.status.jobs++

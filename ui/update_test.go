@@ -245,7 +245,10 @@ func TestActionsCallManager(t *testing.T) {
 			return nil
 		}
 	}
-	mgr := &fakeManager{startUnit: rec("start"), stopUnit: rec("stop"), restartUnit: rec("restart"), resetFailed: rec("reset")}
+	mgr := &fakeManager{startUnit: rec("start"), stopUnit: rec("stop"), restartUnit: rec("restart"), resetFailed: rec("reset"),
+		revive: func(ctx context.Context, socket string, services []string) error {
+			return rec("revive "+strings.Join(services, ","))(ctx, socket)
+		}}
 	tests := []struct {
 		key   string
 		state systemdbus.State
@@ -255,8 +258,10 @@ func TestActionsCallManager(t *testing.T) {
 		{"S", systemdbus.StateIdle, []call{{"stop", "echo.socket"}}},
 		{"r", systemdbus.StateIdle, []call{{"restart", "echo.socket"}}},
 		{"x", systemdbus.StateActive, []call{{"stop", "echo.service"}}},
-		// A failed socket is started again after the reset.
-		{"R", systemdbus.StateFailed, []call{{"reset", "echo.socket"}, {"reset", "echo.service"}, {"start", "echo.socket"}}},
+		// A failed socket is brought back to listening, its failed
+		// service reset; anything else is only reset.
+		{"R", systemdbus.StateFailed, []call{{"revive echo.service", "echo.socket"}}},
+		{"R", systemdbus.StateActive, []call{{"reset", "echo.socket"}}},
 	}
 	for _, tt := range tests {
 		calls = nil

@@ -245,8 +245,8 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	sock := name + ".socket"
 	port := sandboxtest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	// Unit files, not transient units: systemd forgets a transient unit
-	// once its failure is reset, and this test brings the socket back.
+	// Unit files (transient sockets coming back are systemdbus's
+	// TestReviveTransientSocket).
 	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=%s\n", addr),
 		"[Service]\nExecStart=/bin/sh -c 'exit 1'\n")
 	f.waitList(sock, "the socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
