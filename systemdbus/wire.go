@@ -191,6 +191,23 @@ func (w *wireConn) readOne() (wireReply, error) {
 // variant decodes the body of a Get reply: one variant. A shape the fast
 // decoder does not handle goes through godbus's decoder instead.
 func (w *wireConn) variant(rep wireReply) (dbus.Variant, error) {
+	v, err := w.fastVariant(rep)
+	if !errors.Is(err, errUnsupported) {
+		return v, err
+	}
+	body, err := w.godbusBody()
+	if err != nil {
+		return dbus.Variant{}, err
+	}
+	if v, ok := body[0].(dbus.Variant); ok {
+		return v, nil
+	}
+	return dbus.Variant{}, errMalformed
+}
+
+// fastVariant is variant without godbus: errUnsupported for a shape wdec
+// does not handle.
+func (w *wireConn) fastVariant(rep wireReply) (dbus.Variant, error) {
 	if rep.sig != "v" {
 		return dbus.Variant{}, fmt.Errorf("%w: reply signature %q", errMalformed, rep.sig)
 	}
@@ -202,16 +219,6 @@ func (w *wireConn) variant(rep wireReply) (dbus.Variant, error) {
 	v, rest, err := d.value(vsig, 0)
 	if err == nil && rest != "" {
 		err = fmt.Errorf("%w: variant signature %q holds more than one type", errMalformed, vsig)
-	}
-	if errors.Is(err, errUnsupported) {
-		body, err := w.godbusBody()
-		if err != nil {
-			return dbus.Variant{}, err
-		}
-		if v, ok := body[0].(dbus.Variant); ok {
-			return v, nil
-		}
-		return dbus.Variant{}, errMalformed
 	}
 	if err != nil {
 		return dbus.Variant{}, err
@@ -229,13 +236,20 @@ func (w *wireConn) variant(rep wireReply) (dbus.Variant, error) {
 // values decodes a reply's body, one value per complete type of its
 // signature, as godbus does.
 func (w *wireConn) values(rep wireReply) ([]any, error) {
+	vals, err := fastValues(rep)
+	if errors.Is(err, errUnsupported) {
+		return w.godbusBody()
+	}
+	return vals, err
+}
+
+// fastValues is values without godbus: errUnsupported for a shape wdec
+// does not handle.
+func fastValues(rep wireReply) ([]any, error) {
 	d := wdec{b: rep.body, order: rep.order}
 	out := make([]any, 0, 1)
 	for sig := rep.sig; sig != ""; {
 		v, rest, err := d.value(sig, 0)
-		if errors.Is(err, errUnsupported) {
-			return w.godbusBody()
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -358,11 +372,7 @@ func (b *wireBatch) readAll() (unitsErr, err error) {
 				unitsErr = b.w.replyError(rep)
 			}
 		case r.units != nil:
-			var units []unitStatus
-			vals, err := b.w.values(rep)
-			if err == nil {
-				err = dbus.Store(vals, &units)
-			}
+			units, err := b.w.units(rep)
 			if err != nil && unitsErr == nil {
 				unitsErr = err
 			}

@@ -99,6 +99,12 @@ func TestWireValuesOfAUnitList(t *testing.T) {
 	if err := dbus.Store(vals, &got); err != nil || !reflect.DeepEqual(got, units) {
 		t.Errorf("stored %+v (%v), want %+v", got, err, units)
 	}
+	if got, err := w.units(rep); err != nil || !reflect.DeepEqual(got, units) {
+		t.Errorf("units() %+v (%v), want %+v", got, err, units)
+	}
+	if got, err := w.units(wireReply{sig: unitsSignature, body: rep.body[:len(rep.body)-3], order: rep.order}); err == nil {
+		t.Errorf("units() of a cut reply: %+v, want an error", got)
+	}
 }
 
 // reply encodes, with godbus, a method return to serial holding v in a
@@ -290,14 +296,37 @@ func FuzzWireRead(f *testing.F) {
 		f.Add(reply(f, binary.LittleEndian, uint32(i+1), dbus.MakeVariant(v)))
 	}
 	f.Add(reply(f, binary.BigEndian, 1, dbus.MakeVariant([]Listen{{"Stream", "x"}})))
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		var b bytes.Buffer
+		units := []unitStatus{{"a.socket", "A", "loaded", "active", "listening", "", "/a", 3, "start", "/j"}}
+		m := &dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
+			dbus.FieldReplySerial: dbus.MakeVariant(uint32(4)),
+			dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(units)),
+		}, Body: []any{units}}
+		if err := m.EncodeTo(&b, order); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		w := &wireConn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
 		rep, err := w.read()
 		if err != nil || rep.typ != msgMethodReturn {
 			return
 		}
-		v, verr := w.variant(rep)
-		vals, valsErr := w.values(rep)
+		// Only what the fast decoder reads by itself is under test: godbus
+		// decodes the rest, as it does every message on its own
+		// connections.
+		v, verr := w.fastVariant(rep)
+		vals, valsErr := fastValues(rep)
+		var units []unitStatus
+		unitsErr := errUnsupported
+		if rep.sig == unitsSignature {
+			units, unitsErr = w.units(rep)
+		}
+		if verr != nil && valsErr != nil && unitsErr != nil {
+			return
+		}
 		m, err := dbus.DecodeMessage(bytes.NewReader(msg))
 		if err != nil {
 			// godbus validates more (UTF-8, object paths, header
@@ -309,6 +338,12 @@ func FuzzWireRead(f *testing.F) {
 		}
 		if valsErr == nil && !reflect.DeepEqual(m.Body, vals) && !(len(m.Body) == 0 && len(vals) == 0) {
 			t.Fatalf("fast decoder read body %#v, godbus %#v", vals, m.Body)
+		}
+		if rep.sig == unitsSignature && unitsErr == nil {
+			var want []unitStatus
+			if dbus.Store(m.Body, &want) == nil && !reflect.DeepEqual(units, want) {
+				t.Fatalf("units() read %+v, godbus %+v", units, want)
+			}
 		}
 	})
 }

@@ -471,3 +471,65 @@ func alignment(c byte) int {
 	}
 	return 1
 }
+
+// unitsSignature is the reply of ListUnits*: a(ssssssouso).
+const unitsSignature = "a(ssssssouso)"
+
+// units decodes a ListUnits* reply straight into unitStatus values: the
+// generic path (a [][]any of 10,000 values stored by reflection) took most
+// of a 1,000-unit listing's time in a fresh process. Another signature
+// goes the generic way.
+func (w *wireConn) units(rep wireReply) ([]unitStatus, error) {
+	if rep.sig != unitsSignature {
+		var units []unitStatus
+		vals, err := w.values(rep)
+		if err == nil {
+			err = dbus.Store(vals, &units)
+		}
+		return units, err
+	}
+	d := wdec{b: rep.body, order: rep.order}
+	n, err := d.u32()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.align(8); err != nil {
+		return nil, err
+	}
+	end := d.pos + int(min(n, maxMessage))
+	if end > len(d.b) {
+		return nil, errMalformed
+	}
+	units := make([]unitStatus, 0, n/64)
+	for d.pos < end {
+		if err := d.align(8); err != nil {
+			return nil, err
+		}
+		var u unitStatus
+		for _, f := range []*string{&u.Name, &u.Description, &u.LoadState, &u.ActiveState, &u.SubState, &u.Following} {
+			if *f, err = d.str(); err != nil {
+				return nil, err
+			}
+		}
+		var p string
+		if p, err = d.str(); err != nil {
+			return nil, err
+		}
+		u.Path = dbus.ObjectPath(p)
+		if u.JobID, err = d.u32(); err != nil {
+			return nil, err
+		}
+		if u.JobType, err = d.str(); err != nil {
+			return nil, err
+		}
+		if p, err = d.str(); err != nil {
+			return nil, err
+		}
+		u.JobPath = dbus.ObjectPath(p)
+		units = append(units, u)
+	}
+	if d.pos != end {
+		return nil, errMalformed
+	}
+	return units, nil
+}
