@@ -56,8 +56,11 @@ type listing struct {
 
 // ListSockets lists socket units with the services they trigger. It reads
 // the unit list with ListUnitsByPatterns and then the properties it needs
-// with calls pipelined on one connection, in three rounds at most. It
-// returns an error when the connection drops before the listing is whole.
+// with pipelined calls, in four rounds at most (sockets, the rarer socket
+// properties, services, the rarer service properties); on the manager's
+// private socket they go over a second connection of their own (wire.go).
+// With All it also reads the socket unit files. It returns an error when
+// the connection drops before the listing is whole.
 func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]Socket, error) {
 	pats, err := socketPatterns(opts.Patterns)
 	if err != nil {
