@@ -88,13 +88,7 @@ func resetAndRestart(ctx context.Context, c *systemdbus.Client, unit string) err
 			if sk.Unit != unit || sk.ActiveState != "failed" {
 				continue
 			}
-			var failed []string
-			for _, svc := range sk.Services {
-				if svc.ActiveState == "failed" {
-					failed = append(failed, svc.Unit)
-				}
-			}
-			if err := c.ReviveSocket(ctx, unit, failed); err != nil {
+			if err := c.ReviveSocket(ctx, unit, sk.FailedServices()); err != nil {
 				return fmt.Errorf("bringing %s back to listening: %w", unit, err)
 			}
 			return nil

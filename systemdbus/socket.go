@@ -24,3 +24,15 @@ func (s Socket) ServiceUp() bool {
 	}
 	return false
 }
+
+// FailedServices names the services of the socket that are failed: those
+// to reset so that their start limit does not refuse the next connection.
+func (s Socket) FailedServices() []string {
+	var out []string
+	for _, svc := range s.Services {
+		if svc.ActiveState == "failed" {
+			out = append(out, svc.Unit)
+		}
+	}
+	return out
+}

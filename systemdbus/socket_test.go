@@ -1,6 +1,9 @@
 package systemdbus
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestListeningAndServiceUp(t *testing.T) {
 	svc := func(states ...string) []Service {
@@ -34,5 +37,19 @@ func TestListeningAndServiceUp(t *testing.T) {
 		if got := c.sock.ServiceUp(); got != c.up {
 			t.Errorf("%s: ServiceUp() = %v, want %v", c.name, got, c.up)
 		}
+	}
+}
+
+func TestFailedServices(t *testing.T) {
+	sock := Socket{Services: []Service{
+		{Unit: "a.service", ActiveState: "failed"},
+		{Unit: "b.service", ActiveState: "active"},
+		{Unit: "c.service", ActiveState: "failed"},
+	}}
+	if got := sock.FailedServices(); !slices.Equal(got, []string{"a.service", "c.service"}) {
+		t.Errorf("FailedServices() = %v", got)
+	}
+	if got := (Socket{Services: []Service{{Unit: "b.service", ActiveState: "inactive"}}}).FailedServices(); len(got) != 0 {
+		t.Errorf("FailedServices() with none failed = %v", got)
 	}
 }

@@ -114,12 +114,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		})
 	case key.Matches(msg, k.ResetFailed):
 		return m.act(func(r *unitRow) (tea.Cmd, error) {
-			var failed []string
-			for _, s := range r.sock.Services {
-				if s.ActiveState == "failed" {
-					failed = append(failed, s.Unit)
-				}
-			}
+			failed := r.sock.FailedServices()
 			if r.sock.ActiveState == "failed" {
 				// A failed socket stays down after reset-failed: R brings
 				// it back to listening.
