@@ -379,12 +379,17 @@ func (b *batch) get(p dbus.ObjectPath, iface, prop string, store func(dbus.Varia
 }
 
 func (b *batch) units(method string, store func([]unitStatus, dbus.Sequence), args ...[]string) {
-	anys := make([]any, len(args))
-	for i, a := range args {
-		anys[i] = a
-	}
-	call := b.s.object(managerPath).GoWithContext(b.ctx, managerIface+"."+method, 0, nil, anys...)
+	call := b.s.object(managerPath).GoWithContext(b.ctx, managerIface+"."+method, 0, nil, callArgs(args)...)
 	b.reqs = append(b.reqs, request{call: call, units: store})
+}
+
+// callArgs passes units' string-array arguments on as a call's arguments.
+func callArgs(args [][]string) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a
+	}
+	return out
 }
 
 // wait waits for every reply and stores the values. A D-Bus error reply

@@ -44,8 +44,7 @@ type wireConn struct {
 	conn   net.Conn
 	r      *bufio.Reader
 	serial uint32
-	buf    bytes.Buffer              // holds msg
-	msg    []byte                    // the last message read
+	buf    bytes.Buffer              // the last message read
 	sigs   map[string]dbus.Signature // parsed variant signatures
 }
 
@@ -178,13 +177,13 @@ func (w *wireConn) readOne() (wireReply, error) {
 		}
 		return wireReply{}, err
 	}
-	w.msg = w.buf.Bytes()
-	typ := w.msg[1]
+	msg := w.buf.Bytes()
+	typ := msg[1]
 	if typ != msgMethodReturn && typ != msgError {
 		return wireReply{typ: typ}, nil
 	}
-	rep := wireReply{typ: typ, order: order, body: w.msg[16+align8(int(fieldsLen)):]}
-	if err := parseFields(w.msg, order, &rep); err != nil {
+	rep := wireReply{typ: typ, order: order, body: msg[16+align8(int(fieldsLen)):]}
+	if err := parseFields(msg, order, &rep); err != nil {
 		return wireReply{}, err
 	}
 	return rep, nil
@@ -263,7 +262,7 @@ func fastValues(rep wireReply) ([]any, error) {
 
 // godbusBody decodes the last message read with godbus.
 func (w *wireConn) godbusBody() ([]any, error) {
-	m, err := dbus.DecodeMessage(bytes.NewReader(w.msg))
+	m, err := dbus.DecodeMessage(bytes.NewReader(w.buf.Bytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -303,11 +302,7 @@ func (b *wireBatch) get(p dbus.ObjectPath, iface, prop string, store func(dbus.V
 
 func (b *wireBatch) units(method string, store func([]unitStatus, dbus.Sequence), args ...[]string) {
 	b.add(wireRequest{units: store}, func(buf []byte, serial uint32) []byte {
-		anys := make([]any, len(args))
-		for i, a := range args {
-			anys[i] = a
-		}
-		return appendCall(buf, serial, managerPath, managerIface, method, anys...)
+		return appendCall(buf, serial, managerPath, managerIface, method, callArgs(args)...)
 	})
 }
 
