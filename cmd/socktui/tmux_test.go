@@ -63,6 +63,16 @@ func (x *tmux) waitFor(what string, timeout time.Duration, patterns ...*regexp.R
 	}
 }
 
+// appears polls the screen until pattern matches, for at most timeout.
+func (x *tmux) appears(pattern *regexp.Regexp, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && x.alive(); time.Sleep(50 * time.Millisecond) {
+		if pattern.MatchString(x.screen()) {
+			return true
+		}
+	}
+	return false
+}
+
 // quit presses q and waits for the UI to end, failing the test if the
 // program does not exit promptly or exits with a non-zero status.
 func (x *tmux) quit(timeout time.Duration) {
@@ -96,7 +106,19 @@ func (x *tmux) quit(timeout time.Duration) {
 // the first of them, so that the detail pane shows it.
 func (x *tmux) filter(text string) {
 	x.t.Helper()
-	x.keys("/")
+	// Type only once the prompt is open. Under a loaded make test, a "/"
+	// was once lost and the text went to the list as commands; it is
+	// pressed again (twice at most) when no prompt opens.
+	prompt := regexp.MustCompile(`filter: █`)
+	for attempt := 1; ; attempt++ {
+		x.keys("/")
+		if x.appears(prompt, 3*time.Second) {
+			break
+		}
+		if attempt == 3 {
+			x.t.Fatalf("no filter prompt after / three times; screen:\n%s", x.screen())
+		}
+	}
 	x.keys("-l", text)
 	x.keys("Enter")
 	x.waitFor("the filtered list", 30*time.Second, regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
