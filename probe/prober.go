@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,30 @@ type Prober struct {
 	// a container) must start first (DefaultColdTimeout when zero). It is
 	// never shorter than Timeout.
 	ColdTimeout time.Duration
+	// Activations, when set, makes a cold probe follow the activation it
+	// triggers: the probe ends only once systemd settled it, and a failed
+	// activation is the Outcome Failed (see Probe). Without it a cold probe
+	// is judged by its exchange alone.
+	Activations ActivationWatcher
+	// Settle is how long a cold connect probe holds its connection after
+	// the service came up, for the service to prove it stays up: a service
+	// that dies at once is Failed, not ok (DefaultSettle when zero). Echo
+	// and http probes need no settling: an answer proves the service up.
+	Settle time.Duration
+
+	// exchanged, when set (by tests), is called in a cold probe that
+	// follows its activation once the exchange has ended.
+	exchanged func(error)
+}
+
+func (p *Prober) settle(k Kind) time.Duration {
+	switch {
+	case k != KindConnect:
+		return 0
+	case p.Settle <= 0:
+		return DefaultSettle
+	}
+	return p.Settle
 }
 
 func (p *Prober) parallel() int {
@@ -108,6 +133,15 @@ func (p *Prober) ProbeAll(ctx context.Context, ts []Target) <-chan Result {
 // that accepts and never answers costs that timeout once. Ending ctx stops
 // the probe at once, with Outcome Error and Error "cancelled".
 //
+// A cold target with Activations set is not done when the kernel took the
+// connection: the probe follows the activation it triggers and ends when
+// systemd settled it. If the service or the socket fails first, the probe
+// stops at once with Outcome Failed and the reason. Otherwise an echo or
+// http probe is ok once it has its answer and the service's start job has
+// finished; a connect probe once the service came up and stayed up for
+// Settle while the probe held its connection. RTT then runs to the later of
+// the answer and the service coming up.
+//
 // Entries that are not probeable (see ParseListen) and vsock on a host
 // without a loopback transport report Unsupported with the reason; entries
 // ParseListen rejects report Error.
@@ -135,12 +169,46 @@ func (p *Prober) Probe(ctx context.Context, t Target) Result {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	x := exchange{ep: ep, kind: r.Kind, pingPath: pingPath(t.Unit, ep)}
-	err = x.run(pctx)
-	r.RTT = time.Since(start)
+	var up time.Time
+	acts := p.follow(pctx, t)
+	if acts != nil {
+		cr := coldRun{x: &x, acts: acts, settle: p.settle(r.Kind), exchanged: p.exchanged}
+		err, up = cr.run(pctx)
+	} else {
+		err = x.run(pctx)
+	}
+	r.RTT = rtt(start, err, x.answered, up)
 	r.RTTms = math.Round(float64(r.RTT)/float64(time.Microsecond)) / 1000
 	r.Bytes, r.Status = x.received, x.status
 	r.Outcome, r.Error = classify(ctx, pctx, err, &x, timeout)
+	r.Error = shortenText(r.Error, maxErrorText)
 	return r
+}
+
+// rtt is a probe's round trip: from start to the answer or, when the probe
+// followed an activation, to the later of the answer and the service
+// coming up (never the Settle window after it); to now when it failed.
+func rtt(start time.Time, err error, answered, up time.Time) time.Duration {
+	if err != nil || answered.IsZero() {
+		return time.Since(start)
+	}
+	if up.After(answered) {
+		return up.Sub(start)
+	}
+	return answered.Sub(start)
+}
+
+// follow starts following the activation of a cold target, when the
+// Prober has a watcher that knows the unit; nil otherwise.
+func (p *Prober) follow(ctx context.Context, t Target) <-chan Activation {
+	if !t.Cold || p.Activations == nil {
+		return nil
+	}
+	acts, err := p.Activations.FollowActivation(ctx, t.Unit)
+	if err != nil {
+		return nil
+	}
+	return acts
 }
 
 // pingPath is the path an http probe asks for: the Podman API's /_ping, or /.
@@ -155,15 +223,20 @@ func pingPath(unit string, ep Endpoint) string {
 func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Duration) (Outcome, string) {
 	var mm *mismatchError
 	var un *unsupportedError
+	var ae *activationError
 	switch {
 	case err == nil:
 		return OK, ""
+	case errors.As(err, &ae):
+		return Failed, ae.Error()
 	case errors.As(err, &un):
 		return Unsupported, un.why
 	case errors.As(err, &mm):
 		return Mismatch, mm.Error()
 	case ctx.Err() != nil:
 		return Error, ErrCancelled
+	case errors.Is(err, errNotUp):
+		return Timeout, fmt.Sprintf("%v within %v", errNotUp, timeout)
 	case errors.Is(err, errClosed):
 		return Error, errClosed.Error()
 	case x.phase != phaseConnect && x.received == 0 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
@@ -235,30 +308,50 @@ type exchange struct {
 	local    string // the client's own address, for unix datagrams
 	received int
 	status   string
+	answered time.Time // when the conversation went through
 }
 
+// run dials the endpoint, has the probe's conversation with it and closes
+// the connection.
 func (x *exchange) run(ctx context.Context) error {
+	closeConn, err := x.open(ctx)
+	closeConn()
+	return err
+}
+
+// open dials the endpoint and has the probe's conversation with it. After
+// a conversation that went through it records when in answered. Either
+// way it returns a func that closes the connection, which the caller must
+// call: a cold probe holds the connection open while it watches the
+// service stay up.
+func (x *exchange) open(ctx context.Context) (closeConn func(), err error) {
 	if x.kind == KindHTTP && !x.stream() {
-		return &unsupportedError{why: fmt.Sprintf("http needs a stream socket, not %s", x.ep.Network)}
+		return func() {}, &unsupportedError{why: fmt.Sprintf("http needs a stream socket, not %s", x.ep.Network)}
 	}
 	x.phase = phaseConnect
 	c, err := x.dial(ctx)
 	if err != nil {
-		return err
+		return func() {}, err
 	}
-	defer c.Close()
 	// One deadline for the whole probe: the context's, whether it times out
 	// or the caller cancels.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	closeConn = func() {
+		stop()
+		c.Close()
+	}
 	switch x.kind {
 	case KindEcho:
-		return x.echo(c)
+		err = x.echo(c)
 	case KindHTTP:
-		return x.http(c)
+		err = x.http(c)
 	default:
-		return x.connect(c)
+		err = x.connect(c)
 	}
+	if err == nil {
+		x.answered = time.Now()
+	}
+	return closeConn, err
 }
 
 // stream reports whether the endpoint is a byte stream (not message based).
@@ -401,9 +494,24 @@ func (x *exchange) echo(c conn) error {
 	return nil
 }
 
-// http sends GET pingPath and reads the status line (and, for the Podman
-// API's /_ping, the body "OK"). Any status below 500 is an answer; 5xx is a
-// mismatch, and so is anything that is not HTTP.
+// Bounds on what a probe reads from a peer and reports of it.
+const (
+	// maxHTTPHead bounds an http probe's read of the status line and
+	// headers; a reply that has not ended its headers by then is not an
+	// HTTP response a probe accepts.
+	maxHTTPHead = 16 << 10
+	// maxPingBody bounds the body read of the Podman API's /_ping.
+	maxPingBody = 64
+	// maxErrorText bounds Result.Error, and maxStatusText Result.Status.
+	maxErrorText  = 512
+	maxStatusText = 200
+)
+
+// http sends GET pingPath and reads the status line and headers (and, for
+// the Podman API's /_ping, the body "OK"), never more than maxHTTPHead
+// bytes plus maxPingBody of body: whatever the peer sends, a probe reads a
+// bounded amount. Any status below 500 is an answer; 5xx is a mismatch,
+// and so is anything that is not HTTP.
 func (x *exchange) http(c conn) error {
 	x.phase = phaseSend
 	req := "GET " + x.pingPath + " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: socktui-probe\r\nConnection: close\r\n\r\n"
@@ -412,25 +520,31 @@ func (x *exchange) http(c conn) error {
 	}
 	x.phase = phaseReply
 	cr := &countingReader{r: c}
-	br := bufio.NewReader(cr)
+	head := &io.LimitedReader{R: cr, N: maxHTTPHead}
+	br := bufio.NewReaderSize(head, 4096)
 	resp, err := http.ReadResponse(br, nil)
 	x.received = cr.n
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		switch {
+		case head.N == 0:
+			return mismatchf("not an HTTP response: no end of headers in the first %d bytes", maxHTTPHead)
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return mismatchf("connection closed without an HTTP response")
 		}
 		if _, ok := err.(net.Error); ok || errors.Is(err, syscall.ECONNRESET) {
 			return err
 		}
-		return mismatchf("not an HTTP response: %v", err)
+		return mismatchf("not an HTTP response: %s", shortenText(err.Error(), 120))
 	}
-	defer resp.Body.Close()
-	x.status = resp.Proto + " " + resp.Status
+	// The body is never drained: closing it would read to its end.
+	x.status = shortenText(resp.Proto+" "+resp.Status, maxStatusText)
 	if resp.StatusCode >= 500 {
 		return mismatchf("server error: %s", x.status)
 	}
 	if x.pingPath == "/_ping" {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+		// Buffered bytes first, then at most maxPingBody from the peer.
+		head.N = maxPingBody
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPingBody))
 		x.received = cr.n
 		if err != nil {
 			return err
@@ -459,4 +573,17 @@ func shorten(b []byte) []byte {
 		return append(b[:64:64], "..."...)
 	}
 	return b
+}
+
+// shortenText cuts s to at most n bytes, at a rune boundary, marking the
+// cut with "...".
+func shortenText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

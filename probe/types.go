@@ -44,6 +44,10 @@ const (
 	Refused     Outcome = "refused"
 	Unsupported Outcome = "unsupported"
 	Error       Outcome = "error"
+	// Failed: the probe started the service behind the socket (a cold
+	// probe) and systemd reported the activation failed: the service or
+	// the socket failed. Result.Error gives the unit's Result and reason.
+	Failed Outcome = "failed"
 )
 
 // Result is the outcome of probing one endpoint.
@@ -84,3 +88,7 @@ type Target struct {
 	// KindAuto passes it to ChooseKind.
 	Exec []string
 }
+
+// Passed reports whether an outcome is a pass: ok, or unsupported (an
+// endpoint this host cannot probe, which says nothing against the unit).
+func (o Outcome) Passed() bool { return o == OK || o == Unsupported }
