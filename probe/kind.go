@@ -1,9 +1,20 @@
 package probe
 
 import (
+	"fmt"
 	"path"
 	"strings"
 )
+
+// ParseKind returns the kind named s (auto, echo, connect or http).
+func ParseKind(s string) (Kind, error) {
+	for _, k := range []Kind{KindAuto, KindEcho, KindConnect, KindHTTP} {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown probe kind %q: want auto, echo, connect or http", s)
+}
 
 // EchoWorkload is the name of socktui's bundled echo workload: the binary a
 // service runs and the image a container runs both start with it.

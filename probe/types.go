@@ -84,9 +84,10 @@ type Target struct {
 	// Cold is true when the unit's service is not active: the probe then
 	// allows for activation (a longer timeout) and reports Cold.
 	Cold bool
-	// Exec is the command line of the service the unit triggers, when known;
-	// KindAuto passes it to ChooseKind.
-	Exec []string
+	// Service is the service the unit triggers, when known; Exec its
+	// command line, which KindAuto passes to ChooseKind.
+	Service string
+	Exec    []string
 }
 
 // Passed reports whether an outcome is a pass: ok, or unsupported (an

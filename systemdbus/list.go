@@ -312,6 +312,9 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 		for _, t := range socks[i].Triggers {
 			in := infos[t]
 			in.Container = Container(in.Unit, argvs(in.exec), in.env)
+			if len(in.exec) > 0 {
+				in.Exec = argvs(in.exec[:1])[0]
+			}
 			if in.Container != "" && in.ActiveState == "failed" && !in.explained {
 				in.Reason = explainFailure(ctx, podmanImageExists, in.exec)
 				in.explained = true
@@ -432,4 +435,35 @@ func isDBusError(err error) bool {
 	var de dbus.Error
 	var dep *dbus.Error
 	return errors.As(err, &de) || errors.As(err, &dep)
+}
+
+// ServiceEnvironments reads the Environment property (systemd's
+// Environment= settings, "KEY=value" each) of the services named, in one
+// round of pipelined calls; a service that is not loaded maps to nil. It
+// is read on demand, not in every listing: one call per service.
+func (c *Client) ServiceEnvironments(ctx context.Context, services []string) (map[string][]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	envs := make(map[string][]string, len(services))
+	b := newBatch(ctx, s)
+	for _, name := range services {
+		if _, ok := envs[name]; ok {
+			continue
+		}
+		envs[name] = nil
+		b.get(unitPath(name), serviceIface, "Environment", func(v dbus.Variant) {
+			var env []string
+			if v.Store(&env) == nil {
+				envs[name] = env
+			}
+		})
+	}
+	if err := b.wait(); err != nil {
+		return nil, err
+	}
+	return envs, nil
 }

@@ -41,6 +41,9 @@ type Service struct {
 	// ListSockets reads it only for services that are not inactive (a call
 	// per service saved); Watch sets it from every change systemd signals.
 	Since time.Time `json:"since,omitzero"`
+	// Exec is the command line of the service's first ExecStart command
+	// (its main process), as systemd reports it; nil when it has none.
+	Exec []string `json:"exec,omitempty"`
 	// Container is the Podman container behind the service, empty when the
 	// service does not run one.
 	Container string `json:"container"`
