@@ -73,6 +73,7 @@ type coldRun struct {
 	exchanged func(error)
 
 	cur       Activation
+	seenAny   bool      // a state came: cur is the watcher's
 	seenStart bool      // the service was seen starting or up
 	upAt      time.Time // when the service was first seen up, or settled
 }
@@ -161,6 +162,11 @@ func (c *coldRun) run(ctx context.Context) (err error, up time.Time) {
 		if acts == nil {
 			return exErr, c.upAt
 		}
+		if !c.seenAny {
+			// The watcher delivers the current state first: decide
+			// nothing before it.
+			continue
+		}
 		steady := c.cur.State != ActivationStarting
 		switch {
 		case exErr != nil && steady:
@@ -181,7 +187,7 @@ func (c *coldRun) run(ctx context.Context) (err error, up time.Time) {
 
 // observe records one activation state.
 func (c *coldRun) observe(a Activation) {
-	c.cur = a
+	c.cur, c.seenAny = a, true
 	switch a.State {
 	case ActivationStarting:
 		c.seenStart = true

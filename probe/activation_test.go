@@ -235,3 +235,22 @@ func TestColdProbeCancelled(t *testing.T) {
 		t.Fatalf("got %s %q, want cancelled", r.Outcome, r.Error)
 	}
 }
+
+func TestColdProbeWaitsForTheFirstState(t *testing.T) {
+	// The exchange fails before the watcher said anything: the state it
+	// then delivers (the socket already failed) is the answer.
+	l := refusedTCP(t)
+	w := newScripted()
+	p := longProber(w, time.Hour)
+	exchanged := make(chan error, 1)
+	p.exchanged = func(err error) { exchanged <- err }
+	res := probeAsync(p, coldTarget(l, KindConnect))
+	<-w.followed
+	if err := <-exchanged; err == nil {
+		t.Fatal("a connection to a closed port went through")
+	}
+	w.ch <- Activation{State: ActivationFailed, Reason: "socket: service-start-limit-hit"}
+	if r := <-res; r.Outcome != Failed || !strings.Contains(r.Error, "service-start-limit-hit") {
+		t.Fatalf("got %s %q, want failed with the socket's reason", r.Outcome, r.Error)
+	}
+}
