@@ -2,6 +2,7 @@ package probe
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -31,6 +32,17 @@ func TestParseListen(t *testing.T) {
 		{"Datagram", "/run/echo.dgram", Unixgram, "/run/echo.dgram", ""},
 		{"SequentialPacket", "/run/echo.seq", Unixpacket, "/run/echo.seq", ""},
 		{"SequentialPacket", "@seq", Unixpacket, "@seq", ""},
+		// Unix paths and abstract names come C-escaped (measured on
+		// systemd 252 with ListenStream=/run/café.sock and the others).
+		{"Stream", `/run/caf\303\251.sock`, Unix, "/run/café.sock", ""},
+		{"Stream", "/run/a b.sock", Unix, "/run/a b.sock", ""},
+		{"Stream", `/run/back\\\\slash.sock`, Unix, `/run/back\\slash.sock`, ""},
+		{"Datagram", `/run/quo\"te\'.sock`, Unixgram, `/run/quo"te'.sock`, ""},
+		{"Stream", `/run/t\tab\nnl\177del`, Unix, "/run/t\tab\nnl\x7fdel", ""},
+		{"Stream", `@abs \303\251 x`, Unix, "@abs é x", ""},
+		{"SequentialPacket", `@\001`, Unixpacket, "@\x01", ""},
+		// Every 107-byte path fits, however long its escaped form.
+		{"Stream", "/" + strings.Repeat(`\303\251`, 53), Unix, "/" + strings.Repeat("é", 53), ""},
 		{"Stream", "vsock::3000", Vsock, "1:3000", ""},
 		{"Stream", "vsock:4294967295:3000", Vsock, "1:3000", ""},
 		{"Stream", "vsock:1:3000", Vsock, "1:3000", ""},
@@ -77,6 +89,72 @@ func TestParseListen(t *testing.T) {
 	}
 }
 
+func TestUnescapeC(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{`\a\b\f\n\r\t\v\\\"\'\s`, "\a\b\f\n\r\t\v\\\"' "},
+		{`caf\303\251`, "café"},
+		{`\001\177\377`, "\x01\x7f\xff"},
+		{`\x41\x7e\xFF\xfF`, "A~\xff\xff"},
+		{`\u00e9\u20AC`, "é€"},
+		{`\U0001F600`, "\U0001F600"},
+		// systemd writes a \u surrogate as its three bytes, not as U+FFFD.
+		{`\ud800`, "\xed\xa0\x80"},
+		{`a\\\\b`, `a\\b`},
+		{`\303\251x\303\251`, "éxé"},
+	}
+	for _, tt := range tests {
+		got, err := unescapeC(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("unescapeC(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{
+		`\`, `a\`, `\q`, `\é`, `\0`, `\00`, `\000`, `\400`, `\777`, `\08`, `\x`, `\x4`, `\x00`, `\xg0`,
+		`\x+1`, `\u`, `\u123`, `\u0000`, `\u12G4`, `\U`, `\U0000000`, `\U00000000`, `\U00110000`,
+		`\U0000D800`, `\U0000FDD0`, `\U0000FFFE`, `\U0001FFFF`, `\U-0000001`,
+	} {
+		if got, err := unescapeC(bad); err == nil {
+			t.Errorf("unescapeC(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+// cescape is systemd's cescape (src/basic/escape.c), which sockaddr_pretty
+// applies to unix paths and abstract names in the Listen property.
+func cescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if j := strings.IndexByte("\a\b\f\n\r\t\v\\\"'", c); j >= 0 {
+			b.WriteByte('\\')
+			b.WriteByte("abfnrtv\\\"'"[j])
+		} else if c < ' ' || c >= 127 {
+			fmt.Fprintf(&b, "\\%03o", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func TestCescapeAsSystemdDoes(t *testing.T) {
+	// What systemd 252 reported over D-Bus for these paths.
+	for in, want := range map[string]string{
+		"/run/café.sock":     `/run/caf\303\251.sock`,
+		"/run/a b.sock":      "/run/a b.sock",
+		`/run/back\\slash`:   `/run/back\\\\slash`,
+		`/run/quo"te'.sock`:  `/run/quo\"te\'.sock`,
+		"/run/t\tab\nl\x7fx": `/run/t\tab\nl\177x`,
+		"@abs é x":           `@abs \303\251 x`,
+	} {
+		if got := cescape(in); got != want {
+			t.Errorf("cescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestParseListenErrors(t *testing.T) {
 	tests := []struct{ typ, addr string }{
 		{"Bogus", "127.0.0.1:80"},
@@ -93,6 +171,11 @@ func TestParseListenErrors(t *testing.T) {
 		{"Stream", "@"},
 		{"Stream", "/" + strings.Repeat("x", 107)},
 		{"Stream", "/a\x00b"},
+		{"Stream", "/" + strings.Repeat(`\303\251`, 53) + "x"},
+		{"Stream", `/a\`},
+		{"Stream", `/a\q`},
+		{"Stream", `@\000`},
+		{"Stream", `/a\x00`},
 		{"Stream", "vsock:3000"},
 		{"Stream", "vsock:x:3000"},
 		{"Stream", "vsock::"},
@@ -141,8 +224,16 @@ func checkEndpoint(t *testing.T, typ, addr string, ep Endpoint, err error) {
 			t.Fatalf("Dial %q does not match network %s", ep.Dial, ep.Network)
 		}
 	case Unix, Unixgram, Unixpacket:
-		if ep.Dial != addr || len(addr) > maxUnixPath {
+		if ep.Dial == "" || ep.Dial[0] != addr[0] || len(ep.Dial) > maxUnixPath || strings.IndexByte(ep.Dial, 0) >= 0 {
 			t.Fatalf("unix Dial %q for address %q", ep.Dial, addr)
+		}
+		if !strings.Contains(addr, `\`) && ep.Dial != addr {
+			t.Fatalf("unix Dial %q for address %q without escapes", ep.Dial, addr)
+		}
+		// What systemd would report for the path parses back to it.
+		back, err := ParseListen(typ, cescape(ep.Dial))
+		if err != nil || back.Dial != ep.Dial {
+			t.Fatalf("Dial %q escaped as systemd does parses as %+v, %v", ep.Dial, back, err)
 		}
 	case Vsock:
 		cid, port, ok := strings.Cut(ep.Dial, ":")
@@ -160,9 +251,22 @@ func FuzzParseListen(f *testing.F) {
 	f.Add("Datagram", "[::]:53")
 	f.Add("SequentialPacket", "@seq")
 	f.Add("Stream", "vsock::3000")
+	f.Add("Stream", `/run/caf\303\251 \\x.sock`)
+	f.Add("Datagram", `@\x41\u00e9\U0001F600\s\'`)
 	f.Fuzz(func(t *testing.T, typ, addr string) {
 		ep, err := ParseListen(typ, addr)
 		checkEndpoint(t, typ, addr, ep, err)
+		// addr read as a real path or abstract name, escaped as systemd
+		// reports it: the probe dials exactly that path.
+		if typ != typeStream && typ != typeDatagram && typ != typeSeqPacket || addr == "" || addr[0] != '/' && addr[0] != '@' {
+			return
+		}
+		ep, err = ParseListen(typ, cescape(addr))
+		checkEndpoint(t, typ, cescape(addr), ep, err)
+		fits := len(addr) <= maxUnixPath && addr != "@" && strings.IndexByte(addr, 0) < 0
+		if fits != (err == nil) || fits && ep.Dial != addr {
+			t.Fatalf("path %q escaped as %q: Dial %q, %v", addr, cescape(addr), ep.Dial, err)
+		}
 	})
 }
 
