@@ -79,7 +79,8 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		env.Getenv = os.Getenv
 	}
 	name, rest := "", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	named := len(args) > 0 && !strings.HasPrefix(args[0], "-")
+	if named {
 		name, rest = args[0], args[1:]
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -91,7 +92,8 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	for _, c := range commands() {
-		if c.name != name {
+		// The UI is the command without a name: `socktui ''` names none.
+		if c.name != name || named && c.name == "" {
 			continue
 		}
 		err := c.run(ctx, env, rest)
@@ -139,13 +141,13 @@ func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Run 'socktui COMMAND --help' for a command's flags.\n")
 }
 
-// newFlagSet returns a flag set for a subcommand that reports errors as
-// UsageError and prints its usage to env.Stdout on --help.
+// newFlagSet returns a flag set for a subcommand whose Usage prints its
+// usage to env.Stdout; parseFlags calls it on --help only.
 func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("socktui "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, "Usage: socktui %s %s\n\nFlags:\n", name, usage)
+		fmt.Fprintf(env.Stdout, "Usage: %s\n\nFlags:\n", strings.Join(strings.Fields("socktui "+name+" "+usage), " "))
 		fs.SetOutput(env.Stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
@@ -154,13 +156,20 @@ func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
 }
 
 // parseFlags parses args with fs, allowing flags after positional
-// arguments (`socktui list echo* --json`), and returns the positionals.
+// arguments (`socktui list echo* --json`), and returns the positionals. On
+// -h or --help it prints the usage once and returns flag.ErrHelp; a bad
+// flag is a UsageError, with nothing printed.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The flag package calls Usage itself on -h and on every bad flag:
+	// silence it while parsing and print the usage here, on -h only.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				usage()
 				return nil, err
 			}
 			return nil, usagef("%v", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -137,8 +136,8 @@ func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocke
 // matchUnit reports whether a unit name matches a pattern as systemctl
 // matches them (shell globs).
 func matchUnit(pattern, unit string) bool {
-	ok, err := path.Match(pattern, unit)
-	return err == nil && ok
+	// fnmatch without escapes: "my\x2dapp.socket" names itself.
+	return systemdbus.MatchPattern(pattern, unit)
 }
 
 // probeTargets is every endpoint of the socket units as probe targets, in
