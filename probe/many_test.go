@@ -3,11 +3,15 @@ package probe
 import (
 	"context"
 	"net"
-	"runtime"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // TestNoLeak (prober_test.go) runs 1,000 probes through ProbeAll with 32 at
@@ -15,20 +19,64 @@ import (
 // row, 200 probes truly at once, and a check that every target gets exactly
 // one result with the outcome its endpoint deserves.
 
-// settled waits until the process has no more fds and goroutines than
-// before, failing the test with the counts when it does not within a
-// generous deadline.
-func settled(t *testing.T, what string, fds, gs int) {
+// baseline is what a test holds once its servers run, before it probes:
+// its goroutines and its open file descriptors. Tests that check for leaks
+// do not run in parallel with others, and fds are compared by number and
+// what they point at, so a leak cannot hide behind an fd another test
+// closed meanwhile.
+type baseline struct {
+	goroutines goleak.Option
+	fds        map[string]bool // "NUMBER TARGET"
+}
+
+func takeBaseline(t *testing.T) baseline {
+	t.Helper()
+	return baseline{goroutines: goleak.IgnoreCurrent(), fds: openFDs(t)}
+}
+
+// openFDs is the process's open fds as "NUMBER TARGET", leaving out the one
+// reading /proc/self/fd.
+func openFDs(t *testing.T) map[string]bool {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := map[string]bool{}
+	for _, e := range es {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue // the directory's own fd, closed by now
+		}
+		if strings.HasPrefix(target, "/proc/") && strings.HasSuffix(target, "/fd") {
+			continue
+		}
+		fds[e.Name()+" "+target] = true
+	}
+	return fds
+}
+
+// settled waits until every goroutine started since b (goleak) has ended
+// and every fd opened since b is closed. Goroutines and fds of probes end
+// asynchronously on the server side, so it polls; the deadline only guards
+// against a leak that never ends.
+func settled(t *testing.T, what string, b baseline) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		fdsAfter, gsAfter := countFDs(t), runtime.NumGoroutine()
-		if fdsAfter <= fds && gsAfter <= gs {
-			t.Logf("%s: fds %d -> %d, goroutines %d -> %d", what, fds, fdsAfter, gs, gsAfter)
+		var fdLeak []string
+		for fd := range openFDs(t) {
+			if !b.fds[fd] {
+				fdLeak = append(fdLeak, fd)
+			}
+		}
+		gErr := goleak.Find(b.goroutines)
+		if gErr == nil && len(fdLeak) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("leak after %s: fds %d -> %d, goroutines %d -> %d", what, fds, fdsAfter, gs, gsAfter)
+			slices.Sort(fdLeak)
+			t.Fatalf("leak after %s: fds still open %v; goroutines: %v", what, fdLeak, gErr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -53,7 +101,7 @@ func TestThousandProbesInARow(t *testing.T) {
 		{serveStream(t, "tcp4", "Stream", wrongAnswer), KindEcho, Mismatch},
 		{servePacket(t, "unixgram", func([]byte) []byte { return nil }), KindEcho, Timeout},
 	}
-	fds, gs := countFDs(t), runtime.NumGoroutine()
+	base := takeBaseline(t)
 	p := &Prober{Timeout: 20 * time.Millisecond}
 	got := map[Outcome]int{}
 	for i := range 1000 {
@@ -76,7 +124,7 @@ func TestThousandProbesInARow(t *testing.T) {
 		got[r.Outcome]++
 	}
 	t.Logf("outcomes of 1000 probes in a row: %v", got)
-	settled(t, "1000 probes in a row", fds, gs)
+	settled(t, "1000 probes in a row", base)
 }
 
 // TestTwoHundredProbesAtOnce holds every connection until all 200 are open,
@@ -110,7 +158,7 @@ func TestTwoHundredProbesAtOnce(t *testing.T) {
 		ts[i] = target(l, KindEcho)
 	}
 
-	fds, gs := countFDs(t), runtime.NumGoroutine()
+	base := takeBaseline(t)
 	p := &Prober{Parallel: n, Timeout: 60 * time.Second}
 	seen := make([]int, n)
 	for r := range p.ProbeAll(context.Background(), ts) {
@@ -130,5 +178,5 @@ func TestTwoHundredProbesAtOnce(t *testing.T) {
 	if got := peak.Load(); got != n {
 		t.Errorf("at most %d connections open at once, want %d", got, n)
 	}
-	settled(t, "200 probes at once", fds, gs)
+	settled(t, "200 probes at once", base)
 }
