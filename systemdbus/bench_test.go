@@ -133,6 +133,61 @@ func BenchmarkListVsSystemctl(b *testing.B) {
 	b.ReportMetric(float64(len(socks)), "sockets")
 }
 
+// BenchmarkWatchEventLag measures how long after systemd records a change
+// Watch delivers it (goal: 50 ms at most): each op activates a FIFO socket
+// whose service reads one line and exits, and takes two samples, the event
+// of the socket going active and the one of it going idle again, each
+// against the service's StateChangeTimestamp that systemd sent with the
+// change. TestWatchActivateIdleStop checks their order and content.
+func BenchmarkWatchEventLag(b *testing.B) {
+	s := sandboxtest.Start(b)
+	c := connect(b, s)
+	fifo := filepath.Join(b.TempDir(), "fifo")
+	sandboxtest.InstallUnits(b, s, map[string]string{
+		"lag.socket": "[Socket]\nListenFIFO=" + fifo + "\n",
+		// No start limit: every op starts the service once. It stays up
+		// a moment: systemd sends a unit's state when it flushes its bus
+		// queue, so a service that is gone within one turn of its loop
+		// is never seen active.
+		"lag.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c 'read line <&3; sleep 0.3'\n",
+	})
+	sandboxtest.Systemctl(b, s, "start", "lag.socket")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := c.Watch(ctx)
+	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+		b.Fatalf("first event %+v, want Snapshot", ev)
+	}
+	var lags []time.Duration
+	sample := func(ev systemdbus.Event) {
+		if len(ev.Socket.Services) == 0 || ev.Socket.Services[0].Since.IsZero() {
+			b.Fatalf("an event without the service's change time: %+v", ev.Socket)
+		}
+		lags = append(lags, ev.At.Sub(ev.Socket.Services[0].Since))
+	}
+	b.ResetTimer()
+	for range b.N {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = f.WriteString("go\n")
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sample(nextEvent(b, ch, "lag.socket active", socketEvent("lag.socket", systemdbus.StateActive)))
+		sample(nextEvent(b, ch, "lag.socket idle again", socketEvent("lag.socket", systemdbus.StateIdle)))
+	}
+	b.StopTimer()
+	slices.Sort(lags)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(lags[len(lags)/2]), "p50-ms")
+	b.ReportMetric(ms(lags[(len(lags)*99)/100]), "p99-ms")
+	b.ReportMetric(ms(lags[len(lags)-1]), "max-ms")
+	b.ReportMetric(float64(len(lags)), "samples")
+}
+
 // BenchmarkListSockets times ListSockets in process (no exec, an open
 // connection) on 1,000 sockets with their services.
 func BenchmarkListSockets(b *testing.B) {

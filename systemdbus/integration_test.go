@@ -329,7 +329,7 @@ func TestTransientLifecycle(t *testing.T) {
 }
 
 // nextEvent reads events until match accepts one.
-func nextEvent(t *testing.T, ch <-chan systemdbus.Event, what string, match func(systemdbus.Event) bool) systemdbus.Event {
+func nextEvent(t testing.TB, ch <-chan systemdbus.Event, what string, match func(systemdbus.Event) bool) systemdbus.Event {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -371,9 +371,11 @@ func usecProp(t *testing.T, s *sandbox.Sandbox, unit, prop string) time.Time {
 }
 
 // TestWatchActivateIdleStop follows a FIFO socket whose service reads one
-// line and exits: activation, back to idle, then stop, each event within
-// 50 ms of the moment systemd recorded the change. A running unit that
-// wants the socket keeps it (and its timestamps) loaded once stopped.
+// line and exits: activation, back to idle, then stop, in systemd's order,
+// each event stamped after the moment systemd recorded its change. How soon
+// after is a figure, BenchmarkWatchEventLag's, not a test's bound. A running
+// unit that wants the socket keeps it (and its timestamps) loaded once
+// stopped.
 func TestWatchActivateIdleStop(t *testing.T) {
 	s := sandboxtest.Start(t)
 	c := connect(t, s)
@@ -412,19 +414,35 @@ func TestWatchActivateIdleStop(t *testing.T) {
 	}
 	stopped := nextEvent(t, ch, "w.socket stopped", socketEvent("w.socket", systemdbus.StateStopped))
 
-	lagOK := func(what string, ev systemdbus.Event, at time.Time) {
-		t.Helper()
-		lag := ev.At.Sub(at)
-		t.Logf("%s: event %v after systemd recorded the change", what, lag)
-		if at.IsZero() || lag < -time.Millisecond || lag > 50*time.Millisecond {
-			t.Errorf("%s: event at %v, systemd's change at %v: lag %v, want within 50ms", what, ev.At, at, lag)
+	// The service's StateChangeTimestamp, as systemd sent it with the
+	// change; the socket stays loaded once stopped, so systemctl has its
+	// InactiveEnterTimestamp.
+	changes := []struct {
+		what string
+		ev   systemdbus.Event
+		at   time.Time
+	}{
+		{"activation", active, active.Socket.Services[0].Since},
+		{"idle", idle, idle.Socket.Services[0].Since},
+		{"stop", stopped, usecProp(t, s, "w.socket", "InactiveEnterTimestamp")},
+	}
+	for i, c := range changes {
+		t.Logf("%s: event %v after systemd recorded the change", c.what, c.ev.At.Sub(c.at))
+		// systemd's timestamps have microseconds; the event's clock reading
+		// is taken after the change reached the client.
+		if c.at.IsZero() || c.ev.At.Before(c.at) {
+			t.Errorf("%s: event at %v, systemd's change at %v: want the change's time, and the event after it", c.what, c.ev.At, c.at)
+		}
+		if i > 0 && !changes[i-1].at.Before(c.at) {
+			t.Errorf("%s: systemd's change at %v, not after the %s at %v", c.what, c.at, changes[i-1].what, changes[i-1].at)
 		}
 	}
-	// The service's StateChangeTimestamp, as systemd sent it with the change.
-	lagOK("activation", active, active.Socket.Services[0].Since)
-	lagOK("idle", idle, idle.Socket.Services[0].Since)
-	// The socket stays loaded: ask systemctl.
-	lagOK("stop", stopped, usecProp(t, s, "w.socket", "InactiveEnterTimestamp"))
+	if svc := active.Socket.Services[0]; svc.Unit != "w.service" || svc.ActiveState != "active" {
+		t.Errorf("activation: service %s %s, want w.service active", svc.Unit, svc.ActiveState)
+	}
+	if svc := idle.Socket.Services[0]; svc.Unit != "w.service" || svc.ActiveState != "inactive" {
+		t.Errorf("idle: service %s %s, want w.service inactive", svc.Unit, svc.ActiveState)
+	}
 }
 
 // countingDial connects to the sandbox's private socket and counts the
