@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,6 +107,9 @@ func Run(ctx context.Context, env *Env, args []string) int {
 // Version is socktui's version, shown by --version.
 const Version = "0.1.0"
 
+// report prints err, if any, for subcommand name and returns the exit
+// status. The messages go through termtext.Clean: they quote what systemd,
+// a unit or the command line said.
 func report(env *Env, name string, err error) int {
 	var ue *UsageError
 	switch {
@@ -114,7 +118,7 @@ func report(env *Env, name string, err error) int {
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "socktui %s: %s\nRun 'socktui %s --help' for usage.\n", name, ue.Msg, name)
+		fmt.Fprintf(env.Stderr, "socktui %s: %s\nRun 'socktui %s --help' for usage.\n", name, termtext.Clean(ue.Msg), name)
 		return ExitUsage
 	case errors.Is(err, errSilent):
 		return ExitFailure
@@ -122,9 +126,9 @@ func report(env *Env, name string, err error) int {
 		return ExitFailure
 	default:
 		if name == "" {
-			fmt.Fprintf(env.Stderr, "socktui: %v\n", err)
+			fmt.Fprintf(env.Stderr, "socktui: %s\n", termtext.Clean(err.Error()))
 		} else {
-			fmt.Fprintf(env.Stderr, "socktui %s: %v\n", name, err)
+			fmt.Fprintf(env.Stderr, "socktui %s: %s\n", name, termtext.Clean(err.Error()))
 		}
 		return ExitFailure
 	}

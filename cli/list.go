@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
 )
 
@@ -71,7 +72,9 @@ func writeJSON(w io.Writer, socks []systemdbus.Socket) error {
 }
 
 // writeTable prints socks like systemctl list-sockets, one line per listen
-// address, with the activation state and the services' states.
+// address, with the activation state and the services' states. Every value
+// from systemd goes through termtext.Clean: an address, a unit's name or a
+// container's name can hold escape sequences, tabs or newlines.
 func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LISTEN\tTYPE\tUNIT\tSTATE\tACTIVATES\tSERVICE\tCONTAINER")
@@ -95,9 +98,11 @@ func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
 		}
 		for i, l := range listen {
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Address, l.Type, s.Unit, state, activates, svcState, container)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
+					termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(activates), termtext.Clean(svcState),
+					termtext.Clean(container))
 			} else {
-				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", l.Address, l.Type)
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", termtext.Clean(l.Address), termtext.Clean(l.Type))
 			}
 		}
 	}

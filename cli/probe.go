@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -208,6 +208,9 @@ func writeProbeJSON(w io.Writer, rs []probe.Result) error {
 // writeProbeTable writes the results as an aligned table: unit, endpoint,
 // network, kind, outcome, RTT, cold or warm, and the status line or error.
 func writeProbeTable(w io.Writer, rs []probe.Result) error {
+	// A server's reply or an error can be long; the table shows its start
+	// (JSON keeps all of it).
+	const detailRunes = 120
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tENDPOINT\tNETWORK\tKIND\tOUTCOME\tRTT\tSTART\tDETAIL")
@@ -228,8 +231,9 @@ func writeProbeTable(w io.Writer, rs []probe.Result) error {
 		if network == "" {
 			network = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(r.Unit), clean(r.Address), network, r.Kind,
-			r.Outcome, rtt, start, clean(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(r.Unit), termtext.Clean(r.Address),
+			network, r.Kind, r.Outcome, rtt, start,
+			termtext.Cut(termtext.Clean(detail), detailRunes))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -258,14 +262,4 @@ func formatRTT(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
-}
-
-// clean makes text from outside (unit names, addresses, server replies)
-// safe for a terminal table: control characters and tabs are escaped.
-func clean(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
-		return s
-	}
-	q := fmt.Sprintf("%+q", s)
-	return q[1 : len(q)-1]
 }
