@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
 )
 
@@ -24,14 +25,14 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		return []string{"No unit selected."}
 	}
 	sk := r.sock
-	head := sanitize(sk.Unit) + "  " + s.badge(sk.State)
-	if d := sanitize(sk.Description); d != "" {
+	head := termtext.Clean(sk.Unit) + "  " + s.badge(sk.State)
+	if d := termtext.Clean(sk.Description); d != "" {
 		head += "  " + d
 	}
 	lines := []string{head}
 	if sk.Reason != "" {
 		const label = "  reason: "
-		for i, part := range wrapText(sanitize(sk.Reason), w-len(label)) {
+		for i, part := range wrapText(termtext.Clean(sk.Reason), w-len(label)) {
 			prefix := label
 			if i > 0 {
 				prefix = strings.Repeat(" ", len(label))
@@ -40,7 +41,7 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		}
 	}
 	lines = append(lines, fmt.Sprintf("  socket: %s (%s)  load %s  result %s",
-		sanitize(sk.ActiveState), sanitize(sk.SubState), sanitize(sk.LoadState), orDash(sanitize(sk.Result))))
+		termtext.Clean(sk.ActiveState), termtext.Clean(sk.SubState), termtext.Clean(sk.LoadState), orDash(termtext.Clean(sk.Result))))
 
 	lines = append(lines, fmt.Sprintf("  listen (%d):", len(sk.Listen)))
 	lw := 0
@@ -66,14 +67,14 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 	if len(sk.Services) == 0 {
 		svc := "-"
 		if len(sk.Triggers) > 0 {
-			svc = sanitize(strings.Join(sk.Triggers, ", ")) + " (not loaded)"
+			svc = termtext.Clean(strings.Join(sk.Triggers, ", ")) + " (not loaded)"
 		}
 		lines = append(lines, "  service: "+svc)
 	}
 	for _, svc := range sk.Services {
 		lines = append(lines, "  service: "+serviceLine(svc))
 		if svc.Container != "" {
-			lines = append(lines, "  container: "+sanitize(svc.Container))
+			lines = append(lines, "  container: "+termtext.Clean(svc.Container))
 		}
 	}
 	accept := "no"
@@ -89,7 +90,7 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 // "echo.service active (running)  pid 42  since 05:06:07.000  result success".
 func serviceLine(svc systemdbus.Service) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s (%s)", sanitize(svc.Unit), sanitize(svc.ActiveState), sanitize(svc.SubState))
+	fmt.Fprintf(&b, "%s %s (%s)", termtext.Clean(svc.Unit), termtext.Clean(svc.ActiveState), termtext.Clean(svc.SubState))
 	if svc.MainPID != 0 {
 		fmt.Fprintf(&b, "  pid %d", svc.MainPID)
 	}
@@ -98,7 +99,7 @@ func serviceLine(svc systemdbus.Service) string {
 	if !svc.Since.IsZero() {
 		fmt.Fprintf(&b, "  since %s", formatClock(svc.Since))
 	}
-	fmt.Fprintf(&b, "  result %s", orDash(sanitize(svc.Result)))
+	fmt.Fprintf(&b, "  result %s", orDash(termtext.Clean(svc.Result)))
 	return b.String()
 }
 

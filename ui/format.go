@@ -8,43 +8,12 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
 
 // This file holds the pure rendering helpers: no model, no styles, no I/O.
-
-// sanitize makes text from systemd or a probe safe to print: escape
-// sequences are removed (ansi.Strip), then every remaining C0 and C1 control
-// character and DEL; tabs and newlines become spaces and invalid UTF-8 is
-// replaced, so a unit's Description can never drive the terminal.
-func sanitize(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = ansi.Strip(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
-			// drop C0, DEL and C1 controls
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
 
 // stateBadge is the state of a socket as text in brackets, so it reads the
 // same without colour: "[active]". An empty state reads "[unknown]".
@@ -52,7 +21,7 @@ func stateBadge(s systemdbus.State) string {
 	if s == "" {
 		return "[unknown]"
 	}
-	return "[" + sanitize(string(s)) + "]"
+	return "[" + termtext.Clean(string(s)) + "]"
 }
 
 // badgeWidth is the widest badge stateBadge returns for a known state.
@@ -117,7 +86,7 @@ func addrFamily(addr string) string {
 
 // listenEntry is one Listen entry in short form: "tcp4 127.0.0.1:3100".
 func listenEntry(l systemdbus.Listen) string {
-	return netName(l.Type, l.Address) + " " + sanitize(l.Address)
+	return netName(l.Type, l.Address) + " " + termtext.Clean(l.Address)
 }
 
 // listenSummary is the short form of a socket's endpoints for the list:
@@ -187,7 +156,7 @@ func probeSummary(ok, total int) string {
 // "ok 1.2 ms warm", "timeout 5.0 s cold: i/o timeout".
 func resultText(r probe.Result) string {
 	var b strings.Builder
-	b.WriteString(sanitize(string(r.Outcome)))
+	b.WriteString(termtext.Clean(string(r.Outcome)))
 	if r.RTT > 0 {
 		b.WriteString(" " + formatDuration(r.RTT))
 	}
@@ -197,10 +166,10 @@ func resultText(r probe.Result) string {
 		b.WriteString(" warm")
 	}
 	if r.Status != "" {
-		b.WriteString(" " + sanitize(r.Status))
+		b.WriteString(" " + termtext.Clean(r.Status))
 	}
 	if r.Error != "" {
-		b.WriteString(": " + sanitize(r.Error))
+		b.WriteString(": " + termtext.Clean(r.Error))
 	}
 	return b.String()
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/socktui/socktui/internal/termtext"
 )
 
 // The list's columns, in display order.
@@ -203,9 +205,9 @@ func (l *listModel) title(st *unitStore) string {
 		t += " · inactive hidden (a shows)"
 	}
 	if l.filtering {
-		t += " · filter: " + sanitize(l.filter) + "█"
+		t += " · filter: " + termtext.Clean(l.filter) + "█"
 	} else if l.filter != "" {
-		t += " · filter: " + sanitize(l.filter) + " (esc clears)"
+		t += " · filter: " + termtext.Clean(l.filter) + " (esc clears)"
 	}
 	return t
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -142,7 +143,7 @@ type statusModel struct {
 func (s *statusModel) busy() bool { return s.jobs > 0 || s.probes > 0 }
 
 func (s *statusModel) view(st Styles, w int) string {
-	parts := []string{"manager: " + sanitize(orDash(s.manager)), s.conn.String()}
+	parts := []string{"manager: " + termtext.Clean(orDash(s.manager)), s.conn.String()}
 	if s.busy() {
 		var work []string
 		if s.jobs > 0 {
@@ -271,7 +272,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.err != nil {
 			m.fail(msg.err)
 		} else {
-			m.timeline.add(m.now(), msg.action+" "+sanitize(strings.Join(msg.units, ", "))+": done", false)
+			m.timeline.add(m.now(), msg.action+" "+termtext.Clean(strings.Join(msg.units, ", "))+": done", false)
 		}
 		return m, nil
 	case probesStartedMsg:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -59,18 +60,18 @@ func (r *unitRow) serviceNames() []string {
 // refresh recomputes the cached, sanitized cells of the row.
 func (r *unitRow) refresh() {
 	s := r.sock
-	r.cells[colUnit] = sanitize(s.Unit)
+	r.cells[colUnit] = termtext.Clean(s.Unit)
 	r.cells[colState] = stateBadge(s.State)
 	r.cells[colListen] = listenSummary(s.Listen, 2)
 	var svc, ctr []string
 	for _, v := range s.Services {
-		svc = append(svc, sanitize(v.Unit)+" "+sanitize(v.ActiveState))
+		svc = append(svc, termtext.Clean(v.Unit)+" "+termtext.Clean(v.ActiveState))
 		if v.Container != "" {
-			ctr = append(ctr, sanitize(v.Container))
+			ctr = append(ctr, termtext.Clean(v.Container))
 		}
 	}
 	if len(svc) == 0 && len(s.Triggers) > 0 {
-		svc = append(svc, sanitize(s.Triggers[0]))
+		svc = append(svc, termtext.Clean(s.Triggers[0]))
 	}
 	r.cells[colService] = joinMax(svc, 1)
 	r.cells[colContainer] = joinMax(ctr, 1)
@@ -84,7 +85,7 @@ func (r *unitRow) refresh() {
 	for i, c := range r.cells {
 		r.widths[i] = textWidth(c)
 	}
-	r.search = strings.ToLower(r.cells[colUnit] + " " + sanitize(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
+	r.search = strings.ToLower(r.cells[colUnit] + " " + termtext.Clean(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
 }
 
 // joinMax joins the first max items and counts the rest: "a +2".

@@ -300,7 +300,7 @@ func TestActionErrorIsShown(t *testing.T) {
 	for _, msg := range runCmd(cmd) {
 		m, _ = apply(m, msg)
 	}
-	want := "start echo.socket: Unit echo.socket is masked."
+	want := `start echo.socket: Unit echo.socket is masked.\x1b[2J`
 	if m.status.lastErr != want {
 		t.Errorf("lastErr = %q, want %q", m.status.lastErr, want)
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/socktui/socktui/internal/termtext"
 )
 
 // paneHeights splits the body between the list, detail and timeline panes
@@ -25,9 +27,9 @@ func (m *Model) paneHeights() (list, detail, timeline int) {
 
 // headerView is the title line and, when set, the hint line.
 func (m *Model) headerView() string {
-	title := m.styles.Title.Render("socktui") + " · " + sanitize(orDash(m.cfg.ManagerName)) + " manager"
+	title := m.styles.Title.Render("socktui") + " · " + termtext.Clean(orDash(m.cfg.ManagerName)) + " manager"
 	if m.cfg.Hint != "" {
-		return title + "\n" + m.styles.Hint.Render(sanitize(m.cfg.Hint))
+		return title + "\n" + m.styles.Hint.Render(termtext.Clean(m.cfg.Hint))
 	}
 	return title
 }
@@ -57,7 +59,7 @@ func (m *Model) emptyText() string {
 		}
 		return text
 	case m.list.filter != "":
-		return fmt.Sprintf("No unit matches %q (esc clears the filter).", sanitize(m.list.filter))
+		return fmt.Sprintf("No unit matches %q (esc clears the filter).", termtext.Clean(m.list.filter))
 	default:
 		return "Every unit is inactive and hidden: press a to show them."
 	}
