@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
 )
 
@@ -55,7 +56,7 @@ func runAction(verb string) func(ctx context.Context, env *Env, args []string) e
 				if errors.Is(err, context.Canceled) {
 					return err
 				}
-				fmt.Fprintf(env.Stderr, "socktui %s: %v\n", verb, err)
+				fmt.Fprintf(env.Stderr, "socktui %s: %s\n", verb, termtext.Clean(err.Error()))
 				failed = true
 			}
 		}

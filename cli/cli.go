@@ -7,6 +7,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -193,12 +194,21 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 // encodeJSON writes v as JSON and a newline: indented for a person when w
 // is a terminal, on one line for a program otherwise (as gh does), which
 // also spares scripts the time of indenting a large listing.
+//
+// The values are exact; runes a terminal would act on that the encoder
+// leaves raw (C1 controls, bidi overrides) are written as \u escapes
+// (termtext.JSON).
 func encodeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	if isTerminal(w) {
 		enc.SetIndent("", "  ")
 	}
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termtext.JSON(b.Bytes()))
+	return err
 }
 
 // isTerminal reports whether w is a terminal.

@@ -12,6 +12,7 @@ import (
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/ui"
 )
 
 // runProbe is `socktui probe`: it probes every endpoint of the socket units
@@ -30,9 +31,26 @@ func runProbe(ctx context.Context, env *Env, args []string) error {
 	list := func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error) {
 		return c.ListSockets(ctx, systemdbus.ListOptions{Patterns: patterns})
 	}
-	p := &probe.Prober{Timeout: opts.timeout, ColdTimeout: opts.coldTimeout}
+	feed := newActivationFeed(c.Watch)
+	defer feed.Close()
+	p := unitProber{
+		p:    &probe.Prober{Timeout: opts.timeout, ColdTimeout: opts.coldTimeout, Settle: opts.settle, Activations: feed},
+		kind: probe.KindAuto, // probeTargets sets --kind
+		envs: c.ServiceEnvironments,
+	}
 	return probeUnits(ctx, env, opts, list, p)
 }
+
+// kindHelp says what each probe kind proves, for --help.
+const kindHelp = `  echo     a random line sent comes back
+  http     GET / (/_ping for the Podman API) gets a status below 500
+  connect  the endpoint takes the connection, nothing more
+  auto     chosen per unit: SOCKTUI_PROBE in the service's environment,
+           else echo for socktui's echo, http for web servers and the
+           Podman API, else connect
+A cold probe (its service not running) also follows the activation it
+starts: ok only once the service came up (connect: and stayed up for
+--settle); failed, at once, when the service or the socket failed.`
 
 // probeOptions are the arguments of `socktui probe`.
 type probeOptions struct {
@@ -40,48 +58,40 @@ type probeOptions struct {
 	kind        probe.Kind
 	timeout     time.Duration
 	coldTimeout time.Duration
+	settle      time.Duration
 	json        bool
 	system      bool
 }
 
-const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--json] [--system]"
+const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--settle D] [--json] [--system]"
 
 func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 	fs := newFlagSet(env, "probe", probeUsage)
-	kind := fs.String("kind", string(probe.KindAuto), "probe kind: auto (chosen per unit), echo, connect or http")
+	kind := fs.String("kind", string(probe.KindAuto), "probe kind, and what its ok proves:\n"+kindHelp)
 	timeout := fs.Duration("timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
 	cold := fs.Duration("cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
+	settle := fs.Duration("settle", probe.DefaultSettle, "how long a cold connect probe watches the service it started stay up")
 	asJSON := fs.Bool("json", false, "print a JSON array of results")
 	system := fs.Bool("system", false, "probe the system manager's socket units instead of the user manager's")
 	units, err := parseFlags(fs, args)
 	if err != nil {
 		return probeOptions{}, err
 	}
-	opts := probeOptions{units: units, kind: probe.Kind(*kind), timeout: *timeout, coldTimeout: *cold, json: *asJSON, system: *system}
-	switch opts.kind {
-	case probe.KindAuto, probe.KindEcho, probe.KindConnect, probe.KindHTTP:
-	default:
-		return probeOptions{}, usagef("--kind %q: want auto, echo, connect or http", *kind)
+	k, err := probe.ParseKind(*kind)
+	if err != nil {
+		return probeOptions{}, usagef("--kind: %v", err)
 	}
-	if opts.timeout <= 0 || opts.coldTimeout <= 0 {
-		return probeOptions{}, usagef("timeouts must be positive")
+	opts := probeOptions{units: units, kind: k, timeout: *timeout, coldTimeout: *cold, settle: *settle, json: *asJSON, system: *system}
+	if opts.timeout <= 0 || opts.coldTimeout <= 0 || opts.settle <= 0 {
+		return probeOptions{}, usagef("timeouts and --settle must be positive")
 	}
 	for i, u := range opts.units {
 		if err := systemdbus.CheckPattern(u); err != nil {
 			return probeOptions{}, usagef("%v", err)
 		}
-		opts.units[i] = socketPattern(u)
+		opts.units[i] = systemdbus.SocketName(u)
 	}
 	return opts, nil
-}
-
-// socketPattern completes a bare unit name to a .socket unit: "echo" is
-// "echo.socket"; names with a suffix and glob patterns stay as they are.
-func socketPattern(u string) string {
-	if strings.ContainsAny(u, "*?[") || strings.Contains(u, ".") {
-		return u
-	}
-	return u + ".socket"
 }
 
 // listSocketsFunc lists the socket units that match patterns (all when
@@ -133,26 +143,26 @@ func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocke
 	return nil
 }
 
-// matchUnit reports whether a unit name matches a pattern as systemctl
-// matches them (shell globs).
+// matchUnit reports whether a unit name matches a pattern as systemd
+// matches them (fnmatch without escapes: systemdbus.MatchPattern).
 func matchUnit(pattern, unit string) bool {
 	// fnmatch without escapes: "my\x2dapp.socket" names itself.
 	return systemdbus.MatchPattern(pattern, unit)
 }
 
-// probeTargets is every endpoint of the socket units as probe targets, in
-// unit and Listen order. Without explicit units only listening sockets are
-// probed. Cold is set when no service of the socket is active; kind
-// overrides the automatic choice unless it is KindAuto.
+// probeTargets is every endpoint of the socket units as probe targets
+// (ui.Targets: the one builder), in unit and Listen order. Without explicit
+// units only listening sockets are probed. kind overrides the automatic
+// choice unless it is KindAuto.
 func probeTargets(socks []systemdbus.Socket, kind probe.Kind, explicit bool) []probe.Target {
 	var ts []probe.Target
 	for _, s := range socks {
 		if !explicit && !s.Listening() {
 			continue
 		}
-		cold := !s.ServiceUp()
-		for _, l := range s.Listen {
-			ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: kind, Cold: cold})
+		for _, t := range ui.Targets(s) {
+			t.Kind = kind
+			ts = append(ts, t)
 		}
 	}
 	return ts
@@ -169,14 +179,9 @@ func collectResults(ch <-chan probe.Result, n int) []probe.Result {
 	return rs
 }
 
-// probeFailed reports whether any outcome is neither ok nor unsupported.
+// probeFailed reports whether any outcome did not pass.
 func probeFailed(rs []probe.Result) bool {
-	for _, r := range rs {
-		if r.Outcome != probe.OK && r.Outcome != probe.Unsupported {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(rs, func(r probe.Result) bool { return !r.Outcome.Passed() })
 }
 
 // jsonResult is one element of `socktui probe --json`.

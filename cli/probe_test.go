@@ -41,15 +41,17 @@ func TestParseProbeArgs(t *testing.T) {
 		want    probeOptions
 		wantErr bool
 	}{
-		{nil, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout}, false},
+		{nil, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle}, false},
 		{[]string{"echo", "web.socket", "--json", "--kind", "http", "--timeout", "5s"},
-			probeOptions{units: []string{"echo.socket", "web.socket"}, kind: probe.KindHTTP, timeout: 5 * time.Second, coldTimeout: probe.DefaultColdTimeout, json: true}, false},
+			probeOptions{units: []string{"echo.socket", "web.socket"}, kind: probe.KindHTTP, timeout: 5 * time.Second, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true}, false},
 		{[]string{"--cold-timeout=1m", "echo*"},
-			probeOptions{units: []string{"echo*"}, kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: time.Minute}, false},
+			probeOptions{units: []string{"echo*"}, kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: time.Minute, settle: probe.DefaultSettle}, false},
 		{[]string{"--kind", "ping"}, probeOptions{}, true},
 		{[]string{"--timeout", "0s"}, probeOptions{}, true},
+		{[]string{"--settle", "0s"}, probeOptions{}, true},
+		{[]string{"--settle", "250ms"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: 250 * time.Millisecond}, false},
 		{[]string{"--timeout", "soon"}, probeOptions{}, true},
-		{[]string{"--system", "--json"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, json: true, system: true}, false},
+		{[]string{"--system", "--json"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true, system: true}, false},
 		{[]string{"--bogus"}, probeOptions{}, true},
 	}
 	for _, tt := range tests {
@@ -71,16 +73,16 @@ func TestParseProbeArgs(t *testing.T) {
 func TestProbeTargets(t *testing.T) {
 	socks := []systemdbus.Socket{
 		{Unit: "a.socket", State: systemdbus.StateIdle, Listen: []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:1"}, {Type: "Datagram", Address: "/run/a"}},
-			Services: []systemdbus.Service{{Unit: "a.service", ActiveState: "inactive"}}},
+			Services: []systemdbus.Service{{Unit: "a.service", ActiveState: "inactive", Exec: []string{"/usr/sbin/lighttpd", "-D"}}}},
 		{Unit: "b.socket", State: systemdbus.StateActive, Listen: []systemdbus.Listen{{Type: "Stream", Address: "[::1]:2"}},
 			Services: []systemdbus.Service{{Unit: "b.service", ActiveState: "active"}}},
 		{Unit: "c.socket", State: systemdbus.StateStopped, Listen: []systemdbus.Listen{{Type: "Stream", Address: "3"}}},
 	}
 	got := probeTargets(socks, probe.KindAuto, false)
 	want := []probe.Target{
-		{Unit: "a.socket", Type: "Stream", Address: "127.0.0.1:1", Kind: probe.KindAuto, Cold: true},
-		{Unit: "a.socket", Type: "Datagram", Address: "/run/a", Kind: probe.KindAuto, Cold: true},
-		{Unit: "b.socket", Type: "Stream", Address: "[::1]:2", Kind: probe.KindAuto, Cold: false},
+		{Unit: "a.socket", Type: "Stream", Address: "127.0.0.1:1", Kind: probe.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
+		{Unit: "a.socket", Type: "Datagram", Address: "/run/a", Kind: probe.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
+		{Unit: "b.socket", Type: "Stream", Address: "[::1]:2", Kind: probe.KindAuto, Cold: false, Service: "b.service"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("probeTargets = %+v\nwant %+v", got, want)

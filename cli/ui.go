@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/socktui/socktui/demo"
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/workloads/echo"
 )
@@ -20,7 +21,7 @@ import (
 func runUI(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "", "[--system] [--kind auto|echo|connect|http]")
 	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
-	kind := fs.String("kind", string(probe.KindAuto), "probe kind of p and P: auto (chosen per unit), echo, connect or http")
+	kind := fs.String("kind", string(probe.KindAuto), "probe kind of p and P, and what its ok proves:\n"+kindHelp)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -28,10 +29,9 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	switch probe.Kind(*kind) {
-	case probe.KindAuto, probe.KindEcho, probe.KindConnect, probe.KindHTTP:
-	default:
-		return usagef("--kind %q: want auto, echo, connect or http", *kind)
+	k, err := probe.ParseKind(*kind)
+	if err != nil {
+		return usagef("--kind: %v", err)
 	}
 	client, err := connect(ctx, env, *system)
 	if err != nil {
@@ -63,13 +63,15 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 			cleanup, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := sess.Close(cleanup); err != nil {
-				fmt.Fprintf(env.Stderr, "socktui: removing the demo workload: %v\n", err)
+				fmt.Fprintf(env.Stderr, "socktui: removing the demo workload: %s\n", termtext.Clean(err.Error()))
 			}
 		}
 	}()
+	prober, closeProber := newUnitProber(client, k)
+	defer closeProber()
 	return runProgram(ctx, ui.Config{
 		Manager:     client,
-		Prober:      kindProber{p: &probe.Prober{}, kind: probe.Kind(*kind)},
+		Prober:      prober,
 		ManagerName: client.Manager(),
 		InstallDemo: install,
 	})
@@ -121,16 +123,18 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		cleanup, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if err := sess.Close(cleanup); err != nil {
-			fmt.Fprintf(env.Stderr, "socktui demo: cleaning up: %v\n", err)
+			fmt.Fprintf(env.Stderr, "socktui demo: cleaning up: %s\n", termtext.Clean(err.Error()))
 		}
 	}()
 	hint := "press P to probe every endpoint"
 	if sess.Note != "" {
 		hint += " · " + sess.Note
 	}
+	prober, closeProber := newUnitProber(sess.Client, probe.KindAuto)
+	defer closeProber()
 	return runProgram(ctx, ui.Config{
 		Manager:     sess.Client,
-		Prober:      &probe.Prober{},
+		Prober:      prober,
 		ManagerName: sess.ManagerName,
 		Select:      sess.Units.SocketName,
 		Hint:        hint,
@@ -148,22 +152,10 @@ func runProgram(ctx context.Context, cfg ui.Config) error {
 	return err
 }
 
-// kindProber probes every target with one kind, unless that kind is auto:
-// a connect probe, what auto picks for an unknown service, cannot tell a
-// service that accepts and never answers from a working one, an echo probe
-// can.
-type kindProber struct {
-	p    *probe.Prober
-	kind probe.Kind
-}
-
-// ProbeAll is p's ProbeAll with every target's Kind set to kind.
-func (k kindProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result {
-	if k.kind != probe.KindAuto && k.kind != "" {
-		ts = slices.Clone(ts)
-		for i := range ts {
-			ts[i].Kind = k.kind
-		}
-	}
-	return k.p.ProbeAll(ctx, ts)
+// newUnitProber is the UI's prober on client: kind for every target
+// unless it is auto, cold probes following their activation. The func
+// returned stops the activation feed.
+func newUnitProber(client *systemdbus.Client, kind probe.Kind) (unitProber, func()) {
+	feed := newActivationFeed(client.Watch)
+	return unitProber{p: &probe.Prober{Activations: feed}, kind: kind, envs: client.ServiceEnvironments}, feed.Close
 }

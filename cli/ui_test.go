@@ -23,7 +23,7 @@ func TestUIUsageErrors(t *testing.T) {
 		{[]string{"demo", "extra"}, `unexpected argument "extra"`},
 		{[]string{"demo", "--bogus"}, "flag provided but not defined"},
 		{[]string{"--system", "extra"}, `unexpected argument "extra"`},
-		{[]string{"--kind", "ping"}, `--kind "ping": want auto, echo, connect or http`},
+		{[]string{"--kind", "ping"}, `--kind: unknown probe kind "ping": want auto, echo, connect or http`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	}
 	for _, c := range cases {
@@ -51,25 +51,38 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
-func TestKindProberSetsKind(t *testing.T) {
+func TestUnitProberSetsKind(t *testing.T) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	ts := []probe.Target{{Unit: "x.socket", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto}}
+	ts := []probe.Target{
+		{Unit: "x.socket", Service: "x.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
+		{Unit: "y.socket", Service: "y.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
+		{Unit: "z.socket", Service: "z.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
+	}
+	envs := func(ctx context.Context, services []string) (map[string][]string, error) {
+		return map[string][]string{
+			"x.service": {"A=1", EnvProbeKind + "=connect", EnvProbeKind + "=http"}, // the last one wins, as in systemd
+			"y.service": {EnvProbeKind + "=bogus"},
+		}, nil
+	}
 	for _, c := range []struct {
 		kind probe.Kind
-		want probe.Kind
-	}{{probe.KindAuto, probe.KindConnect}, {probe.KindEcho, probe.KindEcho}} {
-		p := kindProber{p: &probe.Prober{Timeout: 50 * time.Millisecond}, kind: c.kind}
+		want []probe.Kind
+	}{
+		{probe.KindAuto, []probe.Kind{probe.KindHTTP, probe.KindConnect, probe.KindConnect}},
+		{probe.KindEcho, []probe.Kind{probe.KindEcho, probe.KindEcho, probe.KindEcho}},
+	} {
+		p := unitProber{p: &probe.Prober{Timeout: 50 * time.Millisecond}, kind: c.kind, envs: envs}
 		for r := range p.ProbeAll(context.Background(), ts) {
-			if r.Kind != c.want {
-				t.Errorf("--kind %s: probed as %s, want %s", c.kind, r.Kind, c.want)
+			if r.Kind != c.want[r.Index] {
+				t.Errorf("--kind %s: %s probed as %s, want %s", c.kind, r.Unit, r.Kind, c.want[r.Index])
 			}
 		}
 	}
 	if ts[0].Kind != probe.KindAuto {
-		t.Errorf("kindProber changed its caller's targets: %+v", ts[0])
+		t.Errorf("unitProber changed its caller's targets: %+v", ts[0])
 	}
 }

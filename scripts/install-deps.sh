@@ -14,6 +14,7 @@ declare -A need=(
   [tmux]=tmux
   [newuidmap]=uidmap
   [make]=make
+  [lighttpd]=lighttpd # a socket-activated server socktui did not write, for the probe tests
 )
 missing=()
 for cmd in "${!need[@]}"; do

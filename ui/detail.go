@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/socktui/socktui/internal/termtext"
+	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
 
@@ -56,9 +57,12 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		}
 		if ok {
 			out = resultText(res)
-			if res.Outcome == "ok" {
+			switch {
+			case resultStands(res, sk.State):
 				out = s.OK.Render(out)
-			} else {
+			case res.Outcome == probe.OK:
+				out = s.Error.Render(out + " (before the unit failed)")
+			default:
 				out = s.Error.Render(out)
 			}
 		}

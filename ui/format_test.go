@@ -146,7 +146,7 @@ func TestTargets(t *testing.T) {
 	if len(got) != len(echoListen) {
 		t.Fatalf("Targets gave %d targets, want %d", len(got), len(echoListen))
 	}
-	want := probe.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: probe.KindAuto, Cold: true}
+	want := probe.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: probe.KindAuto, Cold: true, Service: "echo.service"}
 	if !reflect.DeepEqual(got[0], want) {
 		t.Errorf("Targets[0] = %+v, want %+v", got[0], want)
 	}

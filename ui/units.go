@@ -33,15 +33,22 @@ type unitRow struct {
 func probeKey(typ, addr string) string { return typ + " " + addr }
 
 // probeCounts is how many of the unit's stored results are ok, and how many
-// there are.
+// there are. No result counts as ok while the unit is failed: an ok from
+// before the failure must not stand beside it.
 func (r *unitRow) probeCounts() (ok, total int) {
 	for _, res := range r.results {
 		total++
-		if res.Outcome == probe.OK {
+		if resultStands(res, r.sock.State) {
 			ok++
 		}
 	}
 	return ok, total
+}
+
+// resultStands reports whether a probe result is still an ok for a unit
+// now in state: an ok whose unit has failed since is not.
+func resultStands(res probe.Result, state systemdbus.State) bool {
+	return res.Outcome == probe.OK && state != systemdbus.StateFailed
 }
 
 // serviceNames is the units x stops: the services the socket triggered or,

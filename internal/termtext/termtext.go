@@ -18,8 +18,10 @@
 package termtext
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -131,4 +133,53 @@ func Cut(s string, n int) string {
 		count++
 	}
 	return s[:i] + "…"
+}
+
+// JSON returns js, a document written by encoding/json, with every rune
+// outside ASCII that Clean would escape written as a JSON \u escape
+// instead (a surrogate pair above U+FFFF). The values stay exact; only
+// their spelling changes, so JSON printed to a terminal cannot drive it
+// either: encoding/json escapes C0 controls but leaves C1 controls (U+009B,
+// a CSI) and the bidi overrides raw. Outside strings encoding/json writes
+// only ASCII, so only string contents change. js is returned unchanged,
+// without copying, when nothing needs it.
+func JSON(js []byte) []byte {
+	first := -1
+	for i := 0; i < len(js); {
+		if js[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		if !safe(r) {
+			first = i
+			break
+		}
+		i += size
+	}
+	if first < 0 {
+		return js
+	}
+	out := make([]byte, 0, len(js)+32)
+	out = append(out, js[:first]...)
+	for i := first; i < len(js); {
+		if js[i] < utf8.RuneSelf {
+			out = append(out, js[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		i += size
+		if safe(r) {
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		if r > 0xFFFF {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		out = fmt.Appendf(out, `\u%04x`, r)
+	}
+	return out
 }
