@@ -236,7 +236,7 @@ func poke(addr string) {
 }
 
 // TestFailingServiceEndToEnd is failure mode 1: a socket whose service exits
-// 1. The probe fails within its bound; list and UI show the service failed
+// 1. The probe fails; list and UI show the service failed
 // with its Result, then the socket failed with its start-limit reason; R in
 // the UI and `socktui reset-failed` bring it back to listening.
 func TestFailingServiceEndToEnd(t *testing.T) {
@@ -256,8 +256,9 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
 	x.filter(name)
 
-	// One probe: the service fails, so the probe cannot end ok; it must end
-	// within its bound.
+	// One probe: the service fails, so the probe cannot end ok. How long
+	// a probe may take is the prober's tests' and benchmarks' business; f.run
+	// only guards against a hang.
 	const timeout, cold = 1 * time.Second, 3 * time.Second
 	start := time.Now()
 	out, errOut, code := f.run(60*time.Second, "probe", "--json", "--kind", "echo", "--timeout", timeout.String(), "--cold-timeout", cold.String(), sock)
@@ -273,9 +274,6 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	case probe.Refused, probe.Timeout, probe.Error:
 	default:
 		t.Errorf("probe of a failing service: outcome %q (%s), want refused, timeout or error", results[0].Outcome, results[0].Error)
-	}
-	if limit := cold + 20*time.Second; took > limit {
-		t.Errorf("socktui probe took %s, more than its cold timeout %s plus slack (%s)", took, cold, limit)
 	}
 	t.Logf("probe of a failing service: %s %q in %s", results[0].Outcome, results[0].Error, took)
 
@@ -356,8 +354,9 @@ func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr
 
 // TestSilentAndClosingServices is failure mode 3: a service that accepts
 // and never answers, and one that closes every connection at once. Their
-// probes end as timeout and error, and a probe of every unit finishes
-// within a bound set by the prober's own timeouts.
+// probes end as timeout and error, in the CLI's probe of every unit and in
+// the UI. (That a timeout ends a probe on time is probe's TestProbeTimeout;
+// what it costs, probe's and cli's benchmarks.)
 func TestSilentAndClosingServices(t *testing.T) {
 	f := newFixture(t)
 	silent := uniqueName(t, "silent")
@@ -405,13 +404,16 @@ func TestSilentAndClosingServices(t *testing.T) {
 				if r.Outcome != probe.Timeout {
 					t.Errorf("%s: silent service: %s (%s), want timeout", run, r.Outcome, r.Error)
 				}
+				// The timeout that ended it is the one for its kind of
+				// probe: cold on the first run, warm on the second.
 				bound := timeout
 				if r.Cold {
 					bound = cold
 				}
-				if rtt := time.Duration(r.RTTms * float64(time.Millisecond)); rtt > bound+5*time.Second {
-					t.Errorf("%s: silent service's probe took %s, over its bound %s plus slack", run, rtt, bound)
+				if !strings.Contains(r.Error, "within "+bound.String()) {
+					t.Errorf("%s: silent service (cold %v): error %q, want it ended by its %s timeout", run, r.Cold, r.Error, bound)
 				}
+				t.Logf("%s: silent service: %s (%s) in %.1f ms", run, r.Outcome, r.Error, r.RTTms)
 			case closing + ".socket":
 				gotClosing = true
 				if r.Outcome != probe.Error {
@@ -422,11 +424,6 @@ func TestSilentAndClosingServices(t *testing.T) {
 		}
 		if !gotSilent || !gotClosing {
 			t.Errorf("%s: results miss the units (silent %v, closing %v):\n%s", run, gotSilent, gotClosing, out)
-		}
-		// Probes run in parallel, each bounded by the cold timeout at
-		// worst; the slack covers a loaded machine and process start.
-		if limit := 3*cold + 30*time.Second; took > limit {
-			t.Errorf("%s: socktui probe of %d endpoints took %s, over %s", run, len(results), took, limit)
 		}
 		t.Logf("%s: socktui probe of %d endpoints in %s", run, len(results), took)
 	}
@@ -441,7 +438,7 @@ func TestSilentAndClosingServices(t *testing.T) {
 	x.keys("p")
 	x.waitFor("the silent service's timeout on screen", 60*time.Second,
 		regexp.MustCompile(`tcp4 `+regexp.QuoteMeta(silentAddr)+` +timeout`))
-	x.keys("Escape")
+	x.clearFilter()
 	x.filter(closing)
 	x.keys("p")
 	x.waitFor("the closing service's error on screen", 60*time.Second,
@@ -555,7 +552,7 @@ func phrase(words string) string {
 
 // TestMissingImageEndToEnd is failure mode 2: the echo workload in
 // container mode with an image that is not in local storage (--pull=never).
-// The probe fails within its bound, and list (table and JSON) and the UI
+// The probe fails, and list (table and JSON) and the UI
 // say in words that the image is missing, also once the socket has given
 // up; reset-failed brings the socket back to listening.
 func TestMissingImageEndToEnd(t *testing.T) {
@@ -599,9 +596,6 @@ func TestMissingImageEndToEnd(t *testing.T) {
 		if r.Outcome == probe.OK || r.Outcome == probe.Unsupported {
 			t.Errorf("probe %s %s: %s, want a failure", r.Type, r.Address, r.Outcome)
 		}
-	}
-	if limit := cold + 30*time.Second; took > limit {
-		t.Errorf("socktui probe took %s, over its cold timeout %s plus slack", took, cold)
 	}
 	t.Logf("probe of a container with no image: %s %q in %s", results[0].Outcome, results[0].Error, took)
 

@@ -11,6 +11,15 @@ import (
 
 // tmux drives the real binary in a detached tmux session and reads its
 // screen, as a person would.
+//
+// Keys are typed one at a time, each once the screen shows the effect of
+// the one before. A terminal's input has no key boundaries: Bubble Tea
+// parses each read of the terminal on its own, so keys that reach it in
+// one read are one message. Escape and then "/" is Alt+/, which matches no
+// binding, and a key typed before the UI read the one before lands in the
+// same read whenever the UI is slow to run (a loaded machine). Waiting for
+// the effect is a condition, not a moment: the UI has read the key once it
+// drew what the key did.
 type tmux struct {
 	t       *testing.T
 	session string
@@ -63,16 +72,6 @@ func (x *tmux) waitFor(what string, timeout time.Duration, patterns ...*regexp.R
 	}
 }
 
-// appears polls the screen until pattern matches, for at most timeout.
-func (x *tmux) appears(pattern *regexp.Regexp, timeout time.Duration) bool {
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && x.alive(); time.Sleep(50 * time.Millisecond) {
-		if pattern.MatchString(x.screen()) {
-			return true
-		}
-	}
-	return false
-}
-
 // quit presses q and waits for the UI to end, failing the test if the
 // program does not exit promptly or exits with a non-zero status.
 func (x *tmux) quit(timeout time.Duration) {
@@ -102,26 +101,46 @@ func (x *tmux) quit(timeout time.Duration) {
 	}
 }
 
+// listTitleRE is the list pane's title line, focused ("▸ [Sockets 3]") or
+// not ("─ Sockets 3 ─"); a first full frame has it.
+var listTitleRE = regexp.MustCompile(`(?m)^(?:▸ \[|─ )Sockets \d+.*$`)
+
+// listTitle waits for a full frame and returns the list pane's title line.
+func (x *tmux) listTitle(what string) string {
+	x.t.Helper()
+	return listTitleRE.FindString(x.waitFor(what, 60*time.Second, listTitleRE))
+}
+
 // filter narrows the UI's list to units containing text, which selects
-// the first of them, so that the detail pane shows it.
+// the first of them, so that the detail pane shows it. The list must have
+// no filter (clearFilter removes one): "/" would reopen it for editing.
+// Each key is typed once, after the screen shows the one before.
 func (x *tmux) filter(text string) {
 	x.t.Helper()
-	// Type only once the prompt is open. Under a loaded make test, a "/"
-	// was once lost and the text went to the list as commands; it is
-	// pressed again (twice at most) when no prompt opens.
-	prompt := regexp.MustCompile(`filter: █`)
-	for attempt := 1; ; attempt++ {
-		x.keys("/")
-		if x.appears(prompt, 3*time.Second) {
-			break
-		}
-		if attempt == 3 {
-			x.t.Fatalf("no filter prompt after / three times; screen:\n%s", x.screen())
-		}
+	if title := x.listTitle("a full frame before /"); strings.Contains(title, "filter:") {
+		x.t.Fatalf("filter(%q): the list already has a filter (%q); clear it first", text, title)
 	}
+	x.keys("/")
+	x.waitFor("the empty filter prompt after /", 30*time.Second, regexp.MustCompile(`Sockets \d+[^\n]* · filter: █`))
 	x.keys("-l", text)
+	x.waitFor("the text in the filter prompt", 30*time.Second, regexp.MustCompile(`filter: `+regexp.QuoteMeta(text)+`█`))
 	x.keys("Enter")
-	x.waitFor("the filtered list", 30*time.Second, regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
+	x.waitFor("the filter kept, its first unit selected", 30*time.Second,
+		regexp.MustCompile(`filter: `+regexp.QuoteMeta(text)+` \(esc clears\)`),
+		regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
+}
+
+// clearFilter presses Escape once to clear the list's filter and waits
+// until it is gone. The list must have the keyboard (Escape in another pane
+// only moves the focus back) and a filter whose prompt is closed.
+func (x *tmux) clearFilter() {
+	x.t.Helper()
+	title := x.listTitle("a full frame before Escape")
+	if !strings.HasPrefix(title, "▸ [") || !strings.Contains(title, "(esc clears)") {
+		x.t.Fatalf("clearFilter: want the focused list with a kept filter, title %q", title)
+	}
+	x.keys("Escape")
+	x.waitGone("the filter after Escape", 30*time.Second, regexp.MustCompile(`Sockets \d+[^\n]* · filter:`))
 }
 
 // waitGone polls the screen until pattern no longer matches.
