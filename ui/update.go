@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -21,7 +22,7 @@ func (m *Model) startSpinner() tea.Cmd {
 
 // fail records an error in the status line and the timeline.
 func (m *Model) fail(err error) {
-	text := sanitize(err.Error())
+	text := termtext.Clean(err.Error())
 	m.status.lastErr = text
 	m.timeline.add(m.now(), text, true)
 }
@@ -147,7 +148,7 @@ func (m Model) handleFilterKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 			m.list.filter = string(r[:len(r)-1])
 		}
 	case tea.KeyRunes, tea.KeySpace:
-		m.list.filter += sanitize(string(msg.Runes))
+		m.list.filter += termtext.Clean(string(msg.Runes))
 	default:
 		return m, nil
 	}
@@ -249,7 +250,7 @@ func (m *Model) applyProbe(id int, res probe.Result) {
 	r.results[probeKey(res.Type, res.Address)] = res
 	r.refresh()
 	if res.Outcome != probe.OK {
-		m.timeline.add(m.now(), fmt.Sprintf("probe %s %s: %s", sanitize(res.Unit), listenEntry(systemdbus.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
+		m.timeline.add(m.now(), fmt.Sprintf("probe %s %s: %s", termtext.Clean(res.Unit), listenEntry(systemdbus.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
 	}
 }
 
@@ -302,7 +303,7 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 		}
 		row, old := m.units.upsert(*ev.Socket)
 		if old == nil {
-			m.timeline.add(at, sanitize(ev.Socket.Unit)+" added", false)
+			m.timeline.add(at, termtext.Clean(ev.Socket.Unit)+" added", false)
 			m.list.rebuild(&m.units)
 			return
 		}
@@ -312,12 +313,12 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 		}
 	case systemdbus.UnitRemoved:
 		if m.units.remove(ev.Unit) {
-			m.timeline.add(at, sanitize(ev.Unit)+" removed", false)
+			m.timeline.add(at, termtext.Clean(ev.Unit)+" removed", false)
 			m.list.rebuild(&m.units)
 		}
 	case systemdbus.JobFinished:
 		if ev.JobResult != "" && ev.JobResult != "done" {
-			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, sanitize(ev.Unit), sanitize(ev.JobResult)), true)
+			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
 		}
 	case systemdbus.Disconnected:
 		if m.status.conn != connGone {
@@ -326,7 +327,7 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 		}
 		text := "disconnected from the manager"
 		if ev.Err != nil {
-			text += ": " + sanitize(ev.Err.Error())
+			text += ": " + termtext.Clean(ev.Err.Error())
 			m.status.lastErr = text
 		}
 		m.timeline.add(at, text, true)
@@ -345,9 +346,9 @@ func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
 		row.triggeredAt = at
 	}
 	if s.State != old.State {
-		text := fmt.Sprintf("%s %s -> %s", sanitize(s.Unit), orDash(string(old.State)), orDash(string(s.State)))
+		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(s.Unit), orDash(string(old.State)), orDash(string(s.State)))
 		if s.State == systemdbus.StateFailed && s.Reason != "" {
-			text += ": " + sanitize(s.Reason)
+			text += ": " + termtext.Clean(s.Reason)
 		}
 		m.timeline.add(at, text, s.State == systemdbus.StateFailed)
 	}
@@ -361,7 +362,7 @@ func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
 		if prev == svc.ActiveState {
 			continue
 		}
-		text := fmt.Sprintf("%s %s -> %s", sanitize(svc.Unit), sanitize(prev), sanitize(svc.ActiveState))
+		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(svc.Unit), termtext.Clean(prev), termtext.Clean(svc.ActiveState))
 		switch svc.ActiveState {
 		case "active":
 			if !row.triggeredAt.IsZero() && !at.Before(row.triggeredAt) {
