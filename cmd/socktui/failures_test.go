@@ -270,10 +270,10 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 1 {
 		t.Fatalf("socktui probe --json: %v, %d results\n%s", err, len(results), out)
 	}
-	switch results[0].Outcome {
-	case probe.Refused, probe.Timeout, probe.Error:
-	default:
-		t.Errorf("probe of a failing service: outcome %q (%s), want refused, timeout or error", results[0].Outcome, results[0].Error)
+	// The probe started the service and saw it fail: failed, with the
+	// service's Result (or the socket's start limit).
+	if r := results[0]; r.Outcome != probe.Failed || !regexp.MustCompile(`exit-code|limit-hit`).MatchString(r.Error) {
+		t.Errorf("probe of a failing service: outcome %q (%s), want failed with the reason", r.Outcome, r.Error)
 	}
 	t.Logf("probe of a failing service: %s %q in %s", results[0].Outcome, results[0].Error, took)
 
@@ -290,6 +290,13 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	x.waitFor("the unit and its service failed in the UI", 60*time.Second,
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`),
 		regexp.MustCompile(`service: `+regexp.QuoteMeta(name+".service")+` failed \(failed\) .*result (exit-code|start-limit-hit)`))
+
+	// A probe from the UI agrees with the unit's state: the activation it
+	// triggers fails, and no ok stands beside [failed].
+	x.keys("p")
+	x.waitFor("the UI's probe failed beside the failed unit", 60*time.Second,
+		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\].* 0/1 ok`),
+		regexp.MustCompile(`tcp4 `+regexp.QuoteMeta(addr)+` +failed .*(exit-code|limit-hit)`))
 
 	// Repeated activation: the socket itself fails with a start-limit result.
 	limitRE := regexp.MustCompile(`trigger-limit-hit|service-start-limit-hit`)
