@@ -655,9 +655,7 @@ func TestBusTransport(t *testing.T) {
 	s := sandboxtest.Start(t)
 	sandboxtest.Need(t, "dbus-daemon", "dbus-user-session")
 	ctx := testCtx(t)
-	busPath := filepath.Join(s.RuntimeDir, "bus")
-	waitFor(t, "the session bus socket", func() bool { _, err := os.Stat(busPath); return err == nil })
-	busAddr := "unix:path=" + busPath
+	busAddr := "unix:path=" + filepath.Join(s.RuntimeDir, "bus")
 	dial := func(ctx context.Context) (*dbus.Conn, error) {
 		conn, err := dbus.Dial(busAddr, systemdbus.ConnOptions()...)
 		if err != nil {
@@ -669,12 +667,17 @@ func TestBusTransport(t *testing.T) {
 		}
 		return conn, nil
 	}
+	// The manager's dbus.socket listens once the sandbox is up, but the
+	// socket's file exists from its bind, before its listen: wait until a
+	// client gets in (refused until then), not for the file.
+	var probe *dbus.Conn
+	waitFor(t, "the session bus taking a client", func() bool {
+		var err error
+		probe, err = dial(ctx)
+		return err == nil
+	})
 	// The bus was just socket-activated: wait until the manager has joined
 	// it and owns its name, as it long has in a real session.
-	probe, err := dial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := probe.Hello(); err != nil {
 		t.Fatal(err)
 	}
