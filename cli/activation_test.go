@@ -127,13 +127,18 @@ func TestActivationFeedDisconnected(t *testing.T) {
 func TestProbeFailingServiceInSandbox(t *testing.T) {
 	s := sandboxtest.Start(t)
 	socktui := testbin.Build(t, "cmd/socktui")
-	port := sandboxtest.FreePort(t)
-	dir := filepath.Join(s.Home, "false")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("socktui-false-%d", os.Getpid())
-	socket := fmt.Sprintf(`[Socket]
+	// One socket per kind, each started once: a socket stopped between
+	// rounds would give its port back to whoever asks first.
+	kinds := []string{"connect", "echo", "auto"}
+	units := map[string]string{}
+	name := func(kind string) string { return fmt.Sprintf("socktui-false-%s-%d", kind, os.Getpid()) }
+	for _, kind := range kinds {
+		port := sandboxtest.FreePort(t)
+		dir := filepath.Join(s.Home, "false-"+kind)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		units[name(kind)+".socket"] = fmt.Sprintf(`[Socket]
 ListenStream=127.0.0.1:%[1]d
 ListenStream=[::1]:%[1]d
 ListenDatagram=127.0.0.1:%[1]d
@@ -142,23 +147,19 @@ ListenStream=%[2]s/s.sock
 ListenDatagram=%[2]s/d.sock
 ListenSequentialPacket=%[2]s/p.sock
 `, port, dir)
-	sandboxtest.InstallUnits(t, s, map[string]string{
-		name + ".socket":  socket,
-		name + ".service": "[Service]\nExecStart=/bin/false\n",
-	})
-	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", name+".socket", name+".service").Run() })
+		units[name(kind)+".service"] = "[Service]\nExecStart=/bin/false\n"
+		t.Cleanup(func() { s.Systemctl(context.Background(), "stop", name(kind)+".socket", name(kind)+".service").Run() })
+	}
+	sandboxtest.InstallUnits(t, s, units)
+	for _, kind := range kinds {
+		sandboxtest.Systemctl(t, s, "start", name(kind)+".socket")
+	}
 
-	for _, kind := range []string{"connect", "echo", "auto"} {
-		// Whatever the last round left (a service still restarting, a
-		// failed one, or a socket that hit its start limit) is stopped and
-		// cleared; units not loaded yet have nothing to clear.
-		sandboxtest.Systemctl(t, s, "stop", name+".socket", name+".service")
-		_ = s.Systemctl(context.Background(), "reset-failed", name+".socket", name+".service").Run()
-		sandboxtest.Systemctl(t, s, "start", name+".socket")
-		if state := serviceState(t, s, name+".service"); state != "inactive" {
+	for _, kind := range kinds {
+		if state := serviceState(t, s, name(kind)+".service"); state != "inactive" {
 			t.Fatalf("%s: the service is %s before the probe, want inactive", kind, state)
 		}
-		out, code := runSocktui(t, s, socktui, "probe", "--json", "--kind", kind, "--cold-timeout", "1h", "--timeout", "1h", name)
+		out, code := runSocktui(t, s, socktui, "probe", "--json", "--kind", kind, "--cold-timeout", "1h", "--timeout", "1h", name(kind))
 		var rs []jsonResult
 		if err := json.Unmarshal(out, &rs); err != nil {
 			t.Fatalf("%s: %v in\n%s", kind, err, out)
@@ -172,7 +173,7 @@ ListenSequentialPacket=%[2]s/p.sock
 		for _, r := range rs {
 			t.Logf("%s: %-10s %-8s %8.1fms %s", kind, r.Network, r.Outcome, r.RTTms, r.Error)
 			if r.Outcome != string(probe.Failed) || !r.Cold ||
-				!strings.Contains(r.Error, name+".service") && !strings.Contains(r.Error, "limit-hit") {
+				!strings.Contains(r.Error, name(kind)+".service") && !strings.Contains(r.Error, "limit-hit") {
 				t.Errorf("%s: %s %s: %s %q, want failed, cold, with the service's reason", kind, r.Network, r.Address, r.Outcome, r.Error)
 			}
 		}
