@@ -279,13 +279,10 @@ func TestWireBatchAgainstPeer(t *testing.T) {
 	defer cancel()
 	b = &wireBatch{ctx: ctx, w: w}
 	b.get("/d", socketIface, "Listen", func(dbus.Variant) { t.Error("a value from nowhere") })
-	start := time.Now()
-	err := b.wait()
-	if !errors.Is(err, context.DeadlineExceeded) {
+	// It gives up on the context's deadline (and a hang would be the
+	// test's timeout), not on some other error.
+	if err := b.wait(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("unanswered batch: %v, want the context's deadline", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("unanswered batch took %v to give up", d)
 	}
 }
 
