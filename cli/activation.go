@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // activationFeed is the probe.ActivationWatcher of `socktui probe` and of
@@ -17,7 +17,7 @@ import (
 // systemdbus Watch, started by the first FollowActivation and kept until
 // Close) and tells each follower how its unit's activation goes.
 type activationFeed struct {
-	watch func(ctx context.Context) <-chan systemdbus.Event
+	watch func(ctx context.Context) <-chan unit.Event
 
 	start  sync.Once
 	cancel context.CancelFunc
@@ -27,7 +27,7 @@ type activationFeed struct {
 	mu      sync.Mutex
 	isReady bool
 	err     error // why the first listing failed
-	socks   map[string]systemdbus.Socket
+	socks   map[string]unit.Socket
 	subs    map[string][]*follower
 }
 
@@ -35,9 +35,9 @@ var _ probe.ActivationWatcher = (*activationFeed)(nil)
 
 // newActivationFeed returns a feed over watch (a systemdbus Client's
 // Watch); nothing runs until the first FollowActivation.
-func newActivationFeed(watch func(ctx context.Context) <-chan systemdbus.Event) *activationFeed {
+func newActivationFeed(watch func(ctx context.Context) <-chan unit.Event) *activationFeed {
 	return &activationFeed{watch: watch, ready: make(chan struct{}), done: make(chan struct{}),
-		socks: map[string]systemdbus.Socket{}, subs: map[string][]*follower{}}
+		socks: map[string]unit.Socket{}, subs: map[string][]*follower{}}
 }
 
 // errNotFollowed is a unit the feed cannot follow.
@@ -45,7 +45,7 @@ var errNotFollowed = errors.New("not followed")
 
 // FollowActivation implements probe.ActivationWatcher. The first call
 // starts the Watch and waits (at most until ctx ends) for its listing.
-func (f *activationFeed) FollowActivation(ctx context.Context, unit string) (<-chan probe.Activation, error) {
+func (f *activationFeed) FollowActivation(ctx context.Context, name string) (<-chan probe.Activation, error) {
 	f.start.Do(func() {
 		wctx, cancel := context.WithCancel(context.Background())
 		f.cancel = cancel
@@ -61,31 +61,31 @@ func (f *activationFeed) FollowActivation(ctx context.Context, unit string) (<-c
 	if f.err != nil {
 		return nil, f.err
 	}
-	sock, ok := f.socks[unit]
+	sock, ok := f.socks[name]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%s: %w", unit, errNotFollowed)
+		return nil, fmt.Errorf("%s: %w", name, errNotFollowed)
 	case sock.Accept:
 		// Its per-connection instances are not followed one by one.
-		return nil, fmt.Errorf("%s: Accept=yes: %w", unit, errNotFollowed)
+		return nil, fmt.Errorf("%s: Accept=yes: %w", name, errNotFollowed)
 	}
 	fl := &follower{wake: make(chan struct{}, 1), queue: []probe.Activation{activationOf(nil, sock)}}
-	f.subs[unit] = append(f.subs[unit], fl)
+	f.subs[name] = append(f.subs[name], fl)
 	out := make(chan probe.Activation)
 	go func() {
 		defer close(out)
-		defer f.unfollow(unit, fl)
+		defer f.unfollow(name, fl)
 		fl.pump(ctx, out)
 	}()
 	return out, nil
 }
 
-func (f *activationFeed) unfollow(unit string, fl *follower) {
+func (f *activationFeed) unfollow(name string, fl *follower) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.subs[unit] = slices.DeleteFunc(f.subs[unit], func(x *follower) bool { return x == fl })
-	if len(f.subs[unit]) == 0 {
-		delete(f.subs, unit)
+	f.subs[name] = slices.DeleteFunc(f.subs[name], func(x *follower) bool { return x == fl })
+	if len(f.subs[name]) == 0 {
+		delete(f.subs, name)
 	}
 }
 
@@ -100,7 +100,7 @@ func (f *activationFeed) Close() {
 }
 
 // loop applies the Watch's events until its channel closes.
-func (f *activationFeed) loop(events <-chan systemdbus.Event) {
+func (f *activationFeed) loop(events <-chan unit.Event) {
 	defer close(f.done)
 	defer func() {
 		f.mu.Lock()
@@ -127,21 +127,21 @@ func (f *activationFeed) markReady(err error) {
 	close(f.ready)
 }
 
-func (f *activationFeed) apply(ev systemdbus.Event) {
+func (f *activationFeed) apply(ev unit.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch ev.Kind {
-	case systemdbus.Snapshot, systemdbus.Reconnected:
+	case unit.Snapshot, unit.Reconnected:
 		f.err = nil
 		old := f.socks
-		f.socks = make(map[string]systemdbus.Socket, len(ev.Sockets))
+		f.socks = make(map[string]unit.Socket, len(ev.Sockets))
 		for _, s := range ev.Sockets {
 			f.socks[s.Unit] = s
 		}
-		for unit, fls := range f.subs {
-			cur, ok := f.socks[unit]
-			var prev *systemdbus.Socket
-			if p, had := old[unit]; had {
+		for name, fls := range f.subs {
+			cur, ok := f.socks[name]
+			var prev *unit.Socket
+			if p, had := old[name]; had {
 				prev = &p
 			}
 			for _, fl := range fls {
@@ -153,11 +153,11 @@ func (f *activationFeed) apply(ev systemdbus.Event) {
 			}
 		}
 		f.markReady(nil)
-	case systemdbus.UnitChanged, systemdbus.UnitAdded:
+	case unit.UnitChanged, unit.UnitAdded:
 		if ev.Socket == nil {
 			return
 		}
-		var prev *systemdbus.Socket
+		var prev *unit.Socket
 		if p, had := f.socks[ev.Socket.Unit]; had {
 			prev = &p
 		}
@@ -165,12 +165,12 @@ func (f *activationFeed) apply(ev systemdbus.Event) {
 		for _, fl := range f.subs[ev.Socket.Unit] {
 			fl.push(activationOf(prev, *ev.Socket))
 		}
-	case systemdbus.UnitRemoved:
+	case unit.UnitRemoved:
 		delete(f.socks, ev.Unit)
 		for _, fl := range f.subs[ev.Unit] {
 			fl.lose()
 		}
-	case systemdbus.Disconnected:
+	case unit.Disconnected:
 		if !f.isReady {
 			f.markReady(fmt.Errorf("following activations: %w", ev.Err))
 		}
@@ -182,23 +182,23 @@ func (f *activationFeed) apply(ev systemdbus.Event) {
 // follower sees. A service still failed from before (the socket listens
 // and the failure has not changed) is not this activation's failure: it is
 // idle, and a new activation moves it on.
-func activationOf(prev *systemdbus.Socket, cur systemdbus.Socket) probe.Activation {
+func activationOf(prev *unit.Socket, cur unit.Socket) probe.Activation {
 	switch {
 	case cur.ActiveState == "failed":
 		return probe.Activation{State: probe.ActivationFailed, Reason: cur.Reason}
-	case cur.State == systemdbus.StateFailed:
-		if prev == nil || prev.State == systemdbus.StateFailed && prev.Reason == cur.Reason {
+	case cur.State == unit.StateFailed:
+		if prev == nil || prev.State == unit.StateFailed && prev.Reason == cur.Reason {
 			return probe.Activation{State: probe.ActivationIdle}
 		}
 		return probe.Activation{State: probe.ActivationFailed, Reason: cur.Reason}
-	case cur.State == systemdbus.StateStopped:
+	case cur.State == unit.StateStopped:
 		if prev != nil && prev.Listening() {
-			return probe.Activation{State: probe.ActivationFailed, Reason: "socket stopped (" + cur.ActiveState + ")"}
+			return probe.Activation{State: probe.ActivationFailed, Reason: "socket stopped (" + string(cur.ActiveState) + ")"}
 		}
 		return probe.Activation{State: probe.ActivationIdle}
-	case cur.State == systemdbus.StateActive:
+	case cur.State == unit.StateActive:
 		return probe.Activation{State: probe.ActivationUp}
-	case cur.State == systemdbus.StateActivating:
+	case cur.State == unit.StateActivating:
 		return probe.Activation{State: probe.ActivationStarting}
 	}
 	return probe.Activation{State: probe.ActivationIdle}
@@ -273,7 +273,7 @@ const EnvProbeKind = "SOCKTUI_PROBE"
 // through the Prober's Activations.
 type unitProber struct {
 	p    *probe.Prober
-	kind probe.Kind // KindAuto: per unit
+	kind unit.Kind // KindAuto: per name
 	// envs reads services' Environment (systemdbus's ServiceEnvironments);
 	// nil: no declared kinds.
 	envs func(ctx context.Context, services []string) (map[string][]string, error)
@@ -282,9 +282,9 @@ type unitProber struct {
 // ProbeAll is the Prober's ProbeAll, with every target's Kind decided
 // first (a read of the services' environment, when any kind is auto). It
 // returns at once; the results come as the Prober delivers them.
-func (u unitProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+func (u unitProber) ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result {
 	ts = slices.Clone(ts)
-	if u.kind != probe.KindAuto && u.kind != "" {
+	if u.kind != unit.KindAuto && u.kind != "" {
 		for i := range ts {
 			ts[i].Kind = u.kind
 		}
@@ -303,13 +303,13 @@ func (u unitProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan prob
 
 // declareKinds sets the Kind of each auto target whose service declares
 // one. A read that fails leaves the automatic choice.
-func (u unitProber) declareKinds(ctx context.Context, ts []probe.Target) {
+func (u unitProber) declareKinds(ctx context.Context, ts []unit.Target) {
 	if u.envs == nil {
 		return
 	}
 	var services []string
 	for _, t := range ts {
-		if t.Service != "" && (t.Kind == "" || t.Kind == probe.KindAuto) && !slices.Contains(services, t.Service) {
+		if t.Service != "" && (t.Kind == "" || t.Kind == unit.KindAuto) && !slices.Contains(services, t.Service) {
 			services = append(services, t.Service)
 		}
 	}
@@ -321,7 +321,7 @@ func (u unitProber) declareKinds(ctx context.Context, ts []probe.Target) {
 		return
 	}
 	for i := range ts {
-		if k := declaredKind(envs[ts[i].Service]); k != "" && (ts[i].Kind == "" || ts[i].Kind == probe.KindAuto) {
+		if k := declaredKind(envs[ts[i].Service]); k != "" && (ts[i].Kind == "" || ts[i].Kind == unit.KindAuto) {
 			ts[i].Kind = k
 		}
 	}
@@ -329,11 +329,11 @@ func (u unitProber) declareKinds(ctx context.Context, ts []probe.Target) {
 
 // declaredKind is the kind EnvProbeKind names in a service's environment,
 // "" when it names none or no kind socktui knows.
-func declaredKind(env []string) probe.Kind {
+func declaredKind(env []string) unit.Kind {
 	for _, kv := range slices.Backward(env) {
 		if v, ok := strings.CutPrefix(kv, EnvProbeKind+"="); ok {
 			k, err := probe.ParseKind(v)
-			if err != nil || k == probe.KindAuto {
+			if err != nil || k == unit.KindAuto {
 				return ""
 			}
 			return k

@@ -13,24 +13,24 @@ import (
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
-func sock(state systemdbus.State, active, reason string) systemdbus.Socket {
-	return systemdbus.Socket{Unit: "a.socket", ActiveState: active, State: state, Reason: reason}
+func sock(state unit.State, active unit.ActiveState, reason string) unit.Socket {
+	return unit.Socket{Unit: "a.socket", ActiveState: active, State: state, Reason: reason}
 }
 
 func TestActivationOf(t *testing.T) {
-	idle := sock(systemdbus.StateIdle, "active", "")
-	svcFailed := sock(systemdbus.StateFailed, "active", "service a.service: exit-code")
-	sockFailed := sock(systemdbus.StateFailed, "failed", "socket: service-start-limit-hit")
-	starting := sock(systemdbus.StateActivating, "active", "")
-	up := sock(systemdbus.StateActive, "active", "")
-	stopped := sock(systemdbus.StateStopped, "inactive", "")
+	idle := sock(unit.StateIdle, "active", "")
+	svcFailed := sock(unit.StateFailed, "active", "service a.service: exit-code")
+	sockFailed := sock(unit.StateFailed, "failed", "socket: service-start-limit-hit")
+	starting := sock(unit.StateActivating, "active", "")
+	up := sock(unit.StateActive, "active", "")
+	stopped := sock(unit.StateStopped, "inactive", "")
 	tests := []struct {
 		name      string
-		prev      *systemdbus.Socket
-		cur       systemdbus.Socket
+		prev      *unit.Socket
+		cur       unit.Socket
 		want      probe.ActivationState
 		wantWhy   string
 		wantEmpty bool
@@ -56,9 +56,9 @@ func TestActivationOf(t *testing.T) {
 }
 
 func TestActivationFeed(t *testing.T) {
-	events := make(chan systemdbus.Event, 16)
+	events := make(chan unit.Event, 16)
 	started := 0
-	f := newActivationFeed(func(ctx context.Context) <-chan systemdbus.Event {
+	f := newActivationFeed(func(ctx context.Context) <-chan unit.Event {
 		started++
 		go func() {
 			<-ctx.Done()
@@ -67,9 +67,9 @@ func TestActivationFeed(t *testing.T) {
 		return events
 	})
 	defer f.Close()
-	a := sock(systemdbus.StateIdle, "active", "")
-	accept := systemdbus.Socket{Unit: "b.socket", ActiveState: "active", State: systemdbus.StateIdle, Accept: true}
-	events <- systemdbus.Event{Kind: systemdbus.Snapshot, Sockets: []systemdbus.Socket{a, accept}}
+	a := sock(unit.StateIdle, "active", "")
+	accept := unit.Socket{Unit: "b.socket", ActiveState: "active", State: unit.StateIdle, Accept: true}
+	events <- unit.Event{Kind: unit.Snapshot, Sockets: []unit.Socket{a, accept}}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,16 +86,16 @@ func TestActivationFeed(t *testing.T) {
 	if started != 1 {
 		t.Errorf("the watch started %d times, want once", started)
 	}
-	for _, s := range []systemdbus.Socket{
-		sock(systemdbus.StateActivating, "active", ""),
-		sock(systemdbus.StateActive, "active", ""),
-		sock(systemdbus.StateFailed, "active", "service a.service: exit-code"),
+	for _, s := range []unit.Socket{
+		sock(unit.StateActivating, "active", ""),
+		sock(unit.StateActive, "active", ""),
+		sock(unit.StateFailed, "active", "service a.service: exit-code"),
 	} {
-		events <- systemdbus.Event{Kind: systemdbus.UnitChanged, Unit: s.Unit, Socket: &s}
+		events <- unit.Event{Kind: unit.UnitChanged, Unit: s.Unit, Socket: &s}
 	}
-	events <- systemdbus.Event{Kind: systemdbus.UnitRemoved, Unit: "a.socket"}
+	events <- unit.Event{Kind: unit.UnitRemoved, Unit: "a.socket"}
 	var got []probe.ActivationState
-	for a := range ch { // closed once the unit is removed
+	for a := range ch { // closed once the name is removed
 		got = append(got, a.State)
 	}
 	want := []probe.ActivationState{probe.ActivationIdle, probe.ActivationStarting, probe.ActivationUp, probe.ActivationFailed}
@@ -105,8 +105,8 @@ func TestActivationFeed(t *testing.T) {
 }
 
 func TestActivationFeedDisconnected(t *testing.T) {
-	events := make(chan systemdbus.Event, 1)
-	f := newActivationFeed(func(ctx context.Context) <-chan systemdbus.Event {
+	events := make(chan unit.Event, 1)
+	f := newActivationFeed(func(ctx context.Context) <-chan unit.Event {
 		go func() {
 			<-ctx.Done()
 			close(events)
@@ -114,7 +114,7 @@ func TestActivationFeedDisconnected(t *testing.T) {
 		return events
 	})
 	defer f.Close()
-	events <- systemdbus.Event{Kind: systemdbus.Disconnected, Err: errors.New("no manager")}
+	events <- unit.Event{Kind: unit.Disconnected, Err: errors.New("no manager")}
 	if _, err := f.FollowActivation(context.Background(), "a.socket"); err == nil || !strings.Contains(err.Error(), "no manager") {
 		t.Errorf("no manager: %v, want its error", err)
 	}

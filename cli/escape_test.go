@@ -11,7 +11,7 @@ import (
 
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -53,7 +53,7 @@ func TestProbeEscapedNamesAndPaths(t *testing.T) {
 	}
 
 	out, code := runSocktui(t, s, socktui, "list", "--json", name)
-	var socks []systemdbus.Socket
+	var socks []unit.Socket
 	if err := json.Unmarshal(out, &socks); err != nil || code != ExitOK {
 		t.Fatalf("socktui list --json %s: exit %d, %v in\n%s", name, code, err, out)
 	}

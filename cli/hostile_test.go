@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // assertTerminalSafe fails t when out holds anything but printable text and
@@ -29,16 +29,16 @@ func assertTerminalSafe(t *testing.T, what, out string) {
 }
 
 func TestListTableEscapesHostileText(t *testing.T) {
-	socks := []systemdbus.Socket{{
+	socks := []unit.Socket{{
 		Unit:   "evil\x1b[2J.socket",
-		State:  systemdbus.StateFailed,
+		State:  unit.StateFailed,
 		Reason: "service evil.service: \x1b]0;pwned\x07",
-		Listen: []systemdbus.Listen{
+		Listen: []unit.Listen{
 			{Type: "FIFO", Address: "/run/fifo-\x1b]0;pwned\x07"},
 			{Type: "MessageQueue", Address: "/mq\tx\ny"},
 			{Type: "Stream", Address: "/run/\u202ekcos.evil"},
 		},
-		Services: []systemdbus.Service{{Unit: "evil.service", ActiveState: "failed", SubState: "failed\u009b2J",
+		Services: []unit.Service{{Unit: "evil.service", ActiveState: "failed", SubState: "failed\u009b2J",
 			Container: "ctr\x1b]0;pwned\x07\x1b[2J"}},
 	}}
 	var b bytes.Buffer
@@ -68,9 +68,9 @@ func TestListTableEscapesHostileText(t *testing.T) {
 func TestProbeTableCutsAndEscapesDetail(t *testing.T) {
 	status := "HTTP/1.1 200 OK \x1b]0;pwned\x07" + strings.Repeat("x", 300)
 	rs := []probe.Result{
-		{Unit: "web.socket", Type: "Stream", Address: "127.0.0.1:80", Network: probe.TCP4, Kind: probe.KindHTTP,
+		{Unit: "web.socket", Type: "Stream", Address: "127.0.0.1:80", Network: unit.TCP4, Kind: unit.KindHTTP,
 			Outcome: probe.OK, RTT: 1, Status: status},
-		{Unit: "web.socket", Type: "Stream", Address: "/run/w\x1b[2J.sock", Network: probe.Unix, Kind: probe.KindHTTP,
+		{Unit: "web.socket", Type: "Stream", Address: "/run/w\x1b[2J.sock", Network: unit.Unix, Kind: unit.KindHTTP,
 			Outcome: probe.Mismatch, Error: "not an HTTP response: \"\\x1b[2J\"\r\n"},
 	}
 	var b bytes.Buffer

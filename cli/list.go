@@ -10,6 +10,7 @@ import (
 
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // connect builds the systemd client for a subcommand.
@@ -52,20 +53,20 @@ func runList(ctx context.Context, env *Env, args []string) error {
 }
 
 // writeJSON prints socks as a JSON array; empty lists are [] not null.
-func writeJSON(w io.Writer, socks []systemdbus.Socket) error {
+func writeJSON(w io.Writer, socks []unit.Socket) error {
 	if socks == nil {
-		socks = []systemdbus.Socket{}
+		socks = []unit.Socket{}
 	}
 	for i := range socks {
 		s := &socks[i]
 		if s.Listen == nil {
-			s.Listen = []systemdbus.Listen{}
+			s.Listen = []unit.Listen{}
 		}
 		if s.Triggers == nil {
 			s.Triggers = []string{}
 		}
 		if s.Services == nil {
-			s.Services = []systemdbus.Service{}
+			s.Services = []unit.Service{}
 		}
 	}
 	return encodeJSON(w, socks)
@@ -75,9 +76,9 @@ func writeJSON(w io.Writer, socks []systemdbus.Socket) error {
 // address, with the activation state and the services' states. Every value
 // from systemd goes through termtext.Clean: an address, a unit's name or a
 // container's name can hold escape sequences, tabs or newlines.
-func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
+func writeTable(w io.Writer, socks []unit.Socket, all bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LISTEN\tTYPE\tUNIT\tSTATE\tACTIVATES\tSERVICE\tCONTAINER")
+	fmt.Fprintln(tw, "LISTEN\tTYPE\tNETWORK\tUNIT\tSTATE\tACTIVATES\tSERVICE\tCONTAINER")
 	for _, s := range socks {
 		state := string(s.State)
 		if s.Reason != "" {
@@ -86,7 +87,7 @@ func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
 		var svcs, svcStates, containers []string
 		for _, v := range s.Services {
 			svcs = append(svcs, v.Unit)
-			svcStates = append(svcStates, v.ActiveState+"/"+v.SubState)
+			svcStates = append(svcStates, string(v.ActiveState)+"/"+v.SubState)
 			if v.Container != "" {
 				containers = append(containers, v.Container)
 			}
@@ -94,15 +95,19 @@ func writeTable(w io.Writer, socks []systemdbus.Socket, all bool) {
 		activates, svcState, container := dash(strings.Join(svcs, ",")), dash(strings.Join(svcStates, ",")), dash(strings.Join(containers, ","))
 		listen := s.Listen
 		if len(listen) == 0 {
-			listen = []systemdbus.Listen{{Type: "-", Address: "-"}}
+			listen = []unit.Listen{{Type: "-", Address: "-"}}
 		}
 		for i, l := range listen {
+			network := "-"
+			if l.Type != "-" {
+				network = string(l.Network())
+			}
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
-					termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(activates), termtext.Clean(svcState),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
+					termtext.Clean(network), termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(activates), termtext.Clean(svcState),
 					termtext.Clean(container))
 			} else {
-				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", termtext.Clean(l.Address), termtext.Clean(l.Type))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\n", termtext.Clean(l.Address), termtext.Clean(l.Type), termtext.Clean(network))
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
+	"github.com/socktui/socktui/unit"
 )
 
 // runProbe is `socktui probe`: it probes every endpoint of the socket units
@@ -28,14 +29,14 @@ func runProbe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	list := func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error) {
+	list := func(ctx context.Context, patterns []string) ([]unit.Socket, error) {
 		return c.ListSockets(ctx, systemdbus.ListOptions{Patterns: patterns})
 	}
 	feed := newActivationFeed(c.Watch)
 	defer feed.Close()
 	p := unitProber{
 		p:    &probe.Prober{Timeout: opts.timeout, ColdTimeout: opts.coldTimeout, Settle: opts.settle, Activations: feed},
-		kind: probe.KindAuto, // probeTargets sets --kind
+		kind: unit.KindAuto, // probeTargets sets --kind
 		envs: c.ServiceEnvironments,
 	}
 	return probeUnits(ctx, env, opts, list, p)
@@ -45,7 +46,7 @@ func runProbe(ctx context.Context, env *Env, args []string) error {
 const kindHelp = `  echo     a random line sent comes back
   http     GET / (/_ping for the Podman API) gets a status below 500
   connect  the endpoint takes the connection, nothing more
-  auto     chosen per unit: SOCKTUI_PROBE in the service's environment,
+  auto     chosen per name: SOCKTUI_PROBE in the service's environment,
            else echo for socktui's echo, http for web servers and the
            Podman API, else connect
 A cold probe (its service not running) also follows the activation it
@@ -55,7 +56,7 @@ starts: ok only once the service came up (connect: and stayed up for
 // probeOptions are the arguments of `socktui probe`.
 type probeOptions struct {
 	units       []string
-	kind        probe.Kind
+	kind        unit.Kind
 	timeout     time.Duration
 	coldTimeout time.Duration
 	settle      time.Duration
@@ -67,7 +68,7 @@ const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--c
 
 func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 	fs := newFlagSet(env, "probe", probeUsage)
-	kind := fs.String("kind", string(probe.KindAuto), "probe kind, and what its ok proves:\n"+kindHelp)
+	kind := fs.String("kind", string(unit.KindAuto), "probe kind, and what its ok proves:\n"+kindHelp)
 	timeout := fs.Duration("timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
 	cold := fs.Duration("cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
 	settle := fs.Duration("settle", probe.DefaultSettle, "how long a cold connect probe watches the service it started stay up")
@@ -96,11 +97,11 @@ func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
 
 // listSocketsFunc lists the socket units that match patterns (all when
 // none).
-type listSocketsFunc func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error)
+type listSocketsFunc func(ctx context.Context, patterns []string) ([]unit.Socket, error)
 
 // prober runs probes; *probe.Prober is one.
 type prober interface {
-	ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result
+	ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result
 }
 
 var _ prober = (*probe.Prober)(nil)
@@ -115,7 +116,7 @@ func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocke
 	}
 	if len(opts.units) > 0 {
 		for _, pat := range opts.units {
-			if !slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return matchUnit(pat, s.Unit) }) {
+			if !slices.ContainsFunc(socks, func(s unit.Socket) bool { return matchUnit(pat, s.Unit) }) {
 				return fmt.Errorf("no active or failed socket unit matches %q", pat)
 			}
 		}
@@ -145,17 +146,17 @@ func probeUnits(ctx context.Context, env *Env, opts probeOptions, list listSocke
 
 // matchUnit reports whether a unit name matches a pattern as systemd
 // matches them (fnmatch without escapes: systemdbus.MatchPattern).
-func matchUnit(pattern, unit string) bool {
+func matchUnit(pattern, name string) bool {
 	// fnmatch without escapes: "my\x2dapp.socket" names itself.
-	return systemdbus.MatchPattern(pattern, unit)
+	return systemdbus.MatchPattern(pattern, name)
 }
 
 // probeTargets is every endpoint of the socket units as probe targets
 // (ui.Targets: the one builder), in unit and Listen order. Without explicit
 // units only listening sockets are probed. kind overrides the automatic
 // choice unless it is KindAuto.
-func probeTargets(socks []systemdbus.Socket, kind probe.Kind, explicit bool) []probe.Target {
-	var ts []probe.Target
+func probeTargets(socks []unit.Socket, kind unit.Kind, explicit bool) []unit.Target {
+	var ts []unit.Target
 	for _, s := range socks {
 		if !explicit && !s.Listening() {
 			continue

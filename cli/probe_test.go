@@ -25,7 +25,7 @@ import (
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 	"github.com/socktui/socktui/workloads/echo/echotest"
 )
@@ -41,17 +41,17 @@ func TestParseProbeArgs(t *testing.T) {
 		want    probeOptions
 		wantErr bool
 	}{
-		{nil, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle}, false},
+		{nil, probeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle}, false},
 		{[]string{"echo", "web.socket", "--json", "--kind", "http", "--timeout", "5s"},
-			probeOptions{units: []string{"echo.socket", "web.socket"}, kind: probe.KindHTTP, timeout: 5 * time.Second, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true}, false},
+			probeOptions{units: []string{"echo.socket", "web.socket"}, kind: unit.KindHTTP, timeout: 5 * time.Second, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true}, false},
 		{[]string{"--cold-timeout=1m", "echo*"},
-			probeOptions{units: []string{"echo*"}, kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: time.Minute, settle: probe.DefaultSettle}, false},
+			probeOptions{units: []string{"echo*"}, kind: unit.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: time.Minute, settle: probe.DefaultSettle}, false},
 		{[]string{"--kind", "ping"}, probeOptions{}, true},
 		{[]string{"--timeout", "0s"}, probeOptions{}, true},
 		{[]string{"--settle", "0s"}, probeOptions{}, true},
-		{[]string{"--settle", "250ms"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: 250 * time.Millisecond}, false},
+		{[]string{"--settle", "250ms"}, probeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: 250 * time.Millisecond}, false},
 		{[]string{"--timeout", "soon"}, probeOptions{}, true},
-		{[]string{"--system", "--json"}, probeOptions{kind: probe.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true, system: true}, false},
+		{[]string{"--system", "--json"}, probeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle, json: true, system: true}, false},
 		{[]string{"--bogus"}, probeOptions{}, true},
 	}
 	for _, tt := range tests {
@@ -71,40 +71,40 @@ func TestParseProbeArgs(t *testing.T) {
 }
 
 func TestProbeTargets(t *testing.T) {
-	socks := []systemdbus.Socket{
-		{Unit: "a.socket", State: systemdbus.StateIdle, Listen: []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:1"}, {Type: "Datagram", Address: "/run/a"}},
-			Services: []systemdbus.Service{{Unit: "a.service", ActiveState: "inactive", Exec: []string{"/usr/sbin/lighttpd", "-D"}}}},
-		{Unit: "b.socket", State: systemdbus.StateActive, Listen: []systemdbus.Listen{{Type: "Stream", Address: "[::1]:2"}},
-			Services: []systemdbus.Service{{Unit: "b.service", ActiveState: "active"}}},
-		{Unit: "c.socket", State: systemdbus.StateStopped, Listen: []systemdbus.Listen{{Type: "Stream", Address: "3"}}},
+	socks := []unit.Socket{
+		{Unit: "a.socket", State: unit.StateIdle, Listen: []unit.Listen{{Type: "Stream", Address: "127.0.0.1:1"}, {Type: "Datagram", Address: "/run/a"}},
+			Services: []unit.Service{{Unit: "a.service", ActiveState: "inactive", Exec: []string{"/usr/sbin/lighttpd", "-D"}}}},
+		{Unit: "b.socket", State: unit.StateActive, Listen: []unit.Listen{{Type: "Stream", Address: "[::1]:2"}},
+			Services: []unit.Service{{Unit: "b.service", ActiveState: "active"}}},
+		{Unit: "c.socket", State: unit.StateStopped, Listen: []unit.Listen{{Type: "Stream", Address: "3"}}},
 	}
-	got := probeTargets(socks, probe.KindAuto, false)
-	want := []probe.Target{
-		{Unit: "a.socket", Type: "Stream", Address: "127.0.0.1:1", Kind: probe.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
-		{Unit: "a.socket", Type: "Datagram", Address: "/run/a", Kind: probe.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
-		{Unit: "b.socket", Type: "Stream", Address: "[::1]:2", Kind: probe.KindAuto, Cold: false, Service: "b.service"},
+	got := probeTargets(socks, unit.KindAuto, false)
+	want := []unit.Target{
+		{Unit: "a.socket", Type: "Stream", Address: "127.0.0.1:1", Kind: unit.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
+		{Unit: "a.socket", Type: "Datagram", Address: "/run/a", Kind: unit.KindAuto, Cold: true, Service: "a.service", Exec: []string{"/usr/sbin/lighttpd", "-D"}},
+		{Unit: "b.socket", Type: "Stream", Address: "[::1]:2", Kind: unit.KindAuto, Cold: false, Service: "b.service"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("probeTargets = %+v\nwant %+v", got, want)
 	}
 	// Named units are probed even when stopped, with the kind asked for.
-	got = probeTargets(socks[2:], probe.KindEcho, true)
-	want = []probe.Target{{Unit: "c.socket", Type: "Stream", Address: "3", Kind: probe.KindEcho, Cold: true}}
+	got = probeTargets(socks[2:], unit.KindEcho, true)
+	want = []unit.Target{{Unit: "c.socket", Type: "Stream", Address: "3", Kind: unit.KindEcho, Cold: true}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("probeTargets(explicit) = %+v, want %+v", got, want)
 	}
 }
 
 var sampleResults = []probe.Result{
-	{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3000", Network: probe.TCP4, Kind: probe.KindEcho, Outcome: probe.OK,
+	{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3000", Network: unit.TCP4, Kind: unit.KindEcho, Outcome: probe.OK,
 		RTT: 171400 * time.Microsecond, RTTms: 171.4, Bytes: 41, Cold: true},
-	{Unit: "echo.socket", Type: "Datagram", Address: "[::1]:3000", Network: probe.UDP6, Kind: probe.KindEcho, Outcome: probe.Timeout,
+	{Unit: "echo.socket", Type: "Datagram", Address: "[::1]:3000", Network: unit.UDP6, Kind: unit.KindEcho, Outcome: probe.Timeout,
 		RTT: 2 * time.Second, RTTms: 2000, Error: "reply: no answer within 2s"},
-	{Unit: "echo.socket", Type: "Stream", Address: "vsock:4294967295:3000", Network: probe.Vsock, Kind: probe.KindEcho, Outcome: probe.Unsupported,
+	{Unit: "echo.socket", Type: "Stream", Address: "vsock:4294967295:3000", Network: unit.Vsock, Kind: unit.KindEcho, Outcome: probe.Unsupported,
 		RTT: 40 * time.Microsecond, RTTms: 0.04, Error: "vsock unsupported on this host"},
-	{Unit: "podman.socket", Type: "Stream", Address: "/run/podman/podman.sock", Network: probe.Unix, Kind: probe.KindHTTP, Outcome: probe.OK,
+	{Unit: "podman.socket", Type: "Stream", Address: "/run/podman/podman.sock", Network: unit.Unix, Kind: unit.KindHTTP, Outcome: probe.OK,
 		RTT: 1250 * time.Microsecond, RTTms: 1.25, Status: "HTTP/1.1 200 OK"},
-	{Unit: "evil\x1b[2J.socket", Type: "FIFO", Address: "/run/f\tx", Kind: probe.KindConnect, Outcome: probe.Unsupported,
+	{Unit: "evil\x1b[2J.socket", Type: "FIFO", Address: "/run/f\tx", Kind: unit.KindConnect, Outcome: probe.Unsupported,
 		Error: "FIFO is not a socket a probe can connect to"},
 }
 
@@ -169,10 +169,10 @@ func TestFormatRTT(t *testing.T) {
 
 // fakeProber is a prober whose ProbeAll is a function.
 type fakeProber struct {
-	probeAll func(ctx context.Context, ts []probe.Target) <-chan probe.Result
+	probeAll func(ctx context.Context, ts []unit.Target) <-chan probe.Result
 }
 
-func (f *fakeProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+func (f *fakeProber) ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result {
 	return f.probeAll(ctx, ts)
 }
 
@@ -201,17 +201,17 @@ func TestProbeUnits(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 
-	good := systemdbus.Socket{Unit: "socktui-echo-x.socket", State: systemdbus.StateIdle,
-		Listen: []systemdbus.Listen{{Type: "Stream", Address: ln.Addr().String()}, {Type: "Stream", Address: "vsock:4294967295:3000"}}}
-	bad := systemdbus.Socket{Unit: "bad.socket", State: systemdbus.StateIdle,
-		Listen: []systemdbus.Listen{{Type: "Stream", Address: deadAddr}}}
-	list := func(socks ...systemdbus.Socket) listSocketsFunc {
-		return func(ctx context.Context, patterns []string) ([]systemdbus.Socket, error) { return socks, nil }
+	good := unit.Socket{Unit: "socktui-echo-x.socket", State: unit.StateIdle,
+		Listen: []unit.Listen{{Type: "Stream", Address: ln.Addr().String()}, {Type: "Stream", Address: "vsock:4294967295:3000"}}}
+	bad := unit.Socket{Unit: "bad.socket", State: unit.StateIdle,
+		Listen: []unit.Listen{{Type: "Stream", Address: deadAddr}}}
+	list := func(socks ...unit.Socket) listSocketsFunc {
+		return func(ctx context.Context, patterns []string) ([]unit.Socket, error) { return socks, nil }
 	}
 	p := &probe.Prober{Timeout: 10 * time.Second}
 
 	env, out, _ := testEnv()
-	err = probeUnits(context.Background(), env, probeOptions{kind: probe.KindAuto, json: true}, list(good), p)
+	err = probeUnits(context.Background(), env, probeOptions{kind: unit.KindAuto, json: true}, list(good), p)
 	if err != nil {
 		t.Fatalf("probeUnits(all ok) = %v\n%s", err, out)
 	}
@@ -224,7 +224,7 @@ func TestProbeUnits(t *testing.T) {
 	}
 
 	env, out, _ = testEnv()
-	err = probeUnits(context.Background(), env, probeOptions{kind: probe.KindConnect}, list(good, bad), p)
+	err = probeUnits(context.Background(), env, probeOptions{kind: unit.KindConnect}, list(good, bad), p)
 	if !errors.Is(err, errSilent) || report(env, "probe", err) != ExitFailure {
 		t.Errorf("probeUnits(one refused) = %v, want errSilent (exit 1)", err)
 	}
@@ -239,7 +239,7 @@ func TestProbeUnits(t *testing.T) {
 	}
 
 	env, _, errOut := testEnv()
-	fp := &fakeProber{probeAll: func(context.Context, []probe.Target) <-chan probe.Result {
+	fp := &fakeProber{probeAll: func(context.Context, []unit.Target) <-chan probe.Result {
 		t.Error("ProbeAll called with nothing to probe")
 		return nil
 	}}
@@ -390,13 +390,13 @@ func runSocktui(t *testing.T, s *sandbox.Sandbox, bin string, args ...string) ([
 	return out, cmd.ProcessState.ExitCode()
 }
 
-func serviceState(t *testing.T, s *sandbox.Sandbox, unit string) string {
+func serviceState(t *testing.T, s *sandbox.Sandbox, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := s.Systemctl(ctx, "show", "-p", "ActiveState", "--value", unit).Output()
+	out, err := s.Systemctl(ctx, "show", "-p", "ActiveState", "--value", name).Output()
 	if err != nil {
-		t.Fatalf("systemctl show %s: %v", unit, err)
+		t.Fatalf("systemctl show %s: %v", name, err)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -501,11 +501,11 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	// triggering the socket: lift the service's start rate limit (five
 	// starts in ten seconds) and the socket's trigger limit (twenty in two
 	// seconds), either of which would fail the socket.
-	for unit, text := range map[string]string{
+	for name, text := range map[string]string{
 		u.ServiceName: "[Unit]\nStartLimitIntervalSec=0\n",
 		u.SocketName:  "[Socket]\nTriggerLimitIntervalSec=0\n",
 	} {
-		dropIn := filepath.Join(unitDir, unit+".d")
+		dropIn := filepath.Join(unitDir, name+".d")
 		if err := os.MkdirAll(dropIn, 0o755); err != nil {
 			b.Fatal(err)
 		}
@@ -518,9 +518,9 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	b.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
 
 	ctx := context.Background()
-	var ts []probe.Target
+	var ts []unit.Target
 	for _, l := range u.Listen {
-		ts = append(ts, probe.Target{Unit: u.SocketName, Type: l.Type, Address: l.Address, Kind: probe.KindEcho})
+		ts = append(ts, unit.Target{Unit: u.SocketName, Type: l.Type, Address: l.Address, Kind: unit.KindEcho})
 	}
 	p := &probe.Prober{Timeout: 10 * time.Second}
 	// Activate the service: every probe after this one is warm.
@@ -530,9 +530,9 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 		}
 	}
 
-	for _, network := range []probe.Network{probe.TCP4, probe.Unix} {
+	for _, network := range []unit.Network{unit.TCP4, unit.Unix} {
 		b.Run(string(network), func(b *testing.B) {
-			var tg probe.Target
+			var tg unit.Target
 			var ep probe.Endpoint
 			for _, t := range ts {
 				if e, err := probe.ParseListen(t.Type, t.Address); err == nil && e.Network == network {
@@ -646,7 +646,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	// includes its activation; all endpoints at once should cost one
 	// activation, like a single endpoint.
 	b.Run("cold", func(b *testing.B) {
-		cold := make([]probe.Target, len(ts))
+		cold := make([]unit.Target, len(ts))
 		for i, t := range ts {
 			t.Cold = true
 			cold[i] = t

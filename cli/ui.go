@@ -14,6 +14,7 @@ import (
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -21,7 +22,7 @@ import (
 func runUI(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "", "[--system] [--kind auto|echo|connect|http]")
 	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
-	kind := fs.String("kind", string(probe.KindAuto), "probe kind of p and P, and what its ok proves:\n"+kindHelp)
+	kind := fs.String("kind", string(unit.KindAuto), "probe kind of p and P, and what its ok proves:\n"+kindHelp)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	if sess.Note != "" {
 		hint += " · " + sess.Note
 	}
-	prober, closeProber := newUnitProber(sess.Client, probe.KindAuto)
+	prober, closeProber := newUnitProber(sess.Client, unit.KindAuto)
 	defer closeProber()
 	return runProgram(ctx, ui.Config{
 		Manager:     sess.Client,
@@ -155,7 +156,7 @@ func runProgram(ctx context.Context, cfg ui.Config) error {
 // newUnitProber is the UI's prober on client: kind for every target
 // unless it is auto, cold probes following their activation. The func
 // returned stops the activation feed.
-func newUnitProber(client *systemdbus.Client, kind probe.Kind) (unitProber, func()) {
+func newUnitProber(client *systemdbus.Client, kind unit.Kind) (unitProber, func()) {
 	feed := newActivationFeed(client.Watch)
 	return unitProber{p: &probe.Prober{Activations: feed}, kind: kind, envs: client.ServiceEnvironments}, feed.Close
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/unit"
 )
 
 // Bad usage of the UI commands exits 2 with a message, before anything is
@@ -57,10 +58,10 @@ func TestUnitProberSetsKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	ts := []probe.Target{
-		{Unit: "x.socket", Service: "x.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
-		{Unit: "y.socket", Service: "y.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
-		{Unit: "z.socket", Service: "z.service", Type: "Stream", Address: ln.Addr().String(), Kind: probe.KindAuto},
+	ts := []unit.Target{
+		{Unit: "x.socket", Service: "x.service", Type: "Stream", Address: ln.Addr().String(), Kind: unit.KindAuto},
+		{Unit: "y.socket", Service: "y.service", Type: "Stream", Address: ln.Addr().String(), Kind: unit.KindAuto},
+		{Unit: "z.socket", Service: "z.service", Type: "Stream", Address: ln.Addr().String(), Kind: unit.KindAuto},
 	}
 	envs := func(ctx context.Context, services []string) (map[string][]string, error) {
 		return map[string][]string{
@@ -69,11 +70,11 @@ func TestUnitProberSetsKind(t *testing.T) {
 		}, nil
 	}
 	for _, c := range []struct {
-		kind probe.Kind
-		want []probe.Kind
+		kind unit.Kind
+		want []unit.Kind
 	}{
-		{probe.KindAuto, []probe.Kind{probe.KindHTTP, probe.KindConnect, probe.KindConnect}},
-		{probe.KindEcho, []probe.Kind{probe.KindEcho, probe.KindEcho, probe.KindEcho}},
+		{unit.KindAuto, []unit.Kind{unit.KindHTTP, unit.KindConnect, unit.KindConnect}},
+		{unit.KindEcho, []unit.Kind{unit.KindEcho, unit.KindEcho, unit.KindEcho}},
 	} {
 		p := unitProber{p: &probe.Prober{Timeout: 50 * time.Millisecond}, kind: c.kind, envs: envs}
 		for r := range p.ProbeAll(context.Background(), ts) {
@@ -82,7 +83,7 @@ func TestUnitProberSetsKind(t *testing.T) {
 			}
 		}
 	}
-	if ts[0].Kind != probe.KindAuto {
+	if ts[0].Kind != unit.KindAuto {
 		t.Errorf("unitProber changed its caller's targets: %+v", ts[0])
 	}
 }

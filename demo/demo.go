@@ -20,6 +20,7 @@ import (
 
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -294,17 +295,17 @@ func (s *Session) Close(ctx context.Context) error {
 
 // Transient turns the echo workload's units into a transient socket unit
 // with its service.
-func Transient(u echo.Units) systemdbus.TransientSocket {
-	listen := make([]systemdbus.Listen, len(u.Listen))
+func Transient(u echo.Units) unit.SocketSpec {
+	listen := make([]unit.Listen, len(u.Listen))
 	for i, l := range u.Listen {
-		listen[i] = systemdbus.Listen{Type: l.Type, Address: l.Address}
+		listen[i] = unit.Listen{Type: l.Type, Address: l.Address}
 	}
-	return systemdbus.TransientSocket{
+	return unit.SocketSpec{
 		Name:         u.SocketName,
 		Description:  u.Description,
 		Listen:       listen,
 		RemoveOnStop: u.RemoveOnStop,
-		Service: systemdbus.TransientService{
+		Service: unit.ServiceSpec{
 			Name:           u.ServiceName,
 			Description:    u.Description,
 			ExecStartPre:   u.ExecStartPre,

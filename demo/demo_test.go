@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -22,11 +22,11 @@ func TestTransientCarriesEveryField(t *testing.T) {
 	}
 	u.KillMode = "mixed" // not set by the spec: make sure it passes too
 	got := Transient(u)
-	want := systemdbus.TransientSocket{
+	want := unit.SocketSpec{
 		Name:         "socktui-echo.socket",
 		Description:  u.Description,
 		RemoveOnStop: true,
-		Service: systemdbus.TransientService{
+		Service: unit.ServiceSpec{
 			Name: "socktui-echo.service", Description: u.Description,
 			ExecStartPre: u.ExecStartPre, ExecStart: u.ExecStart, ExecStop: u.ExecStop, ExecStopPost: u.ExecStopPost,
 			Type: "notify", NotifyAccess: "all", KillMode: "mixed", Environment: u.Environment,
@@ -34,7 +34,7 @@ func TestTransientCarriesEveryField(t *testing.T) {
 		},
 	}
 	for _, l := range u.Listen {
-		want.Listen = append(want.Listen, systemdbus.Listen{Type: l.Type, Address: l.Address})
+		want.Listen = append(want.Listen, unit.Listen{Type: l.Type, Address: l.Address})
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Transient =\n%+v\nwant\n%+v", got, want)

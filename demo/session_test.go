@@ -11,6 +11,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -47,7 +48,7 @@ func TestSessionInBareMode(t *testing.T) {
 	if err != nil || len(socks) != 1 {
 		t.Fatalf("ListSockets(%s) = %v, %v", s.Units.SocketName, socks, err)
 	}
-	if got := socks[0]; got.State != systemdbus.StateIdle || len(got.Listen) != len(s.Units.Listen) {
+	if got := socks[0]; got.State != unit.StateIdle || len(got.Listen) != len(s.Units.Listen) {
 		t.Fatalf("%s: state %s with %d listeners, want idle with %d", got.Unit, got.State, len(got.Listen), len(s.Units.Listen))
 	}
 	// Installing twice is a no-op, not an "already exists" error.

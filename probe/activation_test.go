@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socktui/socktui/unit"
 )
 
 // scriptedActivations is an ActivationWatcher whose states the test sends:
 // every FollowActivation gets the same channel.
 type scriptedActivations struct {
 	ch       chan Activation
-	followed chan string // receives the unit of each FollowActivation
+	followed chan string // receives the name of each FollowActivation
 	err      error
 }
 
@@ -21,8 +23,8 @@ func newScripted() *scriptedActivations {
 	return &scriptedActivations{ch: make(chan Activation, 16), followed: make(chan string, 16)}
 }
 
-func (s *scriptedActivations) FollowActivation(ctx context.Context, unit string) (<-chan Activation, error) {
-	s.followed <- unit
+func (s *scriptedActivations) FollowActivation(ctx context.Context, name string) (<-chan Activation, error) {
+	s.followed <- name
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -33,7 +35,7 @@ var _ ActivationWatcher = (*scriptedActivations)(nil)
 
 // coldTarget is a cold target of l; the cold timeout of the probers below
 // is long, so a probe that ends shows it did not wait for it.
-func coldTarget(l listener, kind Kind) Target {
+func coldTarget(l listener, kind unit.Kind) unit.Target {
 	t := target(l, kind)
 	t.Cold = true
 	return t
@@ -45,7 +47,7 @@ func longProber(w ActivationWatcher, settle time.Duration) *Prober {
 	return &Prober{Timeout: time.Hour, ColdTimeout: time.Hour, Activations: w, Settle: settle}
 }
 
-func probeAsync(p *Prober, t Target) <-chan Result {
+func probeAsync(p *Prober, t unit.Target) <-chan Result {
 	out := make(chan Result, 1)
 	go func() { out <- p.Probe(context.Background(), t) }()
 	return out
@@ -57,14 +59,14 @@ func TestColdProbeFailsWithTheActivation(t *testing.T) {
 	tests := []struct {
 		name string
 		l    func(t *testing.T) listener
-		kind Kind
+		kind unit.Kind
 	}{
-		{"connect tcp4", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindConnect},
-		{"echo tcp4", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindEcho},
-		{"echo unix", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", blackHole) }, KindEcho},
-		{"echo udp4", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, KindEcho},
-		{"echo unixgram", func(t *testing.T) listener { return servePacket(t, "unixgram", func([]byte) []byte { return nil }) }, KindEcho},
-		{"connect udp4", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, KindConnect},
+		{"connect tcp4", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, unit.KindConnect},
+		{"echo tcp4", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, unit.KindEcho},
+		{"echo unix", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", blackHole) }, unit.KindEcho},
+		{"echo udp4", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, unit.KindEcho},
+		{"echo unixgram", func(t *testing.T) listener { return servePacket(t, "unixgram", func([]byte) []byte { return nil }) }, unit.KindEcho},
+		{"connect udp4", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, unit.KindConnect},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +98,7 @@ func TestColdEchoWaitsForTheStartJob(t *testing.T) {
 	p := longProber(w, time.Hour)
 	exchanged := make(chan error, 1)
 	p.exchanged = func(err error) { exchanged <- err }
-	res := probeAsync(p, coldTarget(l, KindEcho))
+	res := probeAsync(p, coldTarget(l, unit.KindEcho))
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	if err := <-exchanged; err != nil {
@@ -108,7 +110,7 @@ func TestColdEchoWaitsForTheStartJob(t *testing.T) {
 	}
 	p.exchanged = nil
 
-	res = probeAsync(p, coldTarget(l, KindEcho))
+	res = probeAsync(p, coldTarget(l, unit.KindEcho))
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	w.ch <- Activation{State: ActivationUp}
@@ -122,7 +124,7 @@ func TestColdConnectHoldsUntilSettled(t *testing.T) {
 
 	// Up, then dead within the settle window: failed, not ok.
 	w := newScripted()
-	res := probeAsync(longProber(w, time.Hour), coldTarget(l, KindConnect))
+	res := probeAsync(longProber(w, time.Hour), coldTarget(l, unit.KindConnect))
 	<-w.followed
 	w.ch <- Activation{State: ActivationIdle}
 	w.ch <- Activation{State: ActivationUp}
@@ -133,7 +135,7 @@ func TestColdConnectHoldsUntilSettled(t *testing.T) {
 
 	// Up and staying up for the (short) settle window: ok.
 	w = newScripted()
-	res = probeAsync(longProber(w, time.Millisecond), coldTarget(l, KindConnect))
+	res = probeAsync(longProber(w, time.Millisecond), coldTarget(l, unit.KindConnect))
 	<-w.followed
 	w.ch <- Activation{State: ActivationIdle}
 	w.ch <- Activation{State: ActivationUp}
@@ -144,7 +146,7 @@ func TestColdConnectHoldsUntilSettled(t *testing.T) {
 	// Started and gone without failing (a service that exits when done):
 	// it came up.
 	w = newScripted()
-	res = probeAsync(longProber(w, time.Millisecond), coldTarget(l, KindConnect))
+	res = probeAsync(longProber(w, time.Millisecond), coldTarget(l, unit.KindConnect))
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	w.ch <- Activation{State: ActivationIdle}
@@ -158,7 +160,7 @@ func TestColdProbeWithoutActivationTimesOut(t *testing.T) {
 	l := serveStream(t, "tcp4", "Stream", blackHole)
 	w := newScripted()
 	p := &Prober{Timeout: 50 * time.Millisecond, ColdTimeout: 50 * time.Millisecond, Activations: w}
-	res := probeAsync(p, coldTarget(l, KindConnect))
+	res := probeAsync(p, coldTarget(l, unit.KindConnect))
 	<-w.followed
 	w.ch <- Activation{State: ActivationIdle}
 	r := <-res
@@ -173,13 +175,13 @@ func TestColdProbeJudgedByExchangeWhenUnfollowed(t *testing.T) {
 	// The watcher cannot follow the unit: the exchange decides.
 	w := newScripted()
 	w.err = errors.New("not followed")
-	if r := longProber(w, time.Hour).Probe(context.Background(), coldTarget(l, KindEcho)); r.Outcome != OK {
+	if r := longProber(w, time.Hour).Probe(context.Background(), coldTarget(l, unit.KindEcho)); r.Outcome != OK {
 		t.Fatalf("unfollowed: got %s %q, want ok", r.Outcome, r.Error)
 	}
 
 	// The watcher loses the unit midway: the exchange decides.
 	w = newScripted()
-	res := probeAsync(longProber(w, time.Hour), coldTarget(l, KindEcho))
+	res := probeAsync(longProber(w, time.Hour), coldTarget(l, unit.KindEcho))
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	close(w.ch)
@@ -189,7 +191,7 @@ func TestColdProbeJudgedByExchangeWhenUnfollowed(t *testing.T) {
 
 	// A warm target is never followed.
 	w = newScripted()
-	if r := longProber(w, time.Hour).Probe(context.Background(), target(l, KindEcho)); r.Outcome != OK {
+	if r := longProber(w, time.Hour).Probe(context.Background(), target(l, unit.KindEcho)); r.Outcome != OK {
 		t.Fatalf("warm: got %s %q, want ok", r.Outcome, r.Error)
 	}
 	select {
@@ -204,7 +206,7 @@ func TestColdProbeExchangeErrorWaitsForStart(t *testing.T) {
 	// activation's failure, which explains it, is the answer.
 	l := serveStream(t, "tcp4", "Stream", func(net.Conn) {})
 	w := newScripted()
-	res := probeAsync(longProber(w, time.Hour), coldTarget(l, KindEcho))
+	res := probeAsync(longProber(w, time.Hour), coldTarget(l, unit.KindEcho))
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	w.ch <- Activation{State: ActivationFailed, Reason: "socket: service-start-limit-hit"}
@@ -214,7 +216,7 @@ func TestColdProbeExchangeErrorWaitsForStart(t *testing.T) {
 
 	// With the service up, the exchange's own error stands.
 	w = newScripted()
-	res = probeAsync(longProber(w, time.Hour), coldTarget(l, KindEcho))
+	res = probeAsync(longProber(w, time.Hour), coldTarget(l, unit.KindEcho))
 	<-w.followed
 	w.ch <- Activation{State: ActivationUp}
 	if r := <-res; r.Outcome != Error || !strings.Contains(r.Error, "without a reply") {
@@ -227,7 +229,7 @@ func TestColdProbeCancelled(t *testing.T) {
 	w := newScripted()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan Result, 1)
-	go func() { out <- longProber(w, time.Hour).Probe(ctx, coldTarget(l, KindConnect)) }()
+	go func() { out <- longProber(w, time.Hour).Probe(ctx, coldTarget(l, unit.KindConnect)) }()
 	<-w.followed
 	w.ch <- Activation{State: ActivationStarting}
 	cancel()
@@ -244,7 +246,7 @@ func TestColdProbeWaitsForTheFirstState(t *testing.T) {
 	p := longProber(w, time.Hour)
 	exchanged := make(chan error, 1)
 	p.exchanged = func(err error) { exchanged <- err }
-	res := probeAsync(p, coldTarget(l, KindConnect))
+	res := probeAsync(p, coldTarget(l, unit.KindConnect))
 	<-w.followed
 	if err := <-exchanged; err == nil {
 		t.Fatal("a connection to a closed port went through")

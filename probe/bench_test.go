@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/socktui/socktui/unit"
 )
 
 // BenchmarkWarmEcho compares a warm echo probe with the floor: a bare loop
@@ -21,7 +23,7 @@ func BenchmarkWarmEcho(b *testing.B) {
 			}
 			var p Prober
 			ctx := context.Background()
-			tg := target(l, KindEcho)
+			tg := target(l, unit.KindEcho)
 			msg := []byte("socktui-probe " + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "\n") // a nonce's size
 			got := make([]byte, len(msg))
 			floor := func() {
@@ -85,9 +87,9 @@ func BenchmarkProbeAll(b *testing.B) {
 	for d := 10 * ms; d <= 40*ms; d += 5 * ms {
 		sum += d
 	}
-	ts := make([]Target, len(ls))
+	ts := make([]unit.Target, len(ls))
 	for i, l := range ls {
-		ts[i] = target(l, KindEcho)
+		ts[i] = target(l, unit.KindEcho)
 	}
 	slowest := ts[len(ts)-1]
 	var p Prober
@@ -119,7 +121,7 @@ func BenchmarkProbeAll(b *testing.B) {
 // 100ms).
 func BenchmarkVsockUnsupported(b *testing.B) {
 	var p Prober
-	tg := Target{Unit: "v.socket", Type: "Stream", Address: "vsock::3000", Kind: KindEcho}
+	tg := unit.Target{Unit: "v.socket", Type: "Stream", Address: "vsock::3000", Kind: unit.KindEcho}
 	r := p.Probe(context.Background(), tg)
 	b.Logf("outcome %s: %s", r.Outcome, r.Error)
 	for range b.N {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socktui/socktui/unit"
 )
 
 // flood answers whatever comes with up to 100 MB of prefix followed by
@@ -34,15 +36,15 @@ func flood(prefix string, filler byte) func(net.Conn) {
 func TestProbeReadsAreBounded(t *testing.T) {
 	tests := []struct {
 		name string
-		kind Kind
+		kind unit.Kind
 		h    func(net.Conn)
 		want string
 	}{
-		{"http status line without newline", KindHTTP, flood("", 'x'), "no end of headers"},
-		{"http endless headers", KindHTTP, flood("HTTP/1.1 200 OK\r\n", 'h'), "no end of headers"},
-		{"http endless body", KindHTTP, flood("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n", 'b'), ""},
-		{"http endless chunked body", KindHTTP, flood("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6400000\r\n", 'b'), ""},
-		{"echo flood", KindEcho, flood("", 'e'), "sent"},
+		{"http status line without newline", unit.KindHTTP, flood("", 'x'), "no end of headers"},
+		{"http endless headers", unit.KindHTTP, flood("HTTP/1.1 200 OK\r\n", 'h'), "no end of headers"},
+		{"http endless body", unit.KindHTTP, flood("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n", 'b'), ""},
+		{"http endless chunked body", unit.KindHTTP, flood("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6400000\r\n", 'b'), ""},
+		{"echo flood", unit.KindEcho, flood("", 'e'), "sent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +82,7 @@ func TestProbeStatusAndErrorAreCut(t *testing.T) {
 		io.WriteString(c, long)
 		io.Copy(io.Discard, c)
 	})
-	r := (&Prober{}).Probe(context.Background(), target(l, KindHTTP))
+	r := (&Prober{}).Probe(context.Background(), target(l, unit.KindHTTP))
 	if r.Outcome != OK {
 		t.Fatalf("got %s %q", r.Outcome, r.Error)
 	}

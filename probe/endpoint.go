@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/socktui/socktui/unit"
 )
 
 // Endpoint is a Listen entry of a socket unit resolved to what a probe
@@ -19,7 +21,7 @@ type Endpoint struct {
 	Address string
 	// Network is the transport a probe uses; empty when not probeable
 	// because the entry is not a socket (FIFO, Special, ...).
-	Network Network
+	Network unit.Network
 	// Dial is what a probe connects to: "127.0.0.1:3000", "[::1]:3000", a
 	// path, "@abstract" or, for vsock, "CID:PORT". Empty when not probeable.
 	// A unix path or abstract name is the real one: systemd reports it
@@ -30,18 +32,6 @@ type Endpoint struct {
 	Probeable bool
 	Reason    string
 }
-
-// The Listen types systemd reports, on org.freedesktop.systemd1.Socket.
-const (
-	typeStream       = "Stream"
-	typeDatagram     = "Datagram"
-	typeSeqPacket    = "SequentialPacket"
-	typeFIFO         = "FIFO"
-	typeSpecial      = "Special"
-	typeNetlink      = "Netlink"
-	typeMessageQueue = "MessageQueue"
-	typeUSBFunction  = "USBFunction"
-)
 
 // The vsock context identifiers that matter to a probe.
 const (
@@ -73,12 +63,12 @@ var ErrBadListen = errors.New("bad listen entry")
 // The error, wrapping ErrBadListen, is for entries systemd would not
 // report: an unknown type or a malformed address.
 func ParseListen(typ, addr string) (Endpoint, error) {
-	ep := Endpoint{Type: typ, Address: addr}
+	ep := Endpoint{Type: typ, Address: addr, Network: unit.Listen{Type: typ, Address: addr}.Network()}
 	switch typ {
-	case typeStream, typeDatagram, typeSeqPacket:
-	case typeFIFO, typeSpecial, typeMessageQueue, typeUSBFunction:
+	case unit.TypeStream, unit.TypeDatagram, unit.TypeSeqPacket:
+	case unit.TypeFIFO, unit.TypeSpecial, unit.TypeMessageQueue, unit.TypeUSBFunction:
 		return notProbeable(ep, typ+" is not a socket a probe can connect to"), nil
-	case typeNetlink:
+	case unit.TypeNetlink:
 		return notProbeable(ep, "netlink sockets talk to the kernel, not to a service"), nil
 	default:
 		return ep, fmt.Errorf("%w: unknown type %q", ErrBadListen, typ)
@@ -113,14 +103,6 @@ func parseUnix(ep Endpoint, typ, addr string) (Endpoint, error) {
 	}
 	if addr == "@" {
 		return ep, fmt.Errorf("%w: empty abstract name", ErrBadListen)
-	}
-	switch typ {
-	case typeStream:
-		ep.Network = Unix
-	case typeDatagram:
-		ep.Network = Unixgram
-	default:
-		ep.Network = Unixpacket
 	}
 	ep.Dial, ep.Probeable = addr, true
 	return ep, nil
@@ -272,8 +254,7 @@ func parseVsock(ep Endpoint, typ, rest string) (Endpoint, error) {
 	if err != nil {
 		return ep, fmt.Errorf("%w: vsock port %q", ErrBadListen, portText)
 	}
-	ep.Network = Vsock
-	if typ == typeDatagram {
+	if typ == unit.TypeDatagram {
 		// No transport in Linux carries vsock datagrams to this host.
 		return notProbeable(ep, "vsock datagrams have no loopback transport"), nil
 	}
@@ -319,17 +300,7 @@ func parseIP(ep Endpoint, typ, addr string) (Endpoint, error) {
 	if ip.Zone() != "" && ip.IsLoopback() {
 		ip = ip.WithZone("")
 	}
-	switch {
-	case ip.Is4() && typ == typeDatagram:
-		ep.Network = UDP4
-	case ip.Is4():
-		ep.Network = TCP4
-	case typ == typeDatagram:
-		ep.Network = UDP6
-	default:
-		ep.Network = TCP6
-	}
-	if typ == typeSeqPacket {
+	if typ == unit.TypeSeqPacket {
 		return notProbeable(ep, "sequential packets over IP (SCTP) are not probed"), nil
 	}
 	switch {

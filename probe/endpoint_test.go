@@ -7,62 +7,64 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/socktui/socktui/unit"
 )
 
 func TestParseListen(t *testing.T) {
 	tests := []struct {
 		typ, addr string
-		network   Network
+		network   unit.Network
 		dial      string // "" when not probeable
 		reason    string // a part of Reason when not probeable
 	}{
-		{"Stream", "127.0.0.1:3000", TCP4, "127.0.0.1:3000", ""},
-		{"Stream", "127.0.0.53:53", TCP4, "127.0.0.53:53", ""},
-		{"Stream", "[::1]:3000", TCP6, "[::1]:3000", ""},
-		{"Stream", "3000", TCP4, "127.0.0.1:3000", ""},
-		{"Stream", "0.0.0.0:3000", TCP4, "127.0.0.1:3000", ""},
-		{"Stream", "[::]:3000", TCP6, "[::1]:3000", ""},
-		{"Stream", "[::ffff:127.0.0.1]:3000", TCP4, "127.0.0.1:3000", ""},
-		{"Stream", "[::1%lo]:3000", TCP6, "[::1]:3000", ""},
-		{"Datagram", "127.0.0.1:3001", UDP4, "127.0.0.1:3001", ""},
-		{"Datagram", "[::]:3001", UDP6, "[::1]:3001", ""},
-		{"Datagram", "3001", UDP4, "127.0.0.1:3001", ""},
-		{"Stream", "/run/echo.sock", Unix, "/run/echo.sock", ""},
-		{"Stream", "@echo", Unix, "@echo", ""},
-		{"Datagram", "/run/echo.dgram", Unixgram, "/run/echo.dgram", ""},
-		{"SequentialPacket", "/run/echo.seq", Unixpacket, "/run/echo.seq", ""},
-		{"SequentialPacket", "@seq", Unixpacket, "@seq", ""},
+		{"Stream", "127.0.0.1:3000", unit.TCP4, "127.0.0.1:3000", ""},
+		{"Stream", "127.0.0.53:53", unit.TCP4, "127.0.0.53:53", ""},
+		{"Stream", "[::1]:3000", unit.TCP6, "[::1]:3000", ""},
+		{"Stream", "3000", unit.TCP4, "127.0.0.1:3000", ""},
+		{"Stream", "0.0.0.0:3000", unit.TCP4, "127.0.0.1:3000", ""},
+		{"Stream", "[::]:3000", unit.TCP6, "[::1]:3000", ""},
+		{"Stream", "[::ffff:127.0.0.1]:3000", unit.TCP4, "127.0.0.1:3000", ""},
+		{"Stream", "[::1%lo]:3000", unit.TCP6, "[::1]:3000", ""},
+		{"Datagram", "127.0.0.1:3001", unit.UDP4, "127.0.0.1:3001", ""},
+		{"Datagram", "[::]:3001", unit.UDP6, "[::1]:3001", ""},
+		{"Datagram", "3001", unit.UDP4, "127.0.0.1:3001", ""},
+		{"Stream", "/run/echo.sock", unit.Unix, "/run/echo.sock", ""},
+		{"Stream", "@echo", unit.Unix, "@echo", ""},
+		{"Datagram", "/run/echo.dgram", unit.Unixgram, "/run/echo.dgram", ""},
+		{"SequentialPacket", "/run/echo.seq", unit.Unixpacket, "/run/echo.seq", ""},
+		{"SequentialPacket", "@seq", unit.Unixpacket, "@seq", ""},
 		// Unix paths and abstract names come C-escaped (measured on
 		// systemd 252 with ListenStream=/run/café.sock and the others).
-		{"Stream", `/run/caf\303\251.sock`, Unix, "/run/café.sock", ""},
-		{"Stream", "/run/a b.sock", Unix, "/run/a b.sock", ""},
-		{"Stream", `/run/back\\\\slash.sock`, Unix, `/run/back\\slash.sock`, ""},
-		{"Datagram", `/run/quo\"te\'.sock`, Unixgram, `/run/quo"te'.sock`, ""},
-		{"Stream", `/run/t\tab\nnl\177del`, Unix, "/run/t\tab\nnl\x7fdel", ""},
-		{"Stream", `@abs \303\251 x`, Unix, "@abs é x", ""},
-		{"SequentialPacket", `@\001`, Unixpacket, "@\x01", ""},
+		{"Stream", `/run/caf\303\251.sock`, unit.Unix, "/run/café.sock", ""},
+		{"Stream", "/run/a b.sock", unit.Unix, "/run/a b.sock", ""},
+		{"Stream", `/run/back\\\\slash.sock`, unit.Unix, `/run/back\\slash.sock`, ""},
+		{"Datagram", `/run/quo\"te\'.sock`, unit.Unixgram, `/run/quo"te'.sock`, ""},
+		{"Stream", `/run/t\tab\nnl\177del`, unit.Unix, "/run/t\tab\nnl\x7fdel", ""},
+		{"Stream", `@abs \303\251 x`, unit.Unix, "@abs é x", ""},
+		{"SequentialPacket", `@\001`, unit.Unixpacket, "@\x01", ""},
 		// Every 107-byte path fits, however long its escaped form.
-		{"Stream", "/" + strings.Repeat(`\303\251`, 53), Unix, "/" + strings.Repeat("é", 53), ""},
-		{"Stream", "vsock::3000", Vsock, "1:3000", ""},
-		{"Stream", "vsock:4294967295:3000", Vsock, "1:3000", ""},
-		{"Stream", "vsock:1:3000", Vsock, "1:3000", ""},
-		{"SequentialPacket", "vsock::3000", Vsock, "1:3000", ""},
+		{"Stream", "/" + strings.Repeat(`\303\251`, 53), unit.Unix, "/" + strings.Repeat("é", 53), ""},
+		{"Stream", "vsock::3000", unit.Vsock, "1:3000", ""},
+		{"Stream", "vsock:4294967295:3000", unit.Vsock, "1:3000", ""},
+		{"Stream", "vsock:1:3000", unit.Vsock, "1:3000", ""},
+		{"SequentialPacket", "vsock::3000", unit.Vsockpacket, "1:3000", ""},
 		// Never anything but this host.
-		{"Stream", "192.0.2.1:80", TCP4, "", "not a loopback address"},
-		{"Stream", "[2001:db8::1]:80", TCP6, "", "not a loopback address"},
-		{"Stream", "[fe80::1%eth0]:80", TCP6, "", "not a loopback address"},
-		{"Datagram", "10.0.0.1:53", UDP4, "", "not a loopback address"},
-		{"Stream", "vsock:2:3000", Vsock, "", "CID 2"},
-		{"Stream", "vsock:3:3000", Vsock, "", "another machine"},
-		{"Stream", "vsock:0:3000", Vsock, "", "another machine"},
-		{"Datagram", "vsock::3000", Vsock, "", "datagrams"},
-		{"SequentialPacket", "127.0.0.1:3000", TCP4, "", "SCTP"},
+		{"Stream", "192.0.2.1:80", unit.TCP4, "", "not a loopback address"},
+		{"Stream", "[2001:db8::1]:80", unit.TCP6, "", "not a loopback address"},
+		{"Stream", "[fe80::1%eth0]:80", unit.TCP6, "", "not a loopback address"},
+		{"Datagram", "10.0.0.1:53", unit.UDP4, "", "not a loopback address"},
+		{"Stream", "vsock:2:3000", unit.Vsock, "", "CID 2"},
+		{"Stream", "vsock:3:3000", unit.Vsock, "", "another machine"},
+		{"Stream", "vsock:0:3000", unit.Vsock, "", "another machine"},
+		{"Datagram", "vsock::3000", unit.Vsockgram, "", "datagrams"},
+		{"SequentialPacket", "127.0.0.1:3000", unit.SCTP4, "", "SCTP"},
 		// Not sockets.
-		{"FIFO", "/run/fifo", "", "", "not a socket"},
-		{"Special", "/proc/kmsg", "", "", "not a socket"},
-		{"MessageQueue", "/mq", "", "", "not a socket"},
-		{"USBFunction", "/dev/usb-ffs/x", "", "", "not a socket"},
-		{"Netlink", "kobject-uevent 1", "", "", "netlink"},
+		{"FIFO", "/run/fifo", unit.FIFO, "", "not a socket"},
+		{"Special", "/proc/kmsg", unit.Special, "", "not a socket"},
+		{"MessageQueue", "/mq", unit.MQueue, "", "not a socket"},
+		{"USBFunction", "/dev/usb-ffs/x", unit.USBFunction, "", "not a socket"},
+		{"Netlink", "kobject-uevent 1", unit.Netlink, "", "netlink"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+" "+tt.addr, func(t *testing.T) {
@@ -212,7 +214,7 @@ func checkEndpoint(t *testing.T, typ, addr string, ep Endpoint, err error) {
 		return
 	}
 	switch ep.Network {
-	case TCP4, TCP6, UDP4, UDP6:
+	case unit.TCP4, unit.TCP6, unit.UDP4, unit.UDP6:
 		ap, err := netip.ParseAddrPort(ep.Dial)
 		if err != nil {
 			t.Fatalf("Dial %q: %v", ep.Dial, err)
@@ -220,10 +222,10 @@ func checkEndpoint(t *testing.T, typ, addr string, ep Endpoint, err error) {
 		if !ap.Addr().IsLoopback() || ap.Port() == 0 {
 			t.Fatalf("Dial %q is not a loopback address and port", ep.Dial)
 		}
-		if ap.Addr().Is4() != (ep.Network == TCP4 || ep.Network == UDP4) {
+		if ap.Addr().Is4() != (ep.Network == unit.TCP4 || ep.Network == unit.UDP4) {
 			t.Fatalf("Dial %q does not match network %s", ep.Dial, ep.Network)
 		}
-	case Unix, Unixgram, Unixpacket:
+	case unit.Unix, unit.Unixgram, unit.Unixpacket:
 		if ep.Dial == "" || ep.Dial[0] != addr[0] || len(ep.Dial) > maxUnixPath || strings.IndexByte(ep.Dial, 0) >= 0 {
 			t.Fatalf("unix Dial %q for address %q", ep.Dial, addr)
 		}
@@ -235,7 +237,7 @@ func checkEndpoint(t *testing.T, typ, addr string, ep Endpoint, err error) {
 		if err != nil || back.Dial != ep.Dial {
 			t.Fatalf("Dial %q escaped as systemd does parses as %+v, %v", ep.Dial, back, err)
 		}
-	case Vsock:
+	case unit.Vsock:
 		cid, port, ok := strings.Cut(ep.Dial, ":")
 		if _, err := strconv.ParseUint(port, 10, 32); !ok || cid != "1" || err != nil {
 			t.Fatalf("vsock Dial %q is not 1:PORT", ep.Dial)
@@ -258,7 +260,7 @@ func FuzzParseListen(f *testing.F) {
 		checkEndpoint(t, typ, addr, ep, err)
 		// addr read as a real path or abstract name, escaped as systemd
 		// reports it: the probe dials exactly that path.
-		if typ != typeStream && typ != typeDatagram && typ != typeSeqPacket || addr == "" || addr[0] != '/' && addr[0] != '@' {
+		if typ != unit.TypeStream && typ != unit.TypeDatagram && typ != unit.TypeSeqPacket || addr == "" || addr[0] != '/' && addr[0] != '@' {
 			return
 		}
 		ep, err = ParseListen(typ, cescape(addr))
@@ -272,27 +274,27 @@ func FuzzParseListen(f *testing.F) {
 
 func TestChooseKind(t *testing.T) {
 	tests := []struct {
-		unit string
+		name string
 		exec []string
-		want Kind
+		want unit.Kind
 	}{
-		{"socktui-echo.socket", []string{"/usr/local/bin/socktui-echo", "--mode=host"}, KindEcho},
-		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--rm", "--network=none", "localhost/socktui-echo:latest"}, KindEcho},
-		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--image=localhost/socktui-echo-test1:v2"}, KindEcho},
-		{"socktui-echo-a1.socket", nil, KindEcho},
-		{"podman.socket", []string{"/usr/bin/podman", "$LOGGING", "system", "service"}, KindHTTP},
-		{"podman.socket", nil, KindHTTP},
-		{"api.socket", []string{"/usr/bin/podman", "system", "service", "--time=0"}, KindHTTP},
-		{"web.socket", []string{"/usr/sbin/nginx", "-g", "daemon off;"}, KindHTTP},
-		{"web.socket", []string{"/usr/bin/podman", "run", "docker.io/library/caddy:2"}, KindHTTP},
-		{"web.socket", []string{"/usr/bin/python3", "-m", "http.server"}, KindHTTP},
-		{"ssh.socket", []string{"/usr/sbin/sshd", "-i"}, KindConnect},
-		{"run.socket", []string{"/usr/bin/podman", "run", "localhost/app"}, KindConnect},
-		{"other.socket", nil, KindConnect},
+		{"socktui-echo.socket", []string{"/usr/local/bin/socktui-echo", "--mode=host"}, unit.KindEcho},
+		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--rm", "--network=none", "localhost/socktui-echo:latest"}, unit.KindEcho},
+		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--image=localhost/socktui-echo-test1:v2"}, unit.KindEcho},
+		{"socktui-echo-a1.socket", nil, unit.KindEcho},
+		{"podman.socket", []string{"/usr/bin/podman", "$LOGGING", "system", "service"}, unit.KindHTTP},
+		{"podman.socket", nil, unit.KindHTTP},
+		{"api.socket", []string{"/usr/bin/podman", "system", "service", "--time=0"}, unit.KindHTTP},
+		{"web.socket", []string{"/usr/sbin/nginx", "-g", "daemon off;"}, unit.KindHTTP},
+		{"web.socket", []string{"/usr/bin/podman", "run", "docker.io/library/caddy:2"}, unit.KindHTTP},
+		{"web.socket", []string{"/usr/bin/python3", "-m", "http.server"}, unit.KindHTTP},
+		{"ssh.socket", []string{"/usr/sbin/sshd", "-i"}, unit.KindConnect},
+		{"run.socket", []string{"/usr/bin/podman", "run", "localhost/app"}, unit.KindConnect},
+		{"other.socket", nil, unit.KindConnect},
 	}
 	for _, tt := range tests {
-		if got := ChooseKind(tt.unit, tt.exec); got != tt.want {
-			t.Errorf("ChooseKind(%q, %q) = %q, want %q", tt.unit, tt.exec, got, tt.want)
+		if got := ChooseKind(tt.name, tt.exec); got != tt.want {
+			t.Errorf("ChooseKind(%q, %q) = %q, want %q", tt.name, tt.exec, got, tt.want)
 		}
 	}
 }

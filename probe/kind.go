@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/socktui/socktui/unit"
 )
 
 // ParseKind returns the kind named s (auto, echo, connect or http).
-func ParseKind(s string) (Kind, error) {
-	for _, k := range []Kind{KindAuto, KindEcho, KindConnect, KindHTTP} {
+func ParseKind(s string) (unit.Kind, error) {
+	for _, k := range []unit.Kind{unit.KindAuto, unit.KindEcho, unit.KindConnect, unit.KindHTTP} {
 		if string(k) == s {
 			return k, nil
 		}
@@ -37,36 +39,36 @@ func isWebServer(name string) bool {
 // podman.socket, the Podman API service and web servers (nginx, httpd,
 // caddy, ...), KindConnect otherwise.
 //
-// unit is the socket (or service) unit name; serviceExec is the command line
+// name is the socket (or service) unit name; serviceExec is the command line
 // of the service it triggers, nil when unknown: then the unit name alone
 // decides, and a unit named socktui-echo* counts as the echo workload.
-func ChooseKind(unit string, serviceExec []string) Kind {
-	base := strings.TrimSuffix(strings.TrimSuffix(unit, ".socket"), ".service")
+func ChooseKind(name string, serviceExec []string) unit.Kind {
+	base := strings.TrimSuffix(strings.TrimSuffix(name, ".socket"), ".service")
 	if base == "podman" {
-		return KindHTTP
+		return unit.KindHTTP
 	}
 	if len(serviceExec) == 0 {
 		if strings.HasPrefix(base, EchoWorkload) {
-			return KindEcho
+			return unit.KindEcho
 		}
-		return KindConnect
+		return unit.KindConnect
 	}
 	podman := false
 	for i, arg := range serviceExec {
 		name := programName(arg)
 		switch {
 		case strings.HasPrefix(name, EchoWorkload):
-			return KindEcho
+			return unit.KindEcho
 		case isWebServer(name):
-			return KindHTTP
+			return unit.KindHTTP
 		case name == "podman":
 			podman = true
 		case podman && arg == "service" && i > 0 && serviceExec[i-1] == "system":
 			// "podman system service": the Podman API.
-			return KindHTTP
+			return unit.KindHTTP
 		}
 	}
-	return KindConnect
+	return unit.KindConnect
 }
 
 // programName reduces a command-line word to the name it runs:

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socktui/socktui/unit"
 	"go.uber.org/goleak"
 )
 
@@ -89,17 +90,17 @@ func closeAtOnce(net.Conn) {}
 func TestThousandProbesInARow(t *testing.T) {
 	cases := []struct {
 		l    listener
-		kind Kind
+		kind unit.Kind
 		want Outcome
 	}{
-		{serveStream(t, "tcp4", "Stream", echoStream), KindEcho, OK},
-		{serveStream(t, "unix", "Stream", echoStream), KindEcho, OK},
-		{serveStream(t, "unixpacket", "SequentialPacket", echoPacket), KindEcho, OK},
-		{servePacket(t, "udp4", func(b []byte) []byte { return b }), KindEcho, OK},
-		{serveStream(t, "tcp6", "Stream", closeAtOnce), KindEcho, Error},
-		{refusedTCP(t), KindConnect, Refused},
-		{serveStream(t, "tcp4", "Stream", wrongAnswer), KindEcho, Mismatch},
-		{servePacket(t, "unixgram", func([]byte) []byte { return nil }), KindEcho, Timeout},
+		{serveStream(t, "tcp4", "Stream", echoStream), unit.KindEcho, OK},
+		{serveStream(t, "unix", "Stream", echoStream), unit.KindEcho, OK},
+		{serveStream(t, "unixpacket", "SequentialPacket", echoPacket), unit.KindEcho, OK},
+		{servePacket(t, "udp4", func(b []byte) []byte { return b }), unit.KindEcho, OK},
+		{serveStream(t, "tcp6", "Stream", closeAtOnce), unit.KindEcho, Error},
+		{refusedTCP(t), unit.KindConnect, Refused},
+		{serveStream(t, "tcp4", "Stream", wrongAnswer), unit.KindEcho, Mismatch},
+		{servePacket(t, "unixgram", func([]byte) []byte { return nil }), unit.KindEcho, Timeout},
 	}
 	base := takeBaseline(t)
 	p := &Prober{Timeout: 20 * time.Millisecond}
@@ -153,9 +154,9 @@ func TestTwoHundredProbesAtOnce(t *testing.T) {
 		echoStream(c)
 	}
 	l := serveStream(t, "tcp4", "Stream", barrier)
-	ts := make([]Target, n)
+	ts := make([]unit.Target, n)
 	for i := range ts {
-		ts[i] = target(l, KindEcho)
+		ts[i] = target(l, unit.KindEcho)
 	}
 
 	base := takeBaseline(t)

@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/socktui/socktui/unit"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,9 +63,9 @@ type Prober struct {
 	exchanged func(error)
 }
 
-func (p *Prober) settle(k Kind) time.Duration {
+func (p *Prober) settle(k unit.Kind) time.Duration {
 	switch {
-	case k != KindConnect:
+	case k != unit.KindConnect:
 		return 0
 	case p.Settle <= 0:
 		return DefaultSettle
@@ -103,7 +104,7 @@ func (p *Prober) timeout(cold bool) time.Duration {
 // When ctx ends, probes under way stop at once and every target not yet
 // finished is still reported, with Outcome Error and Error ErrCancelled
 // ("cancelled"): none is dropped.
-func (p *Prober) ProbeAll(ctx context.Context, ts []Target) <-chan Result {
+func (p *Prober) ProbeAll(ctx context.Context, ts []unit.Target) <-chan Result {
 	out := make(chan Result, len(ts))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -145,10 +146,10 @@ func (p *Prober) ProbeAll(ctx context.Context, ts []Target) <-chan Result {
 // Entries that are not probeable (see ParseListen) and vsock on a host
 // without a loopback transport report Unsupported with the reason; entries
 // ParseListen rejects report Error.
-func (p *Prober) Probe(ctx context.Context, t Target) Result {
+func (p *Prober) Probe(ctx context.Context, t unit.Target) Result {
 	start := time.Now()
 	r := Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Kind: t.Kind, Cold: t.Cold}
-	if r.Kind == "" || r.Kind == KindAuto {
+	if r.Kind == "" || r.Kind == unit.KindAuto {
 		r.Kind = ChooseKind(t.Unit, t.Exec)
 	}
 	ep, err := ParseListen(t.Type, t.Address)
@@ -200,7 +201,7 @@ func rtt(start time.Time, err error, answered, up time.Time) time.Duration {
 
 // follow starts following the activation of a cold target, when the
 // Prober has a watcher that knows the unit; nil otherwise.
-func (p *Prober) follow(ctx context.Context, t Target) <-chan Activation {
+func (p *Prober) follow(ctx context.Context, t unit.Target) <-chan Activation {
 	if !t.Cold || p.Activations == nil {
 		return nil
 	}
@@ -212,8 +213,8 @@ func (p *Prober) follow(ctx context.Context, t Target) <-chan Activation {
 }
 
 // pingPath is the path an http probe asks for: the Podman API's /_ping, or /.
-func pingPath(unit string, ep Endpoint) string {
-	if unit == "podman.socket" || strings.HasSuffix(ep.Dial, "/podman.sock") {
+func pingPath(name string, ep Endpoint) string {
+	if name == "podman.socket" || strings.HasSuffix(ep.Dial, "/podman.sock") {
 		return "/_ping"
 	}
 	return "/"
@@ -249,7 +250,7 @@ func classify(ctx, pctx context.Context, err error, x *exchange, timeout time.Du
 		return Mismatch, fmt.Sprintf("connection reset by the server after %d bytes", x.received)
 	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		msg := fmt.Sprintf("%s: no answer within %v", x.phase, timeout)
-		if x.phase == phaseReply && x.ep.Network == Unixgram {
+		if x.phase == phaseReply && x.ep.Network == unit.Unixgram {
 			msg += fmt.Sprintf(" (the server replies to the client's abstract address %s, "+
 				"which a socket made in another network namespace cannot reach)", x.local)
 		}
@@ -301,7 +302,7 @@ type conn interface {
 // run say how far it got.
 type exchange struct {
 	ep       Endpoint
-	kind     Kind
+	kind     unit.Kind
 	pingPath string
 
 	phase    string
@@ -325,7 +326,7 @@ func (x *exchange) run(ctx context.Context) error {
 // call: a cold probe holds the connection open while it watches the
 // service stay up.
 func (x *exchange) open(ctx context.Context) (closeConn func(), err error) {
-	if x.kind == KindHTTP && !x.stream() {
+	if x.kind == unit.KindHTTP && !x.stream() {
 		return func() {}, &unsupportedError{why: fmt.Sprintf("http needs a stream socket, not %s", x.ep.Network)}
 	}
 	x.phase = phaseConnect
@@ -341,9 +342,9 @@ func (x *exchange) open(ctx context.Context) (closeConn func(), err error) {
 		c.Close()
 	}
 	switch x.kind {
-	case KindEcho:
+	case unit.KindEcho:
 		err = x.echo(c)
-	case KindHTTP:
+	case unit.KindHTTP:
 		err = x.http(c)
 	default:
 		err = x.connect(c)
@@ -357,10 +358,8 @@ func (x *exchange) open(ctx context.Context) (closeConn func(), err error) {
 // stream reports whether the endpoint is a byte stream (not message based).
 func (x *exchange) stream() bool {
 	switch x.ep.Network {
-	case TCP4, TCP6, Unix:
+	case unit.TCP4, unit.TCP6, unit.Unix, unit.Vsock:
 		return true
-	case Vsock:
-		return x.ep.Type == typeStream
 	}
 	return false
 }
@@ -368,7 +367,7 @@ func (x *exchange) stream() bool {
 // datagram reports whether the endpoint is connectionless.
 func (x *exchange) datagram() bool {
 	switch x.ep.Network {
-	case UDP4, UDP6, Unixgram:
+	case unit.UDP4, unit.UDP6, unit.Unixgram:
 		return true
 	}
 	return false
@@ -376,9 +375,9 @@ func (x *exchange) datagram() bool {
 
 func (x *exchange) dial(ctx context.Context) (conn, error) {
 	switch x.ep.Network {
-	case Vsock:
+	case unit.Vsock, unit.Vsockpacket:
 		return dialVsock(ctx, x.ep)
-	case Unixgram:
+	case unit.Unixgram:
 		// Bind an abstract address of our own, so that the server has
 		// somewhere to send its reply; it vanishes with the socket. Unlike a
 		// path, an abstract address is looked up in the network namespace

@@ -8,10 +8,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/socktui/socktui/unit"
 )
 
-func target(l listener, kind Kind) Target {
-	return Target{Unit: "test.socket", Type: l.Type, Address: l.Address, Kind: kind}
+func target(l listener, kind unit.Kind) unit.Target {
+	return unit.Target{Unit: "test.socket", Type: l.Type, Address: l.Address, Kind: kind}
 }
 
 func TestProbeOutcomes(t *testing.T) {
@@ -27,56 +29,56 @@ func TestProbeOutcomes(t *testing.T) {
 	tests := []struct {
 		name    string
 		start   func(t *testing.T) listener
-		kind    Kind
-		unit    string
+		kind    unit.Kind
+		socket  string
 		want    Outcome
-		network Network
+		network unit.Network
 		errHas  string // a part of Result.Error
 	}{
-		{"tcp4 echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindEcho, "", OK, TCP4, ""},
-		{"tcp6 echo", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", echoStream) }, KindEcho, "", OK, TCP6, ""},
-		{"unix echo", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", echoStream) }, KindEcho, "", OK, Unix, ""},
-		{"seqpacket echo", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", echoPacket) }, KindEcho, "", OK, Unixpacket, ""},
-		{"udp4 echo", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, KindEcho, "", OK, UDP4, ""},
-		{"udp6 echo", func(t *testing.T) listener { return servePacket(t, "udp6", func(b []byte) []byte { return b }) }, KindEcho, "", OK, UDP6, ""},
-		{"unixgram echo", func(t *testing.T) listener { return servePacket(t, "unixgram", func(b []byte) []byte { return b }) }, KindEcho, "", OK, Unixgram, ""},
-		{"tcp4 connect", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindConnect, "", OK, TCP4, ""},
-		{"udp4 connect", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, KindConnect, "", OK, UDP4, ""},
-		{"unixgram connect", func(t *testing.T) listener { return servePacket(t, "unixgram", func([]byte) []byte { return nil }) }, KindConnect, "", OK, Unixgram, ""},
-		{"seqpacket connect", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, KindConnect, "", OK, Unixpacket, ""},
-		{"http", func(t *testing.T) listener { return serveHTTP(t, "tcp4", okHTTP) }, KindHTTP, "", OK, TCP4, ""},
-		{"podman ping", func(t *testing.T) listener { return serveHTTP(t, "unix", ping) }, KindAuto, "podman.socket", OK, Unix, ""},
-		{"auto echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindAuto, "socktui-echo.socket", OK, TCP4, ""},
+		{"tcp4 echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, unit.KindEcho, "", OK, unit.TCP4, ""},
+		{"tcp6 echo", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", echoStream) }, unit.KindEcho, "", OK, unit.TCP6, ""},
+		{"unix echo", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", echoStream) }, unit.KindEcho, "", OK, unit.Unix, ""},
+		{"seqpacket echo", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", echoPacket) }, unit.KindEcho, "", OK, unit.Unixpacket, ""},
+		{"udp4 echo", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, unit.KindEcho, "", OK, unit.UDP4, ""},
+		{"udp6 echo", func(t *testing.T) listener { return servePacket(t, "udp6", func(b []byte) []byte { return b }) }, unit.KindEcho, "", OK, unit.UDP6, ""},
+		{"unixgram echo", func(t *testing.T) listener { return servePacket(t, "unixgram", func(b []byte) []byte { return b }) }, unit.KindEcho, "", OK, unit.Unixgram, ""},
+		{"tcp4 connect", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, unit.KindConnect, "", OK, unit.TCP4, ""},
+		{"udp4 connect", func(t *testing.T) listener { return servePacket(t, "udp4", func([]byte) []byte { return nil }) }, unit.KindConnect, "", OK, unit.UDP4, ""},
+		{"unixgram connect", func(t *testing.T) listener { return servePacket(t, "unixgram", func([]byte) []byte { return nil }) }, unit.KindConnect, "", OK, unit.Unixgram, ""},
+		{"seqpacket connect", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, unit.KindConnect, "", OK, unit.Unixpacket, ""},
+		{"http", func(t *testing.T) listener { return serveHTTP(t, "tcp4", okHTTP) }, unit.KindHTTP, "", OK, unit.TCP4, ""},
+		{"podman ping", func(t *testing.T) listener { return serveHTTP(t, "unix", ping) }, unit.KindAuto, "podman.socket", OK, unit.Unix, ""},
+		{"auto echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, unit.KindAuto, "socktui-echo.socket", OK, unit.TCP4, ""},
 
-		{"tcp4 mismatch", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", wrongAnswer) }, KindEcho, "", Mismatch, TCP4, "got"},
+		{"tcp4 mismatch", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", wrongAnswer) }, unit.KindEcho, "", Mismatch, unit.TCP4, "got"},
 		{"udp4 mismatch", func(t *testing.T) listener {
 			return servePacket(t, "udp4", func([]byte) []byte { return []byte("nope") })
-		}, KindEcho, "", Mismatch, UDP4, "nope"},
-		{"seqpacket mismatch", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", wrongAnswer) }, KindEcho, "", Mismatch, Unixpacket, "got"},
-		{"closed at once", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", func(net.Conn) {}) }, KindEcho, "", Error, Unix, "without a reply"},
-		{"not http", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, KindHTTP, "", Mismatch, TCP4, "not an HTTP response"},
-		{"http 502", func(t *testing.T) listener { return serveHTTP(t, "tcp4", failing) }, KindHTTP, "", Mismatch, TCP4, "502"},
-		{"ping not OK", func(t *testing.T) listener { return serveHTTP(t, "unix", okHTTP) }, KindAuto, "podman.socket", Mismatch, Unix, "_ping"},
+		}, unit.KindEcho, "", Mismatch, unit.UDP4, "nope"},
+		{"seqpacket mismatch", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", wrongAnswer) }, unit.KindEcho, "", Mismatch, unit.Unixpacket, "got"},
+		{"closed at once", func(t *testing.T) listener { return serveStream(t, "unix", "Stream", func(net.Conn) {}) }, unit.KindEcho, "", Error, unit.Unix, "without a reply"},
+		{"not http", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", echoStream) }, unit.KindHTTP, "", Mismatch, unit.TCP4, "not an HTTP response"},
+		{"http 502", func(t *testing.T) listener { return serveHTTP(t, "tcp4", failing) }, unit.KindHTTP, "", Mismatch, unit.TCP4, "502"},
+		{"ping not OK", func(t *testing.T) listener { return serveHTTP(t, "unix", okHTTP) }, unit.KindAuto, "podman.socket", Mismatch, unit.Unix, "_ping"},
 
-		{"tcp4 refused", refused(refusedTCP), KindEcho, "", Refused, TCP4, "connection refused"},
-		{"tcp4 refused connect", refused(refusedTCP), KindConnect, "", Refused, TCP4, "connection refused"},
-		{"unix refused", refused(deadUnix), KindConnect, "", Refused, Unix, "connection refused"},
-		{"unix missing", func(t *testing.T) listener { return listener{"Stream", t.TempDir() + "/none.sock"} }, KindConnect, "", Refused, Unix, "connection refused"},
-		{"udp4 refused", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, KindEcho, "", Refused, UDP4, "connection refused"},
-		{"udp4 refused connect", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, KindConnect, "", Refused, UDP4, "connection refused"},
+		{"tcp4 refused", refused(refusedTCP), unit.KindEcho, "", Refused, unit.TCP4, "connection refused"},
+		{"tcp4 refused connect", refused(refusedTCP), unit.KindConnect, "", Refused, unit.TCP4, "connection refused"},
+		{"unix refused", refused(deadUnix), unit.KindConnect, "", Refused, unit.Unix, "connection refused"},
+		{"unix missing", func(t *testing.T) listener { return listener{"Stream", t.TempDir() + "/none.sock"} }, unit.KindConnect, "", Refused, unit.Unix, "connection refused"},
+		{"udp4 refused", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, unit.KindEcho, "", Refused, unit.UDP4, "connection refused"},
+		{"udp4 refused connect", func(t *testing.T) listener { l := refusedTCP(t); return listener{"Datagram", l.Address} }, unit.KindConnect, "", Refused, unit.UDP4, "connection refused"},
 
-		{"http over udp", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, KindHTTP, "", Unsupported, UDP4, "stream"},
-		{"not loopback", func(t *testing.T) listener { return listener{"Stream", "192.0.2.1:80"} }, KindConnect, "", Unsupported, TCP4, "loopback"},
-		{"fifo", func(t *testing.T) listener { return listener{"FIFO", "/run/fifo"} }, KindConnect, "", Unsupported, "", "not a socket"},
-		{"bad entry", func(t *testing.T) listener { return listener{"Stream", "localhost:80"} }, KindConnect, "", Error, "", "numeric"},
+		{"http over udp", func(t *testing.T) listener { return servePacket(t, "udp4", func(b []byte) []byte { return b }) }, unit.KindHTTP, "", Unsupported, unit.UDP4, "stream"},
+		{"not loopback", func(t *testing.T) listener { return listener{"Stream", "192.0.2.1:80"} }, unit.KindConnect, "", Unsupported, unit.TCP4, "loopback"},
+		{"fifo", func(t *testing.T) listener { return listener{"FIFO", "/run/fifo"} }, unit.KindConnect, "", Unsupported, unit.FIFO, "not a socket"},
+		{"bad entry", func(t *testing.T) listener { return listener{"Stream", "localhost:80"} }, unit.KindConnect, "", Error, "", "numeric"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			l := tt.start(t)
 			tg := target(l, tt.kind)
-			if tt.unit != "" {
-				tg.Unit = tt.unit
+			if tt.socket != "" {
+				tg.Unit = tt.socket
 			}
 			p := &Prober{Timeout: 10 * time.Second}
 			r := p.Probe(context.Background(), tg)
@@ -89,16 +91,16 @@ func TestProbeOutcomes(t *testing.T) {
 			if r.Unit != tg.Unit || r.Type != l.Type || r.Address != l.Address {
 				t.Errorf("result names %q %q %q, want the target's", r.Unit, r.Type, r.Address)
 			}
-			if r.Kind == KindAuto || r.Kind == "" {
+			if r.Kind == unit.KindAuto || r.Kind == "" {
 				t.Errorf("Kind = %q, want the kind used", r.Kind)
 			}
 			if r.Outcome == OK && (r.RTT <= 0 || r.RTTms <= 0) {
 				t.Errorf("RTT = %v, RTTms = %v; want them set", r.RTT, r.RTTms)
 			}
-			if r.Kind == KindEcho && r.Outcome == OK && r.Bytes == 0 {
+			if r.Kind == unit.KindEcho && r.Outcome == OK && r.Bytes == 0 {
 				t.Errorf("echo ok with 0 bytes")
 			}
-			if r.Kind == KindHTTP && r.Outcome == OK && !strings.HasPrefix(r.Status, "HTTP/1.1 200") {
+			if r.Kind == unit.KindHTTP && r.Outcome == OK && !strings.HasPrefix(r.Status, "HTTP/1.1 200") {
 				t.Errorf("Status = %q, want the status line", r.Status)
 			}
 		})
@@ -117,15 +119,15 @@ func TestProbeTimeout(t *testing.T) {
 	tests := []struct {
 		name   string
 		start  func(t *testing.T) listener
-		kind   Kind
+		kind   unit.Kind
 		errHas string
 	}{
-		{"tcp black hole echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, KindEcho, "reply: no answer within 300ms"},
-		{"tcp black hole http", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", blackHole) }, KindHTTP, "reply: no answer"},
-		{"seqpacket black hole", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, KindEcho, "reply: no answer"},
-		{"udp4 never replies", func(t *testing.T) listener { return silent(t, "udp4") }, KindEcho, "reply: no answer"},
-		{"udp6 never replies", func(t *testing.T) listener { return silent(t, "udp6") }, KindEcho, "reply: no answer"},
-		{"unixgram never replies", func(t *testing.T) listener { return silent(t, "unixgram") }, KindEcho, "client's abstract address @socktui-probe-"},
+		{"tcp black hole echo", func(t *testing.T) listener { return serveStream(t, "tcp4", "Stream", blackHole) }, unit.KindEcho, "reply: no answer within 300ms"},
+		{"tcp black hole http", func(t *testing.T) listener { return serveStream(t, "tcp6", "Stream", blackHole) }, unit.KindHTTP, "reply: no answer"},
+		{"seqpacket black hole", func(t *testing.T) listener { return serveStream(t, "unixpacket", "SequentialPacket", blackHole) }, unit.KindEcho, "reply: no answer"},
+		{"udp4 never replies", func(t *testing.T) listener { return silent(t, "udp4") }, unit.KindEcho, "reply: no answer"},
+		{"udp6 never replies", func(t *testing.T) listener { return silent(t, "udp6") }, unit.KindEcho, "reply: no answer"},
+		{"unixgram never replies", func(t *testing.T) listener { return silent(t, "unixgram") }, unit.KindEcho, "client's abstract address @socktui-probe-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +159,7 @@ func TestProbeColdTimeout(t *testing.T) {
 	l := serveStream(t, "tcp4", "Stream", blackHole)
 	const warm, cold = 50 * time.Millisecond, 600 * time.Millisecond
 	p := &Prober{Timeout: warm, ColdTimeout: cold}
-	tg := target(l, KindEcho)
+	tg := target(l, unit.KindEcho)
 	tg.Cold = true
 	// Each probe waits at least its own timeout (a lower bound cannot fail
 	// on a loaded machine) and its error names that timeout, not the other.
@@ -186,18 +188,18 @@ func TestProberDefaults(t *testing.T) {
 }
 
 func TestProbeVsockUnsupported(t *testing.T) {
-	for _, tg := range []Target{
-		{Unit: "v.socket", Type: "Stream", Address: "vsock::3000", Kind: KindEcho},
-		{Unit: "v.socket", Type: "SequentialPacket", Address: "vsock:1:3001", Kind: KindConnect},
-		{Unit: "v.socket", Type: "Stream", Address: "vsock:2:3000", Kind: KindConnect},
+	for _, tg := range []unit.Target{
+		{Unit: "v.socket", Type: "Stream", Address: "vsock::3000", Kind: unit.KindEcho},
+		{Unit: "v.socket", Type: "SequentialPacket", Address: "vsock:1:3001", Kind: unit.KindConnect},
+		{Unit: "v.socket", Type: "Stream", Address: "vsock:2:3000", Kind: unit.KindConnect},
 	} {
 		p := &Prober{Timeout: time.Minute}
 		start := time.Now()
 		r := p.Probe(context.Background(), tg)
 		took := time.Since(start)
 		t.Logf("%s %s: %s %q in %v", tg.Type, tg.Address, r.Outcome, r.Error, took)
-		if r.Network != Vsock {
-			t.Errorf("Network = %q, want vsock", r.Network)
+		if want := (unit.Listen{Type: tg.Type, Address: tg.Address}).Network(); r.Network != want || !strings.HasPrefix(string(r.Network), "vsock") {
+			t.Errorf("Network = %q, want %s", r.Network, want)
 		}
 		// Hosts with vsock_loopback refuse (nothing listens); this one has
 		// none and must say so without waiting for the timeout: a probe
@@ -218,9 +220,9 @@ func TestProbeAllCancel(t *testing.T) {
 		blackHole(c)
 	})
 	const n, parallel = 20, 4
-	ts := make([]Target, n)
+	ts := make([]unit.Target, n)
 	for i := range ts {
-		ts[i] = target(l, KindEcho)
+		ts[i] = target(l, unit.KindEcho)
 	}
 	// The probes' timeout is an hour: only the cancel can end them. The
 	// guard below fails a hang long before go test's own timeout, and is
@@ -258,9 +260,9 @@ func TestProbeAllCancel(t *testing.T) {
 
 func TestProbeAllResults(t *testing.T) {
 	echo := serveStream(t, "tcp4", "Stream", echoStream)
-	ts := []Target{target(echo, KindEcho), target(refusedTCP(t), KindConnect), {Unit: "f", Type: "FIFO", Address: "/x"}}
+	ts := []unit.Target{target(echo, unit.KindEcho), target(refusedTCP(t), unit.KindConnect), {Unit: "f", Type: "FIFO", Address: "/x"}}
 	for i := 0; i < 10; i++ {
-		ts = append(ts, target(echo, KindConnect))
+		ts = append(ts, target(echo, unit.KindConnect))
 	}
 	var p Prober
 	got := map[int]Result{}
@@ -295,8 +297,8 @@ func TestNoLeak(t *testing.T) {
 		refusedTCP(t),
 		{"Stream", "vsock::3000"},
 	}
-	kinds := []Kind{KindEcho, KindConnect, KindHTTP}
-	ts := make([]Target, 1000)
+	kinds := []unit.Kind{unit.KindEcho, unit.KindConnect, unit.KindHTTP}
+	ts := make([]unit.Target, 1000)
 	for i := range ts {
 		ts[i] = target(ls[i%len(ls)], kinds[i%len(kinds)])
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socktui/socktui/unit"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +32,7 @@ func dialVsock(ctx context.Context, ep Endpoint) (conn, error) {
 		return nil, fmt.Errorf("vsock port %q: %w", portText, err)
 	}
 	sotype := unix.SOCK_STREAM
-	if ep.Type == typeSeqPacket {
+	if ep.Type == unit.TypeSeqPacket {
 		sotype = unix.SOCK_SEQPACKET
 	}
 	fd, err := unix.Socket(unix.AF_VSOCK, sotype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -8,34 +8,35 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/unit"
 )
 
 // StartUnit starts unit and waits for its job to finish (JobRemoved). A job
 // that does not end in "done" is an error wrapping ErrRefused that says why
 // in plain words, for example that systemd refuses to start a socket whose
 // service is still active.
-func (c *Client) StartUnit(ctx context.Context, unit string) error {
-	return c.runJob(ctx, "start", unit, "StartUnit", unit, "replace")
+func (c *Client) StartUnit(ctx context.Context, name string) error {
+	return c.runJob(ctx, "start", name, "StartUnit", name, "replace")
 }
 
 // StopUnit stops unit and waits for its job to finish.
-func (c *Client) StopUnit(ctx context.Context, unit string) error {
-	return c.runJob(ctx, "stop", unit, "StopUnit", unit, "replace")
+func (c *Client) StopUnit(ctx context.Context, name string) error {
+	return c.runJob(ctx, "stop", name, "StopUnit", name, "replace")
 }
 
 // RestartUnit restarts unit (starting it when it is stopped) and waits for
 // its job to finish.
-func (c *Client) RestartUnit(ctx context.Context, unit string) error {
-	return c.runJob(ctx, "restart", unit, "RestartUnit", unit, "replace")
+func (c *Client) RestartUnit(ctx context.Context, name string) error {
+	return c.runJob(ctx, "restart", name, "RestartUnit", name, "replace")
 }
 
 // ResetFailed clears unit's failed state and its start-limit counters. It
 // runs no job and returns when the manager has done it.
-func (c *Client) ResetFailed(ctx context.Context, unit string) error {
+func (c *Client) ResetFailed(ctx context.Context, name string) error {
 	var err error
-	_, err = c.retry(ctx, func(s *session) error { return c.call(ctx, s, "ResetFailedUnit", unit).Err })
+	_, err = c.retry(ctx, func(s *session) error { return c.call(ctx, s, "ResetFailedUnit", name).Err })
 	if err != nil {
-		return fmt.Errorf("reset-failed %s: %w", unit, explain(err, "reset-failed", unit))
+		return fmt.Errorf("reset-failed %s: %w", name, explain(err, "reset-failed", name))
 	}
 	return nil
 }
@@ -126,7 +127,7 @@ func (c *Client) call(ctx context.Context, s *session, method string, args ...an
 
 // runJob calls a manager method that returns a job and waits for the job's
 // JobRemoved signal.
-func (c *Client) runJob(ctx context.Context, verb, unit, method string, args ...any) error {
+func (c *Client) runJob(ctx context.Context, verb, name, method string, args ...any) error {
 	var result <-chan string
 	s, err := c.retry(ctx, func(s *session) error {
 		var err error
@@ -134,21 +135,21 @@ func (c *Client) runJob(ctx context.Context, verb, unit, method string, args ...
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", verb, unit, explain(err, verb, unit))
+		return fmt.Errorf("%s %s: %w", verb, name, explain(err, verb, name))
 	}
 	var r string
 	select {
 	case r = <-result:
 	case <-ctx.Done():
-		return fmt.Errorf("%s %s: waiting for the job: %w", verb, unit, ctx.Err())
+		return fmt.Errorf("%s %s: waiting for the job: %w", verb, name, ctx.Err())
 	}
 	if r == "done" {
 		return nil
 	}
 	if r == "" {
-		return fmt.Errorf("%s %s: the connection closed before the job finished: %w", verb, unit, ErrDisconnected)
+		return fmt.Errorf("%s %s: the connection closed before the job finished: %w", verb, name, ErrDisconnected)
 	}
-	return fmt.Errorf("%s %s: %w", verb, unit, c.jobFailure(ctx, s, verb, unit, r))
+	return fmt.Errorf("%s %s: %w", verb, name, c.jobFailure(ctx, s, verb, name, r))
 }
 
 // startJob calls method and registers a waiter for the job it returns. No
@@ -170,7 +171,7 @@ func (c *Client) startJob(ctx context.Context, s *session, method string, args .
 }
 
 // jobFailure explains a job result other than "done".
-func (c *Client) jobFailure(ctx context.Context, s *session, verb, unit, result string) error {
+func (c *Client) jobFailure(ctx context.Context, s *session, verb, name, result string) error {
 	switch result {
 	case "canceled":
 		return fmt.Errorf("%w: the job was canceled by a later job on the same unit", ErrRefused)
@@ -188,7 +189,7 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, unit, result 
 			_ = v.Store(out)
 		}
 	}
-	p := unitPath(unit)
+	p := unitPath(name)
 	var active, res, load string
 	read(p, unitIface, "ActiveState", &active)
 	read(p, unitIface, "LoadState", &load)
@@ -196,7 +197,7 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, unit, result 
 		return fmt.Errorf("%w: the unit is %s", ErrRefused, load)
 	}
 	iface := serviceIface
-	if strings.HasSuffix(unit, ".socket") {
+	if strings.HasSuffix(name, ".socket") {
 		iface = socketIface
 	}
 	read(p, iface, "Result", &res)
@@ -225,21 +226,21 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, unit, result 
 		"protocol":                "its service broke the protocol",
 	}[res]
 	if why == "" {
-		why = "see journalctl or systemctl status " + unit
+		why = "see journalctl or systemctl status " + name
 	}
 	if iface == socketIface && verb != "stop" && (res == "" || res == "success") {
 		return fmt.Errorf("%w: the job failed and the socket is %s: systemd could not open its listeners "+
-			"(an address already in use, a missing folder or a permission; see systemctl status %s)", ErrRefused, orUnknown(active), unit)
+			"(an address already in use, a missing folder or a permission; see systemctl status %s)", ErrRefused, orUnknown(active), name)
 	}
 	if res != "" && res != "success" {
 		return fmt.Errorf("%w: the job failed (%s: %s); the unit is %s", ErrRefused, res, why, orUnknown(active))
 	}
-	return fmt.Errorf("%w: the job failed; the unit is %s (see systemctl status %s)", ErrRefused, orUnknown(active), unit)
+	return fmt.Errorf("%w: the job failed; the unit is %s (see systemctl status %s)", ErrRefused, orUnknown(active), name)
 }
 
 // explain turns a D-Bus error from the manager into one a person can act
 // on, wrapping the sentinel callers branch on.
-func explain(err error, verb, unit string) error {
+func explain(err error, verb, name string) error {
 	var de dbus.Error
 	if pe := (*dbus.Error)(nil); errors.As(err, &pe) && pe != nil {
 		de = *pe
@@ -256,8 +257,8 @@ func explain(err error, verb, unit string) error {
 	}
 	switch de.Name {
 	case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed":
-		if unit != "" {
-			return fmt.Errorf("%w: %s is not known to the manager (%s)", ErrNoSuchUnit, unit, msg)
+		if name != "" {
+			return fmt.Errorf("%w: %s is not known to the manager (%s)", ErrNoSuchUnit, name, msg)
 		}
 		return fmt.Errorf("%w: %s", ErrNoSuchUnit, msg)
 	case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
@@ -265,9 +266,9 @@ func explain(err error, verb, unit string) error {
 		return fmt.Errorf("%w: the manager does not let this user %s units (%s); run as root, or as the unit's owner",
 			ErrPermission, orDefault(verb, "manage"), msg)
 	case "org.freedesktop.systemd1.UnitMasked":
-		return fmt.Errorf("%w: %s is masked; unmask it first (systemctl unmask)", ErrRefused, unit)
+		return fmt.Errorf("%w: %s is masked; unmask it first (systemctl unmask)", ErrRefused, name)
 	case "org.freedesktop.systemd1.UnitExists":
-		return fmt.Errorf("%w: a unit named %s already exists (%s)", ErrRefused, unit, msg)
+		return fmt.Errorf("%w: a unit named %s already exists (%s)", ErrRefused, name, msg)
 	case "org.freedesktop.systemd1.OnlyByDependency", "org.freedesktop.systemd1.JobTypeNotApplicable":
 		return fmt.Errorf("%w: %s", ErrRefused, msg)
 	}
@@ -281,47 +282,10 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// TransientService is the service half of a transient socket unit.
-type TransientService struct {
-	// Name is the service unit's name; when empty, the socket's name with
-	// .service, the service a socket triggers by default.
-	Name        string
-	Description string
-	// ExecStart is the command, argv[0] an absolute path. ExecStartPre runs
-	// before it; ExecStop and ExecStopPost are optional commands run on stop.
-	ExecStartPre [][]string
-	ExecStart    []string
-	ExecStop     [][]string
-	ExecStopPost [][]string
-	// Type, NotifyAccess and KillMode are systemd's settings of the same
-	// names; systemd's defaults when empty.
-	Type, NotifyAccess, KillMode string
-	// Environment entries are "KEY=value".
-	Environment []string
-	// TimeoutStopSec bounds a stop; systemd's default when zero.
-	TimeoutStopSec time.Duration
-}
-
-// TransientSocket is a socket unit created at run time with its service; it
-// vanishes once both are stopped.
-type TransientSocket struct {
-	// Name ends in .socket.
-	Name        string
-	Description string
-	Listen      []Listen
-	Service     TransientService
-	// Accept starts one service instance per connection; the service must
-	// then be a template (its name contains "@").
-	Accept bool
-	// RemoveOnStop removes the socket files (and FIFOs) when the socket
-	// stops.
-	RemoveOnStop bool
-}
-
 // CreateTransientSocket creates t's socket and service units in one call
 // (StartTransientUnit with the service as an auxiliary unit), starts the
 // socket and waits for the job.
-func (c *Client) CreateTransientSocket(ctx context.Context, t TransientSocket) error {
+func (c *Client) CreateTransientSocket(ctx context.Context, t unit.SocketSpec) error {
 	if !strings.HasSuffix(t.Name, ".socket") {
 		return fmt.Errorf("creating %q: %w: a socket unit's name ends in .socket", t.Name, ErrBadPattern)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 const benchSockets = 1000
@@ -155,11 +156,11 @@ func BenchmarkWatchEventLag(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := c.Watch(ctx)
-	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+	if ev := <-ch; ev.Kind != unit.Snapshot {
 		b.Fatalf("first event %+v, want Snapshot", ev)
 	}
 	var lags []time.Duration
-	sample := func(ev systemdbus.Event) {
+	sample := func(ev unit.Event) {
 		if len(ev.Socket.Services) == 0 || ev.Socket.Services[0].Since.IsZero() {
 			b.Fatalf("an event without the service's change time: %+v", ev.Socket)
 		}
@@ -176,8 +177,8 @@ func BenchmarkWatchEventLag(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sample(nextEvent(b, ch, "lag.socket active", socketEvent("lag.socket", systemdbus.StateActive)))
-		sample(nextEvent(b, ch, "lag.socket idle again", socketEvent("lag.socket", systemdbus.StateIdle)))
+		sample(nextEvent(b, ch, "lag.socket active", socketEvent("lag.socket", unit.StateActive)))
+		sample(nextEvent(b, ch, "lag.socket idle again", socketEvent("lag.socket", unit.StateIdle)))
 	}
 	b.StopTimer()
 	slices.Sort(lags)

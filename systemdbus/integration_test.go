@@ -21,6 +21,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 func TestMain(m *testing.M) {
@@ -50,15 +51,15 @@ func testCtx(t testing.TB) context.Context {
 
 // show reads properties with `systemctl --user show`, the reference every
 // listing is compared with. Repeated properties (Listen) are joined by "\n".
-func show(t testing.TB, s *sandbox.Sandbox, unit string, props ...string) map[string]string {
+func show(t testing.TB, s *sandbox.Sandbox, name string, props ...string) map[string]string {
 	t.Helper()
-	args := []string{"show", unit}
+	args := []string{"show", name}
 	for _, p := range props {
 		args = append(args, "-p", p)
 	}
 	out, err := s.Systemctl(context.Background(), args...).Output()
 	if err != nil {
-		t.Fatalf("systemctl show %s: %v", unit, err)
+		t.Fatalf("systemctl show %s: %v", name, err)
 	}
 	m := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -82,27 +83,27 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func listOne(t testing.TB, c *systemdbus.Client, unit string) systemdbus.Socket {
+func listOne(t testing.TB, c *systemdbus.Client, name string) unit.Socket {
 	t.Helper()
-	socks, err := c.ListSockets(testCtx(t), systemdbus.ListOptions{Patterns: []string{unit}, All: true})
+	socks, err := c.ListSockets(testCtx(t), systemdbus.ListOptions{Patterns: []string{name}, All: true})
 	if err != nil {
-		t.Fatalf("ListSockets(%s): %v", unit, err)
+		t.Fatalf("ListSockets(%s): %v", name, err)
 	}
 	if len(socks) != 1 {
-		t.Fatalf("ListSockets(%s) = %d sockets, want 1: %+v", unit, len(socks), socks)
+		t.Fatalf("ListSockets(%s) = %d sockets, want 1: %+v", name, len(socks), socks)
 	}
 	return socks[0]
 }
 
 // showListen turns systemctl's "ADDRESS (TYPE)" lines into Listen entries.
-func showListen(v string) []systemdbus.Listen {
-	out := []systemdbus.Listen{}
+func showListen(v string) []unit.Listen {
+	out := []unit.Listen{}
 	for _, line := range strings.Split(v, "\n") {
 		if line == "" {
 			continue
 		}
 		i := strings.LastIndex(line, " (")
-		out = append(out, systemdbus.Listen{Type: strings.TrimSuffix(line[i+2:], ")"), Address: line[:i]})
+		out = append(out, unit.Listen{Type: strings.TrimSuffix(line[i+2:], ")"), Address: line[:i]})
 	}
 	return out
 }
@@ -117,19 +118,19 @@ func TestListenTypes(t *testing.T) {
 	vsockPort := 20000 + os.Getpid()%20000
 	cases := []struct {
 		name   string
-		listen systemdbus.Listen
+		listen unit.Listen
 	}{
-		{"lt-stream.socket", systemdbus.Listen{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
-		{"lt-unix.socket", systemdbus.Listen{Type: "Stream", Address: filepath.Join(dir, "stream.sock")}},
-		{"lt-dgram.socket", systemdbus.Listen{Type: "Datagram", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
-		{"lt-seqpacket.socket", systemdbus.Listen{Type: "SequentialPacket", Address: filepath.Join(dir, "seq.sock")}},
-		{"lt-fifo.socket", systemdbus.Listen{Type: "FIFO", Address: filepath.Join(dir, "fifo")}},
-		{"lt-vsock.socket", systemdbus.Listen{Type: "Stream", Address: "vsock::" + strconv.Itoa(vsockPort)}},
+		{"lt-stream.socket", unit.Listen{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
+		{"lt-unix.socket", unit.Listen{Type: "Stream", Address: filepath.Join(dir, "stream.sock")}},
+		{"lt-dgram.socket", unit.Listen{Type: "Datagram", Address: "127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t))}},
+		{"lt-seqpacket.socket", unit.Listen{Type: "SequentialPacket", Address: filepath.Join(dir, "seq.sock")}},
+		{"lt-fifo.socket", unit.Listen{Type: "FIFO", Address: filepath.Join(dir, "fifo")}},
+		{"lt-vsock.socket", unit.Listen{Type: "Stream", Address: "vsock::" + strconv.Itoa(vsockPort)}},
 	}
 	for _, tc := range cases {
-		err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
-			Name: tc.name, Listen: []systemdbus.Listen{tc.listen},
-			Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+		err := c.CreateTransientSocket(ctx, unit.SocketSpec{
+			Name: tc.name, Listen: []unit.Listen{tc.listen},
+			Service: unit.ServiceSpec{ExecStart: []string{"/bin/sleep", "infinity"}},
 		})
 		if err != nil {
 			t.Fatalf("creating %s: %v", tc.name, err)
@@ -144,7 +145,7 @@ func TestListenTypes(t *testing.T) {
 		if len(sock.Listen) != 1 || sock.Listen[0].Type != tc.listen.Type {
 			t.Errorf("%s: Listen = %v, want one %s entry", tc.name, sock.Listen, tc.listen.Type)
 		}
-		if sock.State != systemdbus.StateIdle || sock.SubState != "listening" {
+		if sock.State != unit.StateIdle || sock.SubState != "listening" {
 			t.Errorf("%s: state %s (%s/%s), want idle (active/listening)", tc.name, sock.State, sock.ActiveState, sock.SubState)
 		}
 		if !slices.Equal(sock.Triggers, []string{strings.TrimSuffix(tc.name, ".socket") + ".service"}) {
@@ -183,7 +184,7 @@ func TestActions(t *testing.T) {
 		"fail.socket":  fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", failPort),
 		"fail.service": "[Unit]\nStartLimitBurst=1\nStartLimitIntervalSec=60\n[Service]\nExecStart=/bin/false\n",
 	})
-	state := func(unit string) string { return show(t, s, unit, "ActiveState")["ActiveState"] }
+	state := func(name string) string { return show(t, s, name, "ActiveState")["ActiveState"] }
 
 	if err := c.StartUnit(ctx, "act.socket"); err != nil {
 		t.Fatalf("StartUnit: %v", err)
@@ -212,7 +213,7 @@ func TestActions(t *testing.T) {
 	}
 	conn.Close()
 	waitFor(t, "act.service active", func() bool { return state("act.service") == "active" })
-	if got := listOne(t, c, "act").State; got != systemdbus.StateActive {
+	if got := listOne(t, c, "act").State; got != unit.StateActive {
 		t.Errorf("with its service running act.socket is %s, want active", got)
 	}
 	if err := c.StopUnit(ctx, "act.socket"); err != nil {
@@ -257,7 +258,7 @@ func TestActions(t *testing.T) {
 	waitFor(t, "fail.socket failed", func() bool { return state("fail.socket") == "failed" })
 	sock := listOne(t, c, "fail.socket")
 	want := show(t, s, "fail.socket", "Result")["Result"]
-	if sock.State != systemdbus.StateFailed || sock.Result != want || sock.Reason != "socket: "+want {
+	if sock.State != unit.StateFailed || sock.Result != want || sock.Reason != "socket: "+want {
 		t.Errorf("fail.socket: state %s, result %s, reason %q; systemctl says result %s", sock.State, sock.Result, sock.Reason, want)
 	}
 	for _, u := range []string{"fail.socket", "fail.service"} {
@@ -281,10 +282,10 @@ func TestTransientLifecycle(t *testing.T) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	port := sandboxtest.FreePort(t)
-	err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
+	err := c.CreateTransientSocket(ctx, unit.SocketSpec{
 		Name: "tr.socket", Description: "transient test",
-		Listen: []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(port)}},
-		Service: systemdbus.TransientService{
+		Listen: []unit.Listen{{Type: "Stream", Address: "127.0.0.1:" + strconv.Itoa(port)}},
+		Service: unit.ServiceSpec{
 			ExecStart: []string{"/bin/sleep", "infinity"}, Environment: []string{"A=1"},
 			KillMode: "mixed", TimeoutStopSec: 2 * time.Second,
 		},
@@ -292,9 +293,9 @@ func TestTransientLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateTransientSocket: %v", err)
 	}
-	err = c.CreateTransientSocket(ctx, systemdbus.TransientSocket{Name: "tr.socket",
-		Listen:  []systemdbus.Listen{{Type: "Stream", Address: "127.0.0.1:1"}},
-		Service: systemdbus.TransientService{ExecStart: []string{"/bin/true"}}})
+	err = c.CreateTransientSocket(ctx, unit.SocketSpec{Name: "tr.socket",
+		Listen:  []unit.Listen{{Type: "Stream", Address: "127.0.0.1:1"}},
+		Service: unit.ServiceSpec{ExecStart: []string{"/bin/true"}}})
 	if !errors.Is(err, systemdbus.ErrRefused) {
 		t.Errorf("creating tr.socket twice: %v, want a refusal", err)
 	}
@@ -307,10 +308,10 @@ func TestTransientLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var sock systemdbus.Socket
+	var sock unit.Socket
 	waitFor(t, "tr.socket active", func() bool {
 		sock = listOne(t, c, "tr")
-		return sock.State == systemdbus.StateActive
+		return sock.State == unit.StateActive
 	})
 	svc := sock.Services[0]
 	if want := show(t, s, "tr.service", "MainPID")["MainPID"]; strconv.Itoa(int(svc.MainPID)) != want || svc.Since.IsZero() || svc.Container != "" {
@@ -329,7 +330,7 @@ func TestTransientLifecycle(t *testing.T) {
 }
 
 // nextEvent reads events until match accepts one.
-func nextEvent(t testing.TB, ch <-chan systemdbus.Event, what string, match func(systemdbus.Event) bool) systemdbus.Event {
+func nextEvent(t testing.TB, ch <-chan unit.Event, what string, match func(unit.Event) bool) unit.Event {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -350,22 +351,22 @@ func nextEvent(t testing.TB, ch <-chan systemdbus.Event, what string, match func
 	}
 }
 
-func socketEvent(unit string, state systemdbus.State) func(systemdbus.Event) bool {
-	return func(ev systemdbus.Event) bool {
-		return ev.Kind == systemdbus.UnitChanged && ev.Unit == unit && ev.Socket.State == state
+func socketEvent(name string, state unit.State) func(unit.Event) bool {
+	return func(ev unit.Event) bool {
+		return ev.Kind == unit.UnitChanged && ev.Unit == name && ev.Socket.State == state
 	}
 }
 
 // usec parses systemctl's timestamps given with --timestamp=us+utc.
-func usecProp(t *testing.T, s *sandbox.Sandbox, unit, prop string) time.Time {
+func usecProp(t *testing.T, s *sandbox.Sandbox, name, prop string) time.Time {
 	t.Helper()
-	out, err := s.Systemctl(context.Background(), "show", unit, "-p", prop, "--value", "--timestamp=us+utc").Output()
+	out, err := s.Systemctl(context.Background(), "show", name, "-p", prop, "--value", "--timestamp=us+utc").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts, err := time.Parse("Mon 2006-01-02 15:04:05.999999 MST", strings.TrimSpace(string(out)))
 	if err != nil {
-		t.Fatalf("%s %s: %v (%v)", unit, prop, err, show(t, s, unit, "ActiveState", "LoadState", prop))
+		t.Fatalf("%s %s: %v (%v)", name, prop, err, show(t, s, name, "ActiveState", "LoadState", prop))
 	}
 	return ts
 }
@@ -391,11 +392,11 @@ func TestWatchActivateIdleStop(t *testing.T) {
 	defer cancel()
 	ch := c.Watch(wctx)
 	first := <-ch
-	if first.Kind != systemdbus.Snapshot {
+	if first.Kind != unit.Snapshot {
 		t.Fatalf("first event %+v, want Snapshot", first)
 	}
-	i := slices.IndexFunc(first.Sockets, func(s systemdbus.Socket) bool { return s.Unit == "w.socket" })
-	if i < 0 || first.Sockets[i].State != systemdbus.StateIdle {
+	i := slices.IndexFunc(first.Sockets, func(s unit.Socket) bool { return s.Unit == "w.socket" })
+	if i < 0 || first.Sockets[i].State != unit.StateIdle {
 		t.Fatalf("snapshot lacks an idle w.socket: %+v", first.Sockets)
 	}
 
@@ -407,19 +408,19 @@ func TestWatchActivateIdleStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	active := nextEvent(t, ch, "w.socket active", socketEvent("w.socket", systemdbus.StateActive))
-	idle := nextEvent(t, ch, "w.socket idle again", socketEvent("w.socket", systemdbus.StateIdle))
+	active := nextEvent(t, ch, "w.socket active", socketEvent("w.socket", unit.StateActive))
+	idle := nextEvent(t, ch, "w.socket idle again", socketEvent("w.socket", unit.StateIdle))
 	if err := c.StopUnit(ctx, "w.socket"); err != nil {
 		t.Fatal(err)
 	}
-	stopped := nextEvent(t, ch, "w.socket stopped", socketEvent("w.socket", systemdbus.StateStopped))
+	stopped := nextEvent(t, ch, "w.socket stopped", socketEvent("w.socket", unit.StateStopped))
 
 	// The service's StateChangeTimestamp, as systemd sent it with the
 	// change; the socket stays loaded once stopped, so systemctl has its
 	// InactiveEnterTimestamp.
 	changes := []struct {
 		what string
-		ev   systemdbus.Event
+		ev   unit.Event
 		at   time.Time
 	}{
 		{"activation", active, active.Socket.Services[0].Since},
@@ -491,15 +492,15 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
-	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+	if ev := <-ch; ev.Kind != unit.Snapshot {
 		t.Fatalf("first event %+v", ev)
 	}
 	// Start the socket while watching and see its job end, so that no
 	// signal of the start can still be on its way once the quiet window
 	// opens.
 	sandboxtest.Systemctl(t, s, "start", "idle.socket")
-	nextEvent(t, ch, "idle.socket's start job", func(ev systemdbus.Event) bool {
-		return ev.Kind == systemdbus.JobFinished && ev.Unit == "idle.socket"
+	nextEvent(t, ch, "idle.socket's start job", func(ev unit.Event) bool {
+		return ev.Kind == unit.JobFinished && ev.Unit == "idle.socket"
 	})
 	before := calls.Load()
 	window := time.After(20 * interval)
@@ -518,8 +519,8 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 	// An active Accept=yes socket needs its counters: now the timer reads
 	// them, three properties per tick.
 	sandboxtest.Systemctl(t, s, "start", "accept.socket")
-	nextEvent(t, ch, "accept.socket added or changed", func(ev systemdbus.Event) bool {
-		return (ev.Kind == systemdbus.UnitAdded || ev.Kind == systemdbus.UnitChanged) && ev.Unit == "accept.socket" &&
+	nextEvent(t, ch, "accept.socket added or changed", func(ev unit.Event) bool {
+		return (ev.Kind == unit.UnitAdded || ev.Kind == unit.UnitChanged) && ev.Unit == "accept.socket" &&
 			ev.Socket.ActiveState == "active"
 	})
 	before = calls.Load()
@@ -544,23 +545,23 @@ func TestWatchRecovers(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
-	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+	if ev := <-ch; ev.Kind != unit.Snapshot {
 		t.Fatalf("first event %+v", ev)
 	}
-	hasRec := func(socks []systemdbus.Socket) bool {
-		return slices.ContainsFunc(socks, func(s systemdbus.Socket) bool { return s.Unit == "rec.socket" && s.State == systemdbus.StateIdle })
+	hasRec := func(socks []unit.Socket) bool {
+		return slices.ContainsFunc(socks, func(s unit.Socket) bool { return s.Unit == "rec.socket" && s.State == unit.StateIdle })
 	}
 
 	sandboxtest.Systemctl(t, s, "daemon-reload")
-	ev := nextEvent(t, ch, "snapshot after daemon-reload", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Snapshot })
+	ev := nextEvent(t, ch, "snapshot after daemon-reload", func(ev unit.Event) bool { return ev.Kind == unit.Snapshot })
 	if !hasRec(ev.Sockets) {
 		t.Errorf("snapshot after reload lacks rec.socket: %+v", ev.Sockets)
 	}
 
 	sandboxtest.Systemctl(t, s, "daemon-reexec")
-	ev = nextEvent(t, ch, "disconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Disconnected })
+	ev = nextEvent(t, ch, "disconnected", func(ev unit.Event) bool { return ev.Kind == unit.Disconnected })
 	t.Logf("after daemon-reexec: %v", ev.Err)
-	ev = nextEvent(t, ch, "reconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Reconnected })
+	ev = nextEvent(t, ch, "reconnected", func(ev unit.Event) bool { return ev.Kind == unit.Reconnected })
 	if !hasRec(ev.Sockets) {
 		t.Errorf("Reconnected lacks rec.socket: %+v", ev.Sockets)
 	}
@@ -570,7 +571,7 @@ func TestWatchRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	nextEvent(t, ch, "rec.socket active after reexec", socketEvent("rec.socket", systemdbus.StateActive))
+	nextEvent(t, ch, "rec.socket active after reexec", socketEvent("rec.socket", unit.StateActive))
 	if err := c.StopUnit(ctx, "rec.service"); err != nil {
 		t.Errorf("an action after reexec: %v", err)
 	}
@@ -584,7 +585,7 @@ func TestManagerGoneForGood(t *testing.T) {
 	ctx := testCtx(t)
 	wctx, cancel := context.WithCancel(ctx)
 	ch := c.Watch(wctx)
-	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+	if ev := <-ch; ev.Kind != unit.Snapshot {
 		t.Fatalf("first event %+v", ev)
 	}
 	listed := make(chan error, 1)
@@ -599,7 +600,7 @@ func TestManagerGoneForGood(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ev := nextEvent(t, ch, "disconnected", func(ev systemdbus.Event) bool { return ev.Kind == systemdbus.Disconnected })
+	ev := nextEvent(t, ch, "disconnected", func(ev unit.Event) bool { return ev.Kind == unit.Disconnected })
 	if ev.Err == nil {
 		t.Error("Disconnected without an error")
 	}
@@ -700,25 +701,25 @@ func TestBusTransport(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := c.Watch(wctx)
-	if ev := <-ch; ev.Kind != systemdbus.Snapshot {
+	if ev := <-ch; ev.Kind != unit.Snapshot {
 		t.Fatalf("first event %+v", ev)
 	}
 	if err := c.StartUnit(ctx, "bus.socket"); err != nil {
 		t.Fatalf("StartUnit over the bus: %v", err)
 	}
-	nextEvent(t, ch, "bus.socket idle", func(ev systemdbus.Event) bool {
+	nextEvent(t, ch, "bus.socket idle", func(ev unit.Event) bool {
 		if os.Getenv("DEBUG_EVENTS") != "" {
 			t.Logf("event %+v %+v", ev, ev.Socket)
 		}
-		if ev.Kind == systemdbus.Snapshot { // the daemon-reload's, delivered late by the bus
-			return slices.ContainsFunc(ev.Sockets, func(s systemdbus.Socket) bool {
-				return s.Unit == "bus.socket" && s.State == systemdbus.StateIdle
+		if ev.Kind == unit.Snapshot { // the daemon-reload's, delivered late by the bus
+			return slices.ContainsFunc(ev.Sockets, func(s unit.Socket) bool {
+				return s.Unit == "bus.socket" && s.State == unit.StateIdle
 			})
 		}
-		return (ev.Kind == systemdbus.UnitChanged || ev.Kind == systemdbus.UnitAdded) && ev.Unit == "bus.socket" &&
-			ev.Socket.State == systemdbus.StateIdle
+		return (ev.Kind == unit.UnitChanged || ev.Kind == unit.UnitAdded) && ev.Unit == "bus.socket" &&
+			ev.Socket.State == unit.StateIdle
 	})
-	if sock := listOne(t, c, "bus"); sock.State != systemdbus.StateIdle || len(sock.Listen) != 1 {
+	if sock := listOne(t, c, "bus"); sock.State != unit.StateIdle || len(sock.Listen) != 1 {
 		t.Errorf("bus.socket over the bus: %+v", sock)
 	}
 }
@@ -732,9 +733,9 @@ func TestReviveTransientSocket(t *testing.T) {
 	ctx := testCtx(t)
 	port := sandboxtest.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	err := c.CreateTransientSocket(ctx, systemdbus.TransientSocket{
-		Name: "rv.socket", Listen: []systemdbus.Listen{{Type: "Stream", Address: addr}},
-		Service: systemdbus.TransientService{ExecStart: []string{"/bin/false"}},
+	err := c.CreateTransientSocket(ctx, unit.SocketSpec{
+		Name: "rv.socket", Listen: []unit.Listen{{Type: "Stream", Address: addr}},
+		Service: unit.ServiceSpec{ExecStart: []string{"/bin/false"}},
 	})
 	if err != nil {
 		t.Fatalf("CreateTransientSocket: %v", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/unit"
 )
 
 // ListOptions select the socket units ListSockets reports.
@@ -47,7 +48,7 @@ type execCommand struct {
 // sequence number of the reply its state was read from: a signal received
 // before that reply is older than what the listing holds.
 type listing struct {
-	sockets []Socket
+	sockets []unit.Socket
 	seq     map[string]dbus.Sequence
 	// files maps the names of socket unit files to their state ("enabled",
 	// "static", "transient"...), when the listing included unit files.
@@ -61,7 +62,7 @@ type listing struct {
 // private socket they go over a second connection of their own (wire.go).
 // With All it also reads the socket unit files. It returns an error when
 // the connection drops before the listing is whole.
-func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]Socket, error) {
+func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]unit.Socket, error) {
 	pats, err := socketPatterns(opts.Patterns)
 	if err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		}
 	}
 
-	socks := make([]Socket, 0, len(units))
+	socks := make([]unit.Socket, 0, len(units))
 	for _, u := range units {
 		if !strings.HasSuffix(u.Name, ".socket") {
 			continue
@@ -164,13 +165,13 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		if _, ok := l.seq[u.Name]; !ok {
 			l.seq[u.Name] = unitsSeq
 		}
-		socks = append(socks, Socket{
+		socks = append(socks, unit.Socket{
 			Unit: u.Name, Description: u.Description, LoadState: u.LoadState,
-			ActiveState: u.ActiveState, SubState: u.SubState, Result: "success",
-			Listen: []Listen{}, Triggers: []string{}, Services: []Service{},
+			ActiveState: unit.ActiveState(u.ActiveState), SubState: u.SubState, Result: "success",
+			Listen: []unit.Listen{}, Triggers: []string{}, Services: []unit.Service{},
 		})
 	}
-	slices.SortFunc(socks, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
+	slices.SortFunc(socks, func(a, b unit.Socket) int { return strings.Compare(a.Unit, b.Unit) })
 
 	if err := readSockets(nb, socks); err != nil {
 		return nil, err
@@ -179,7 +180,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		return nil, err
 	}
 	for i := range socks {
-		derive(&socks[i])
+		socks[i].Derive()
 	}
 	l.sockets = socks
 	return l, nil
@@ -194,7 +195,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 // only for sockets that trigger nothing or an instance. Result
 // is "success" unless the socket is failed or changing state (systemd resets
 // it on start and only a failure leaves it set).
-func readSockets(nb func() propBatch, socks []Socket) error {
+func readSockets(nb func() propBatch, socks []unit.Socket) error {
 	b := nb()
 	for i := range socks {
 		sk := &socks[i]
@@ -229,7 +230,7 @@ func maybeAccept(triggers []string) bool {
 	return len(triggers) == 0 || slices.ContainsFunc(triggers, func(t string) bool { return strings.Contains(t, "@") })
 }
 
-func readCounters(b propBatch, sk *Socket) {
+func readCounters(b propBatch, sk *unit.Socket) {
 	p := unitPath(sk.Unit)
 	b.get(p, socketIface, "NConnections", func(v dbus.Variant) { _ = v.Store(&sk.NConnections) })
 	b.get(p, socketIface, "NAccepted", func(v dbus.Variant) { _ = v.Store(&sk.NAccepted) })
@@ -238,11 +239,13 @@ func readCounters(b propBatch, sk *Socket) {
 
 // needsResult reports whether a unit in this active state may carry a
 // Result other than "success".
-func needsResult(active string) bool { return active != "active" && active != "inactive" }
+func needsResult(active unit.ActiveState) bool {
+	return active != unit.Active && active != unit.Inactive
+}
 
 // serviceInfo is what readServices learns about one triggered service.
 type serviceInfo struct {
-	Service
+	unit.Service
 	exec []execCommand
 	env  []string
 	// explained: Reason was worked out (once per service, however many
@@ -251,13 +254,13 @@ type serviceInfo struct {
 }
 
 // readServices fills each socket's Services from its Triggers.
-func readServices(ctx context.Context, s *session, nb func() propBatch, socks []Socket, seq map[string]dbus.Sequence) error {
+func readServices(ctx context.Context, s *session, nb func() propBatch, socks []unit.Socket, seq map[string]dbus.Sequence) error {
 	infos := map[string]*serviceInfo{}
 	var names []string
 	for _, sk := range socks {
 		for _, t := range sk.Triggers {
 			if _, ok := infos[t]; !ok {
-				infos[t] = &serviceInfo{Service: Service{Unit: t, Result: "success"}}
+				infos[t] = &serviceInfo{Service: unit.Service{Unit: t, Result: "success"}}
 				names = append(names, t)
 			}
 		}
@@ -284,17 +287,17 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 			continue
 		}
 		seq[st.Name] = statesSeq
-		in.ActiveState, in.SubState = st.ActiveState, st.SubState
+		in.ActiveState, in.SubState = unit.ActiveState(st.ActiveState), st.SubState
 		p := unitPath(st.Name)
-		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
+		if in.ActiveState != unit.Inactive && in.ActiveState != unit.Failed {
 			b.get(p, serviceIface, "MainPID", func(v dbus.Variant) { _ = v.Store(&in.MainPID) })
 		}
-		if st.ActiveState != "inactive" {
+		if in.ActiveState != unit.Inactive {
 			// An idle service's Since would cost a call per socket for a
 			// fact few look at; Watch fills it in from the next change.
 			b.get(p, unitIface, "StateChangeTimestamp", func(v dbus.Variant) { in.Since = usecTime(v) })
 		}
-		if needsResult(st.ActiveState) {
+		if needsResult(in.ActiveState) {
 			b.get(p, serviceIface, "Result", func(v dbus.Variant) { _ = v.Store(&in.Result) })
 		}
 		// The environment is read only where it can name the container:

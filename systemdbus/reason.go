@@ -184,7 +184,7 @@ func (w *watcher) explain(unit string) (string, error) {
 	r := explainFailure(w.ctx, nil, cmds)
 	w.reasons[unit] = r
 	if r != "" && w.imageExists != nil {
-		f := finerReason{unit: unit, failure: w.failures[unit]}
+		f := finerReason{name: unit, failure: w.failures[unit]}
 		go func() {
 			f.reason = explainFailure(w.ctx, w.imageExists, cmds)
 			if f.reason == r {

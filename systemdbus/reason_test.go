@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/socktui/socktui/unit"
 )
 
 func TestPodmanRunImage(t *testing.T) {
@@ -66,13 +68,13 @@ func TestExplainFailure(t *testing.T) {
 }
 
 func TestDeriveStateKeepsServiceReason(t *testing.T) {
-	svc := Service{Unit: "echo.service", ActiveState: "failed", Result: "exit-code", Reason: "image x is not in local storage"}
-	sock := Socket{ActiveState: "active", Services: []Service{svc}}
-	if _, why := DeriveState(sock); why != "service echo.service: exit-code: image x is not in local storage" {
+	svc := unit.Service{Unit: "echo.service", ActiveState: "failed", Result: "exit-code", Reason: "image x is not in local storage"}
+	sock := unit.Socket{ActiveState: "active", Services: []unit.Service{svc}}
+	if _, why := unit.DeriveState(sock); why != "service echo.service: exit-code: image x is not in local storage" {
 		t.Errorf("service failed: %q", why)
 	}
 	sock.ActiveState, sock.Result = "failed", "service-start-limit-hit"
-	if _, why := DeriveState(sock); why != "socket: service-start-limit-hit; service echo.service: image x is not in local storage" {
+	if _, why := unit.DeriveState(sock); why != "socket: service-start-limit-hit; service echo.service: image x is not in local storage" {
 		t.Errorf("socket failed: %q", why)
 	}
 }

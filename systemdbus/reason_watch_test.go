@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/unit"
 )
 
 // TestWatchExplainsFailuresInTheBackground: when a container service fails
@@ -51,7 +52,7 @@ func TestWatchExplainsFailuresInTheBackground(t *testing.T) {
 		}
 	}
 	events := c.Watch(ctx)
-	next := func(what string, ok func(Event) bool) Event {
+	next := func(what string, ok func(unit.Event) bool) unit.Event {
 		t.Helper()
 		for {
 			select {
@@ -64,16 +65,16 @@ func TestWatchExplainsFailuresInTheBackground(t *testing.T) {
 			}
 		}
 	}
-	next("snapshot", func(ev Event) bool { return ev.Kind == Snapshot })
+	next("snapshot", func(ev unit.Event) bool { return ev.Kind == unit.Snapshot })
 
-	reasonOf := func(ev Event) string {
-		if ev.Kind != UnitChanged || ev.Unit != "fr.socket" || len(ev.Socket.Services) != 1 {
+	reasonOf := func(ev unit.Event) string {
+		if ev.Kind != unit.UnitChanged || ev.Unit != "fr.socket" || len(ev.Socket.Services) != 1 {
 			return ""
 		}
 		return ev.Socket.Services[0].Reason
 	}
 	sandboxtest.Systemctl(t, s, "start", "--no-block", "fr.service")
-	ev := next("fr.service failed", func(ev Event) bool { return reasonOf(ev) != "" })
+	ev := next("fr.service failed", func(ev unit.Event) bool { return reasonOf(ev) != "" })
 	if r := reasonOf(ev); r != "podman exited 125: it could not start the container" {
 		t.Fatalf("first reason %q, want podman's exit status", r)
 	}
@@ -91,17 +92,17 @@ func TestWatchExplainsFailuresInTheBackground(t *testing.T) {
 
 	// While the check hangs, other units' changes still arrive.
 	sandboxtest.Systemctl(t, s, "start", "frok.socket")
-	next("frok.socket listening during the check", func(ev Event) bool {
-		return (ev.Kind == UnitChanged || ev.Kind == UnitAdded) && ev.Unit == "frok.socket" && ev.Socket.State == StateIdle
+	next("frok.socket listening during the check", func(ev unit.Event) bool {
+		return (ev.Kind == unit.UnitChanged || ev.Kind == unit.UnitAdded) && ev.Unit == "frok.socket" && ev.Socket.State == unit.StateIdle
 	})
 
 	close(release)
-	ev = next("the finer reason", func(ev Event) bool { return strings.Contains(reasonOf(ev), "not in local storage") })
+	ev = next("the finer reason", func(ev unit.Event) bool { return strings.Contains(reasonOf(ev), "not in local storage") })
 	want := "image localhost/missing:1 is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed"
 	if r := reasonOf(ev); r != want {
 		t.Errorf("finer reason %q, want %q", r, want)
 	}
-	if st, why := DeriveState(*ev.Socket); st != StateFailed || !strings.Contains(why, want) {
+	if st, why := unit.DeriveState(*ev.Socket); st != unit.StateFailed || !strings.Contains(why, want) {
 		t.Errorf("state %s (%s), want failed with the reason", st, why)
 	}
 }

@@ -1,67 +1,8 @@
 package systemdbus
 
-import "fmt"
-
-// DeriveState decides a socket's activation state from its own state and
-// the states of the services it triggers, and says why when it is
-// StateFailed (adding each service's Reason, when set). It is pure: it
-// reads only sock's ActiveState, Result, Accept, NConnections and Services.
-//
-//   - failed: the socket failed ("socket: trigger-limit-hit"), or it
-//     listens and a triggered service failed ("service echo.service:
-//     exit-code");
-//   - stopped: the socket is not active (inactive, activating, deactivating,
-//     or not loaded);
-//   - active: a triggered service is active, reloading or deactivating, or
-//     an Accept=yes socket holds connections;
-//   - activating: a triggered service is activating (including auto-restart);
-//   - idle: listening, nothing running.
-func DeriveState(sock Socket) (State, string) {
-	if sock.ActiveState == "failed" {
-		why := "socket: " + orUnknown(sock.Result)
-		// A socket that gave up on its service (a start limit) keeps the
-		// service's own reason in words, when there is one.
-		for _, svc := range sock.Services {
-			if svc.Reason != "" {
-				why += fmt.Sprintf("; service %s: %s", svc.Unit, svc.Reason)
-			}
-		}
-		return StateFailed, why
-	}
-	if sock.ActiveState != "active" && sock.ActiveState != "reloading" {
-		return StateStopped, ""
-	}
-	state := StateIdle
-	for _, svc := range sock.Services {
-		switch svc.ActiveState {
-		case "failed":
-			why := fmt.Sprintf("service %s: %s", svc.Unit, orUnknown(svc.Result))
-			if svc.Reason != "" {
-				why += ": " + svc.Reason
-			}
-			return StateFailed, why
-		case "active", "reloading", "deactivating", "refreshing":
-			state = StateActive
-		case "activating":
-			if state != StateActive {
-				state = StateActivating
-			}
-		}
-	}
-	if state == StateIdle && sock.Accept && sock.NConnections > 0 {
-		state = StateActive
-	}
-	return state, ""
-}
-
 func orUnknown(s string) string {
 	if s == "" {
 		return "unknown reason"
 	}
 	return s
-}
-
-// derive fills sock.State and sock.Reason.
-func derive(sock *Socket) {
-	sock.State, sock.Reason = DeriveState(*sock)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/unit"
 )
 
 // Watch follows every socket unit of the manager (loaded ones in any state,
@@ -34,8 +35,8 @@ import (
 // With nothing changing Watch makes no call to the manager, except reading
 // the connection counters of active Accept=yes sockets every
 // Options.CounterInterval. The channel is closed only when ctx ends.
-func (c *Client) Watch(ctx context.Context) <-chan Event {
-	out := make(chan Event, 16)
+func (c *Client) Watch(ctx context.Context) <-chan unit.Event {
+	out := make(chan unit.Event, 16)
 	go c.watch(ctx, out)
 	return out
 }
@@ -43,12 +44,12 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 // watcher is Watch's state, owned by its goroutine.
 type watcher struct {
 	ctx       context.Context
-	out       chan<- Event
+	out       chan<- unit.Event
 	s         *session
-	socks     map[string]*Socket
+	socks     map[string]*unit.Socket
 	owners    map[string][]string // service -> the sockets that trigger it
 	seq       map[string]dbus.Sequence
-	files     map[string]string // socket unit file -> its state
+	files     map[string]string // socket name file -> its state
 	reloading bool
 	// reasons holds the last failure reason worked out per service
 	// (explain), for a failure whose status was overwritten by a restart.
@@ -66,12 +67,12 @@ type watcher struct {
 // finerReason is a failure reason worked out after the failure was
 // reported.
 type finerReason struct {
-	unit    string
-	failure int // w.failures[unit] when the check started
+	name    string
+	failure int // w.failures[name] when the check started
 	reason  string
 }
 
-func (c *Client) watch(ctx context.Context, out chan<- Event) {
+func (c *Client) watch(ctx context.Context, out chan<- unit.Event) {
 	defer close(out)
 	w := &watcher{ctx: ctx, out: out, finer: make(chan finerReason), imageExists: c.imageExists,
 		reasons: map[string]string{}, failures: map[string]int{}}
@@ -91,7 +92,7 @@ func (c *Client) watch(ctx context.Context, out chan<- Event) {
 	lost := func(err error) bool {
 		if !disconnected {
 			disconnected = true
-			if !w.emit(Event{Kind: Disconnected, Err: err}) {
+			if !w.emit(unit.Event{Kind: unit.Disconnected, Err: err}) {
 				return false
 			}
 		}
@@ -126,12 +127,12 @@ func (c *Client) watch(ctx context.Context, out chan<- Event) {
 		backoff = c.opts.Backoff
 		w.s = s
 		w.reset(l)
-		kind := Snapshot
+		kind := unit.Snapshot
 		if disconnected {
-			kind = Reconnected
+			kind = unit.Reconnected
 		}
 		disconnected = false
-		if !w.emit(Event{Kind: kind, Sockets: w.all()}) {
+		if !w.emit(unit.Event{Kind: kind, Sockets: w.all()}) {
 			s.conn.RemoveSignal(sigs)
 			return
 		}
@@ -175,19 +176,19 @@ func (w *watcher) follow(sigs <-chan *dbus.Signal, counterEvery time.Duration) e
 // applyReason sets a reason worked out in the background on every socket
 // of the service, if the service is still in the failure it explains.
 func (w *watcher) applyReason(f finerReason) {
-	if w.failures[f.unit] != f.failure {
+	if w.failures[f.name] != f.failure {
 		return
 	}
-	w.reasons[f.unit] = f.reason
+	w.reasons[f.name] = f.reason
 	at := time.Now()
-	for _, owner := range w.owners[f.unit] {
+	for _, owner := range w.owners[f.name] {
 		sk := w.socks[owner]
 		if sk == nil {
 			continue
 		}
-		before := sk.clone()
+		before := sk.Clone()
 		for i := range sk.Services {
-			if svc := &sk.Services[i]; svc.Unit == f.unit && svc.ActiveState == "failed" {
+			if svc := &sk.Services[i]; svc.Unit == f.name && svc.ActiveState == "failed" {
 				svc.Reason = f.reason
 			}
 		}
@@ -195,7 +196,7 @@ func (w *watcher) applyReason(f finerReason) {
 	}
 }
 
-func (w *watcher) emit(ev Event) bool {
+func (w *watcher) emit(ev unit.Event) bool {
 	if ev.At.IsZero() {
 		ev.At = time.Now()
 	}
@@ -208,7 +209,7 @@ func (w *watcher) emit(ev Event) bool {
 }
 
 func (w *watcher) reset(l *listing) {
-	w.socks = make(map[string]*Socket, len(l.sockets))
+	w.socks = make(map[string]*unit.Socket, len(l.sockets))
 	w.owners = map[string][]string{}
 	w.seq = l.seq
 	w.files = l.files
@@ -218,7 +219,7 @@ func (w *watcher) reset(l *listing) {
 	}
 }
 
-func (w *watcher) add(sk *Socket) {
+func (w *watcher) add(sk *unit.Socket) {
 	w.socks[sk.Unit] = sk
 	for _, t := range sk.Triggers {
 		if !slices.Contains(w.owners[t], sk.Unit) {
@@ -242,12 +243,12 @@ func (w *watcher) remove(name string) {
 }
 
 // all returns copies of every socket, sorted by name.
-func (w *watcher) all() []Socket {
-	out := make([]Socket, 0, len(w.socks))
+func (w *watcher) all() []unit.Socket {
+	out := make([]unit.Socket, 0, len(w.socks))
 	for _, sk := range w.socks {
-		out = append(out, sk.clone())
+		out = append(out, sk.Clone())
 	}
-	slices.SortFunc(out, func(a, b Socket) int { return strings.Compare(a.Unit, b.Unit) })
+	slices.SortFunc(out, func(a, b unit.Socket) int { return strings.Compare(a.Unit, b.Unit) })
 	return out
 }
 
@@ -257,28 +258,28 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 	at := time.Now()
 	switch sig.Name {
 	case propsIface + ".PropertiesChanged":
-		unit, ok := unitName(sig.Path)
-		if !ok || len(sig.Body) < 2 || sig.Sequence < w.seq[unit] {
+		name, ok := unitName(sig.Path)
+		if !ok || len(sig.Body) < 2 || sig.Sequence < w.seq[name] {
 			return nil
 		}
 		iface, _ := sig.Body[0].(string)
 		changed, _ := sig.Body[1].(map[string]dbus.Variant)
-		if sk := w.socks[unit]; sk != nil {
-			before := sk.clone()
+		if sk := w.socks[name]; sk != nil {
+			before := sk.Clone()
 			applySocket(sk, iface, changed)
 			w.changed(before, sk, at)
 		}
 		var reason string
 		explained := false
-		for _, owner := range w.owners[unit] {
+		for _, owner := range w.owners[name] {
 			sk := w.socks[owner]
 			if sk == nil {
 				continue
 			}
-			before := sk.clone()
+			before := sk.Clone()
 			for i := range sk.Services {
 				svc := &sk.Services[i]
-				if svc.Unit != unit {
+				if svc.Unit != name {
 					continue
 				}
 				wasFailed := svc.ActiveState == "failed"
@@ -291,7 +292,7 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 					if !explained {
 						explained = true
 						var err error
-						if reason, err = w.explain(unit); err != nil {
+						if reason, err = w.explain(name); err != nil {
 							return err
 						}
 					}
@@ -321,8 +322,8 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 				continue
 			}
 			w.add(&sk)
-			c := sk.clone()
-			if !w.emit(Event{Kind: UnitAdded, At: at, Unit: sk.Unit, Socket: &c}) {
+			c := sk.Clone()
+			if !w.emit(unit.Event{Kind: unit.UnitAdded, At: at, Unit: sk.Unit, Socket: &c}) {
 				return nil
 			}
 		}
@@ -332,21 +333,21 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			return nil
 		}
 		// systemd unloads inactive units nobody references; a socket with a
-		// unit file is still there to start, so it stays (as it was:
-		// stopped). The listing knows the unit files: no call needed.
+		// name file is still there to start, so it stays (as it was:
+		// stopped). The listing knows the name files: no call needed.
 		if st, ok := w.files[id]; ok && st != "transient" {
 			return nil
 		}
 		w.remove(id)
-		w.emit(Event{Kind: UnitRemoved, At: at, Unit: id})
+		w.emit(unit.Event{Kind: unit.UnitRemoved, At: at, Unit: id})
 	case managerIface + ".JobRemoved":
 		if len(sig.Body) < 4 {
 			return nil
 		}
 		id, _ := sig.Body[0].(uint32)
-		unit, _ := sig.Body[2].(string)
+		name, _ := sig.Body[2].(string)
 		result, _ := sig.Body[3].(string)
-		w.emit(Event{Kind: JobFinished, At: at, Unit: unit, Job: id, JobResult: result})
+		w.emit(unit.Event{Kind: unit.JobFinished, At: at, Unit: name, Job: id, JobResult: result})
 	case managerIface + ".Reloading":
 		active, _ := sig.Body[0].(bool)
 		if active {
@@ -358,20 +359,20 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			return err
 		}
 		w.reset(l)
-		w.emit(Event{Kind: Snapshot, At: at, Sockets: w.all()})
+		w.emit(unit.Event{Kind: unit.Snapshot, At: at, Sockets: w.all()})
 	}
 	return nil
 }
 
 // changed recomputes sk's derived state and emits UnitChanged when anything
 // differs from before.
-func (w *watcher) changed(before Socket, sk *Socket, at time.Time) {
-	derive(sk)
+func (w *watcher) changed(before unit.Socket, sk *unit.Socket, at time.Time) {
+	sk.Derive()
 	if reflect.DeepEqual(before, *sk) {
 		return
 	}
-	c := sk.clone()
-	w.emit(Event{Kind: UnitChanged, At: at, Unit: sk.Unit, Socket: &c})
+	c := sk.Clone()
+	w.emit(unit.Event{Kind: unit.UnitChanged, At: at, Unit: sk.Unit, Socket: &c})
 }
 
 // readCounters re-reads the counters of active Accept=yes sockets, the only
@@ -388,9 +389,9 @@ func (w *watcher) readCounters() error {
 	}
 	slices.Sort(names)
 	b := newBatch(w.ctx, w.s)
-	fresh := make([]Socket, len(names))
+	fresh := make([]unit.Socket, len(names))
 	for i, name := range names {
-		fresh[i] = Socket{Unit: name}
+		fresh[i] = unit.Socket{Unit: name}
 		readCounters(b, &fresh[i])
 	}
 	if err := b.wait(); err != nil {
@@ -402,7 +403,7 @@ func (w *watcher) readCounters() error {
 		if sk == nil {
 			continue
 		}
-		before := sk.clone()
+		before := sk.Clone()
 		sk.NConnections, sk.NAccepted, sk.NRefused = f.NConnections, f.NAccepted, f.NRefused
 		w.changed(before, sk, at)
 	}
@@ -410,7 +411,7 @@ func (w *watcher) readCounters() error {
 }
 
 // applySocket applies a PropertiesChanged of a socket unit.
-func applySocket(sk *Socket, iface string, changed map[string]dbus.Variant) {
+func applySocket(sk *unit.Socket, iface string, changed map[string]dbus.Variant) {
 	switch iface {
 	case unitIface:
 		store(changed, "ActiveState", &sk.ActiveState)
@@ -426,7 +427,7 @@ func applySocket(sk *Socket, iface string, changed map[string]dbus.Variant) {
 }
 
 // applyService applies a PropertiesChanged of a triggered service.
-func applyService(svc *Service, iface string, changed map[string]dbus.Variant) {
+func applyService(svc *unit.Service, iface string, changed map[string]dbus.Variant) {
 	switch iface {
 	case unitIface:
 		store(changed, "ActiveState", &svc.ActiveState)
@@ -444,13 +445,4 @@ func store(changed map[string]dbus.Variant, name string, out any) {
 	if v, ok := changed[name]; ok {
 		_ = v.Store(out)
 	}
-}
-
-// clone returns a deep copy of s.
-func (s Socket) clone() Socket {
-	c := s
-	c.Listen = slices.Clone(s.Listen)
-	c.Triggers = slices.Clone(s.Triggers)
-	c.Services = slices.Clone(s.Services)
-	return c
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/unit"
 )
 
 // TestListingPathsAgree lists the same manager through the private-socket
@@ -69,12 +70,12 @@ func TestListingPathsAgree(t *testing.T) {
 		if errA != nil || errB != nil {
 			t.Fatalf("ListSockets: %v, %v", errA, errB)
 		}
-		by := map[string]Socket{}
+		by := map[string]unit.Socket{}
 		for _, sk := range a {
 			by[sk.Unit] = sk
 		}
-		settled := len(a) == 6 && by["pa-fail.socket"].State == StateFailed &&
-			by["pa-run.socket"].State == StateActive && by["pa-acc.socket"].NAccepted == 1
+		settled := len(a) == 6 && by["pa-fail.socket"].State == unit.StateFailed &&
+			by["pa-run.socket"].State == unit.StateActive && by["pa-acc.socket"].NAccepted == 1
 		if settled && reflect.DeepEqual(a, b) {
 			for _, sk := range a {
 				t.Logf("%s: %s %v triggers %v accepted %d services %+v", sk.Unit, sk.State, sk.Listen, sk.Triggers, sk.NAccepted, sk.Services)
@@ -93,9 +94,9 @@ func TestListingPathsAgree(t *testing.T) {
 // to cover: several Listen types, an Accept=yes socket with a connection,
 // a failed socket, a running service with a PID, containers named from
 // ExecStart and from the environment.
-func checkShapes(t *testing.T, socks []Socket) {
+func checkShapes(t *testing.T, socks []unit.Socket) {
 	t.Helper()
-	by := map[string]Socket{}
+	by := map[string]unit.Socket{}
 	for _, sk := range socks {
 		by[sk.Unit] = sk
 	}
@@ -117,7 +118,7 @@ func checkShapes(t *testing.T, socks []Socket) {
 	if sk := by["pa-env.socket"]; len(sk.Services) != 1 || sk.Services[0].Unit != "pa-other.service" || sk.Services[0].Container != "pa-other" {
 		t.Errorf("pa-env.socket: services %+v, want pa-other.service with container pa-other", sk.Services)
 	}
-	if sk := by["pa-off.socket"]; sk.State != StateStopped {
+	if sk := by["pa-off.socket"]; sk.State != unit.StateStopped {
 		t.Errorf("pa-off.socket: %s, want stopped", sk.State)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/unit"
 )
 
 // TestAppendGetCallDecodesWithGodbus: the hand-encoded call is the message
@@ -126,8 +127,8 @@ func reply(t testing.TB, order binary.ByteOrder, serial uint32, v dbus.Variant) 
 // replyValues are the shapes systemd's properties take, plus some the fast
 // decoder hands to godbus.
 var replyValues = []any{
-	[]Listen{{"Stream", "127.0.0.1:80"}, {"Datagram", "@abstract"}},
-	[]Listen{},
+	[]unit.Listen{{Type: "Stream", Address: "127.0.0.1:80"}, {Type: "Datagram", Address: "@abstract"}},
+	[]unit.Listen{},
 	[]string{"echo.service"},
 	[]string{},
 	"success",
@@ -292,7 +293,7 @@ func FuzzWireRead(f *testing.F) {
 	for i, v := range replyValues {
 		f.Add(reply(f, binary.LittleEndian, uint32(i+1), dbus.MakeVariant(v)))
 	}
-	f.Add(reply(f, binary.BigEndian, 1, dbus.MakeVariant([]Listen{{"Stream", "x"}})))
+	f.Add(reply(f, binary.BigEndian, 1, dbus.MakeVariant([]unit.Listen{{Type: "Stream", Address: "x"}})))
 	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
 		var b bytes.Buffer
 		units := []unitStatus{{"a.socket", "A", "loaded", "active", "listening", "", "/a", 3, "start", "/j"}}

@@ -8,14 +8,14 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // TestProbeColumnAgreesWithState: probes that were ok, then the unit
 // failed (its service crashed after answering): the list and the detail
 // pane must not show ok beside the failure.
 func TestProbeColumnAgreesWithState(t *testing.T) {
-	m := loaded(t, Config{Prober: &fakeProber{}}, echoSocket(systemdbus.StateIdle))
+	m := loaded(t, Config{Prober: &fakeProber{}}, echoSocket(unit.StateIdle))
 	// Run every message the probe run sends until it is finished.
 	queue := runCmd(func() tea.Cmd { var c tea.Cmd; m, c = apply(m, keyMsg("p")); return c }())
 	for len(queue) > 0 {
@@ -32,8 +32,8 @@ func TestProbeColumnAgreesWithState(t *testing.T) {
 	if r.cells[colProbe] != "7/7 ok" {
 		t.Fatalf("after the probe run: probe cell %q, want 7/7 ok", r.cells[colProbe])
 	}
-	failed := echoSocket(systemdbus.StateFailed)
-	m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, Unit: failed.Unit, Socket: &failed}))
+	failed := echoSocket(unit.StateFailed)
+	m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, Unit: failed.Unit, Socket: &failed}))
 	r = m.units.get("echo.socket")
 	if strings.Contains(r.cells[colProbe], "7/7 ok") || r.cells[colProbe] != "0/7 ok" {
 		t.Errorf("failed unit: probe cell %q, want 0/7 ok", r.cells[colProbe])
@@ -46,14 +46,14 @@ func TestProbeColumnAgreesWithState(t *testing.T) {
 	// The rule itself.
 	for _, tt := range []struct {
 		out   probe.Outcome
-		state systemdbus.State
+		state unit.State
 		want  bool
 	}{
-		{probe.OK, systemdbus.StateActive, true},
-		{probe.OK, systemdbus.StateIdle, true},
-		{probe.OK, systemdbus.StateFailed, false},
-		{probe.Failed, systemdbus.StateFailed, false},
-		{probe.Timeout, systemdbus.StateActive, false},
+		{probe.OK, unit.StateActive, true},
+		{probe.OK, unit.StateIdle, true},
+		{probe.OK, unit.StateFailed, false},
+		{probe.Failed, unit.StateFailed, false},
+		{probe.Timeout, unit.StateActive, false},
 	} {
 		if got := resultStands(probe.Result{Outcome: tt.out}, tt.state); got != tt.want {
 			t.Errorf("resultStands(%s, %s) = %v, want %v", tt.out, tt.state, got, tt.want)

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // The benchmarks measure the goals with fake backends (no systemd)
@@ -59,11 +59,11 @@ func stateChanges(n int) []tea.Msg {
 	evs := make([]tea.Msg, 0, 2*n)
 	for i := range socks {
 		up := socks[i]
-		up.SubState, up.State = "running", systemdbus.StateActivating
-		up.Services = []systemdbus.Service{{Unit: up.Services[0].Unit, ActiveState: "activating", SubState: "start"}}
-		evs = append(evs, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &up}))
+		up.SubState, up.State = "running", unit.StateActivating
+		up.Services = []unit.Service{{Unit: up.Services[0].Unit, ActiveState: "activating", SubState: "start"}}
+		evs = append(evs, event(unit.Event{Kind: unit.UnitChanged, At: time.Now(), Socket: &up}))
 		down := socks[i]
-		evs = append(evs, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &down}))
+		evs = append(evs, event(unit.Event{Kind: unit.UnitChanged, At: time.Now(), Socket: &down}))
 	}
 	return evs
 }
@@ -187,11 +187,11 @@ func cpuTime() time.Duration {
 // benchProgram runs the real program on 1,000 fake units at fps frames per
 // second, writing to out, and returns once the first frame is written. The
 // returned channel feeds the manager's event stream; stop ends the program.
-func benchProgram(b *testing.B, fps int, out *screenWriter, opts ...tea.ProgramOption) (events chan<- systemdbus.Event, stop func()) {
+func benchProgram(b *testing.B, fps int, out *screenWriter, opts ...tea.ProgramOption) (events chan<- unit.Event, stop func()) {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan systemdbus.Event)
-	mgr := &fakeManager{watch: func(context.Context) <-chan systemdbus.Event { return ch }}
+	ch := make(chan unit.Event)
+	mgr := &fakeManager{watch: func(context.Context) <-chan unit.Event { return ch }}
 	in, inw := io.Pipe()
 	opts = append([]tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithoutSignalHandler(),
 		tea.WithContext(ctx), tea.WithFPS(fps)}, opts...)
@@ -200,7 +200,7 @@ func benchProgram(b *testing.B, fps int, out *screenWriter, opts ...tea.ProgramO
 	go func() { _, err := p.Run(); done <- err }()
 	p.Send(tea.WindowSizeMsg{Width: 120, Height: 40}) // blocks until the program runs
 	seen := out.expect("bench-0000.socket")
-	ch <- systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(), Sockets: manySockets(benchUnits)}
+	ch <- unit.Event{Kind: unit.Snapshot, At: time.Now(), Sockets: manySockets(benchUnits)}
 	<-seen
 	return ch, func() {
 		p.Quit()
@@ -247,14 +247,14 @@ func BenchmarkStateChangeToFrame(b *testing.B) {
 	// the new state in the list and the detail pane.
 	socks := manySockets(1)
 	up := socks[0]
-	up.SubState, up.State = "running", systemdbus.StateActivating
+	up.SubState, up.State = "running", unit.StateActivating
 	down := socks[0]
 	var times []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N*(*rounds); i++ {
-		ev, want := systemdbus.Event{Kind: systemdbus.UnitChanged, Socket: &up}, "[activating]"
+		ev, want := unit.Event{Kind: unit.UnitChanged, Socket: &up}, "[activating]"
 		if i%2 == 1 {
-			ev, want = systemdbus.Event{Kind: systemdbus.UnitChanged, Socket: &down}, "[idle]"
+			ev, want = unit.Event{Kind: unit.UnitChanged, Socket: &down}, "[idle]"
 		}
 		// Events come at any phase of the renderer's frame clock, not just
 		// after a frame was written: wait a random part of a frame first.

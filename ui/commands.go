@@ -7,19 +7,19 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // Messages: facts, past tense. Commands: verb phrases that take everything
 // they need as arguments and never touch the model.
 
 // watchStartedMsg carries the event stream Watch returned.
-type watchStartedMsg struct{ events <-chan systemdbus.Event }
+type watchStartedMsg struct{ events <-chan unit.Event }
 
 // eventReceivedMsg is one event from the manager.
 type eventReceivedMsg struct {
-	ev     systemdbus.Event
-	events <-chan systemdbus.Event // to wait for the next one
+	ev     unit.Event
+	events <-chan unit.Event // to wait for the next one
 }
 
 // watchEndedMsg says the event stream was closed (its context ended).
@@ -57,7 +57,7 @@ func watchManager(ctx context.Context, m Manager) tea.Cmd {
 }
 
 // waitForEvent waits for the next event; it is re-armed after each one.
-func waitForEvent(events <-chan systemdbus.Event) tea.Cmd {
+func waitForEvent(events <-chan unit.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-events
 		if !ok {
@@ -68,7 +68,7 @@ func waitForEvent(events <-chan systemdbus.Event) tea.Cmd {
 }
 
 // runProbes starts probing targets as run number run.
-func runProbes(ctx context.Context, p Prober, run int, targets []probe.Target) tea.Cmd {
+func runProbes(ctx context.Context, p Prober, run int, targets []unit.Target) tea.Cmd {
 	return func() tea.Msg {
 		return probesStartedMsg{run: run, results: p.ProbeAll(ctx, targets)}
 	}
@@ -86,7 +86,7 @@ func waitForProbe(run int, results <-chan probe.Result) tea.Cmd {
 }
 
 // unitAction is one of Manager's per-unit methods.
-type unitAction func(ctx context.Context, unit string) error
+type unitAction func(ctx context.Context, name string) error
 
 // runAction applies fn to each unit in turn and reports the joined errors.
 func runAction(ctx context.Context, name string, fn unitAction, units []string) tea.Cmd {
@@ -102,18 +102,18 @@ func runAction(ctx context.Context, name string, fn unitAction, units []string) 
 }
 
 // startUnit starts a unit with m.
-func startUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
-	return runAction(ctx, "start", m.StartUnit, []string{unit})
+func startUnit(ctx context.Context, m Manager, name string) tea.Cmd {
+	return runAction(ctx, "start", m.StartUnit, []string{name})
 }
 
 // stopUnit stops a unit with m.
-func stopUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
-	return runAction(ctx, "stop", m.StopUnit, []string{unit})
+func stopUnit(ctx context.Context, m Manager, name string) tea.Cmd {
+	return runAction(ctx, "stop", m.StopUnit, []string{name})
 }
 
 // restartUnit restarts a unit with m.
-func restartUnit(ctx context.Context, m Manager, unit string) tea.Cmd {
-	return runAction(ctx, "restart", m.RestartUnit, []string{unit})
+func restartUnit(ctx context.Context, m Manager, name string) tea.Cmd {
+	return runAction(ctx, "restart", m.RestartUnit, []string{name})
 }
 
 // stopServices stops a socket's services with m.
@@ -134,7 +134,7 @@ func installDemo(ctx context.Context, install func(context.Context) error) tea.C
 // reviveSocket brings a failed socket back to listening with m, resetting
 // its failed services.
 func reviveSocket(ctx context.Context, m Manager, socket string, services []string) tea.Cmd {
-	return runAction(ctx, "reset-failed", func(ctx context.Context, unit string) error {
-		return m.ReviveSocket(ctx, unit, services)
+	return runAction(ctx, "reset-failed", func(ctx context.Context, name string) error {
+		return m.ReviveSocket(ctx, name, services)
 	}, []string{socket})
 }

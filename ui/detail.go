@@ -8,7 +8,7 @@ import (
 
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // detailModel is the detail pane of the selected unit; it only keeps its
@@ -42,7 +42,7 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		}
 	}
 	lines = append(lines, fmt.Sprintf("  socket: %s (%s)  load %s  result %s",
-		termtext.Clean(sk.ActiveState), termtext.Clean(sk.SubState), termtext.Clean(sk.LoadState), orDash(termtext.Clean(sk.Result))))
+		termtext.Clean(string(sk.ActiveState)), termtext.Clean(sk.SubState), termtext.Clean(sk.LoadState), orDash(termtext.Clean(sk.Result))))
 
 	lines = append(lines, fmt.Sprintf("  listen (%d):", len(sk.Listen)))
 	lw := 0
@@ -92,9 +92,9 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 
 // serviceLine is one triggered service:
 // "echo.service active (running)  pid 42  since 05:06:07.000  result success".
-func serviceLine(svc systemdbus.Service) string {
+func serviceLine(svc unit.Service) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s (%s)", termtext.Clean(svc.Unit), termtext.Clean(svc.ActiveState), termtext.Clean(svc.SubState))
+	fmt.Fprintf(&b, "%s %s (%s)", termtext.Clean(svc.Unit), termtext.Clean(string(svc.ActiveState)), termtext.Clean(svc.SubState))
 	if svc.MainPID != 0 {
 		fmt.Fprintf(&b, "  pid %d", svc.MainPID)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // updateGoldens reports the -update flag: it is defined by
@@ -29,28 +29,28 @@ func updateGoldens() bool {
 // fakeManager is a Manager whose methods are func fields; a nil field
 // succeeds (Watch: a channel that is never written).
 type fakeManager struct {
-	watch       func(ctx context.Context) <-chan systemdbus.Event
-	startUnit   func(ctx context.Context, unit string) error
-	stopUnit    func(ctx context.Context, unit string) error
-	restartUnit func(ctx context.Context, unit string) error
-	resetFailed func(ctx context.Context, unit string) error
+	watch       func(ctx context.Context) <-chan unit.Event
+	startUnit   func(ctx context.Context, name string) error
+	stopUnit    func(ctx context.Context, name string) error
+	restartUnit func(ctx context.Context, name string) error
+	resetFailed func(ctx context.Context, name string) error
 	revive      func(ctx context.Context, socket string, services []string) error
 }
 
 var _ Manager = (*fakeManager)(nil)
 
-func (f *fakeManager) Watch(ctx context.Context) <-chan systemdbus.Event {
+func (f *fakeManager) Watch(ctx context.Context) <-chan unit.Event {
 	if f.watch == nil {
-		return make(chan systemdbus.Event)
+		return make(chan unit.Event)
 	}
 	return f.watch(ctx)
 }
 
-func call(fn func(context.Context, string) error, ctx context.Context, unit string) error {
+func call(fn func(context.Context, string) error, ctx context.Context, name string) error {
 	if fn == nil {
 		return nil
 	}
-	return fn(ctx, unit)
+	return fn(ctx, name)
 }
 
 func (f *fakeManager) StartUnit(ctx context.Context, u string) error {
@@ -73,12 +73,12 @@ func (f *fakeManager) ReviveSocket(ctx context.Context, u string, services []str
 // fakeProber is a Prober whose ProbeAll is a func field; nil answers every
 // target ok at once.
 type fakeProber struct {
-	probeAll func(ctx context.Context, ts []probe.Target) <-chan probe.Result
+	probeAll func(ctx context.Context, ts []unit.Target) <-chan probe.Result
 }
 
 var _ Prober = (*fakeProber)(nil)
 
-func (f *fakeProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+func (f *fakeProber) ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result {
 	if f.probeAll != nil {
 		return f.probeAll(ctx, ts)
 	}
@@ -90,9 +90,9 @@ func (f *fakeProber) ProbeAll(ctx context.Context, ts []probe.Target) <-chan pro
 	return ch
 }
 
-func okResult(t probe.Target) probe.Result {
-	return probe.Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Network: probe.Network(netName(t.Type, t.Address)),
-		Kind: probe.KindEcho, Outcome: probe.OK, RTT: 1200 * time.Microsecond, Cold: t.Cold}
+func okResult(t unit.Target) probe.Result {
+	return probe.Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Network: unit.Listen{Type: t.Type, Address: t.Address}.Network(),
+		Kind: unit.KindEcho, Outcome: probe.OK, RTT: 1200 * time.Microsecond, Cold: t.Cold}
 }
 
 // t0 is the fixed clock of the tests.
@@ -105,7 +105,7 @@ func asciiRenderer() *lipgloss.Renderer {
 }
 
 // echoListen is the echo workload's seven endpoints.
-var echoListen = []systemdbus.Listen{
+var echoListen = []unit.Listen{
 	{Type: "Stream", Address: "127.0.0.1:3100"},
 	{Type: "Stream", Address: "[::1]:3100"},
 	{Type: "Datagram", Address: "127.0.0.1:3100"},
@@ -116,24 +116,24 @@ var echoListen = []systemdbus.Listen{
 }
 
 // echoSocket is the echo socket in a given state.
-func echoSocket(state systemdbus.State) systemdbus.Socket {
-	s := systemdbus.Socket{
+func echoSocket(state unit.State) unit.Socket {
+	s := unit.Socket{
 		Unit: "echo.socket", Description: "socktui echo demo", LoadState: "loaded",
 		ActiveState: "active", SubState: "listening", Result: "success",
 		Listen: echoListen, Triggers: []string{"echo.service"},
-		Services: []systemdbus.Service{{Unit: "echo.service", ActiveState: "inactive", SubState: "dead", Result: "success", Container: "socktui-echo"}},
+		Services: []unit.Service{{Unit: "echo.service", ActiveState: "inactive", SubState: "dead", Result: "success", Container: "socktui-echo"}},
 		State:    state, NAccepted: 0,
 	}
 	switch state {
-	case systemdbus.StateActive:
+	case unit.StateActive:
 		s.SubState = "running"
 		s.Services[0].ActiveState, s.Services[0].SubState = "active", "running"
 		s.Services[0].MainPID = 4242
 		s.Services[0].Since = t0.Add(-3 * time.Minute)
 		s.NConnections, s.NAccepted = 1, 1
-	case systemdbus.StateStopped:
+	case unit.StateStopped:
 		s.ActiveState, s.SubState = "inactive", "dead"
-	case systemdbus.StateFailed:
+	case unit.StateFailed:
 		s.ActiveState, s.SubState, s.Result = "failed", "failed", "service-start-limit-hit"
 		s.Reason = "service echo.service: exit-code"
 		s.Services[0].ActiveState, s.Services[0].SubState, s.Services[0].Result = "failed", "failed", "exit-code"
@@ -142,30 +142,30 @@ func echoSocket(state systemdbus.State) systemdbus.Socket {
 }
 
 // otherSockets are more units for a fuller list.
-func otherSockets() []systemdbus.Socket {
-	return []systemdbus.Socket{
+func otherSockets() []unit.Socket {
+	return []unit.Socket{
 		{Unit: "podman.socket", Description: "Podman API Socket", LoadState: "loaded", ActiveState: "active", SubState: "listening",
-			Listen: []systemdbus.Listen{{Type: "Stream", Address: "/run/user/0/podman/podman.sock"}}, Triggers: []string{"podman.service"},
-			Services: []systemdbus.Service{{Unit: "podman.service", ActiveState: "inactive", SubState: "dead"}}, State: systemdbus.StateIdle},
+			Listen: []unit.Listen{{Type: "Stream", Address: "/run/user/0/podman/podman.sock"}}, Triggers: []string{"podman.service"},
+			Services: []unit.Service{{Unit: "podman.service", ActiveState: "inactive", SubState: "dead"}}, State: unit.StateIdle},
 		{Unit: "dbus.socket", Description: "D-Bus User Message Bus Socket", LoadState: "loaded", ActiveState: "inactive", SubState: "dead",
-			Listen: []systemdbus.Listen{{Type: "Stream", Address: "/run/user/0/bus"}}, Triggers: []string{"dbus.service"}, State: systemdbus.StateStopped},
+			Listen: []unit.Listen{{Type: "Stream", Address: "/run/user/0/bus"}}, Triggers: []string{"dbus.service"}, State: unit.StateStopped},
 	}
 }
 
 // manySockets is n idle sockets with two endpoints each.
-func manySockets(n int) []systemdbus.Socket {
-	out := make([]systemdbus.Socket, n)
+func manySockets(n int) []unit.Socket {
+	out := make([]unit.Socket, n)
 	for i := range out {
-		unit := fmt.Sprintf("bench-%04d", i)
-		out[i] = systemdbus.Socket{
-			Unit: unit + ".socket", Description: "benchmark socket " + unit, LoadState: "loaded", ActiveState: "active", SubState: "listening",
-			Listen: []systemdbus.Listen{
+		name := fmt.Sprintf("bench-%04d", i)
+		out[i] = unit.Socket{
+			Unit: name + ".socket", Description: "benchmark socket " + name, LoadState: "loaded", ActiveState: "active", SubState: "listening",
+			Listen: []unit.Listen{
 				{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", 20000+i)},
 				{Type: "Datagram", Address: fmt.Sprintf("[::1]:%d", 20000+i)},
 			},
-			Triggers: []string{unit + ".service"},
-			Services: []systemdbus.Service{{Unit: unit + ".service", ActiveState: "inactive", SubState: "dead"}},
-			State:    systemdbus.StateIdle,
+			Triggers: []string{name + ".service"},
+			Services: []unit.Service{{Unit: name + ".service", ActiveState: "inactive", SubState: "dead"}},
+			State:    unit.StateIdle,
 		}
 	}
 	return out
@@ -200,12 +200,12 @@ func apply(m Model, msg tea.Msg) (Model, tea.Cmd) {
 }
 
 // event wraps a manager event as the Update message waitForEvent delivers.
-func event(ev systemdbus.Event) tea.Msg {
-	return eventReceivedMsg{ev: ev, events: make(chan systemdbus.Event)}
+func event(ev unit.Event) tea.Msg {
+	return eventReceivedMsg{ev: ev, events: make(chan unit.Event)}
 }
 
-func snapshot(socks ...systemdbus.Socket) tea.Msg {
-	return event(systemdbus.Event{Kind: systemdbus.Snapshot, At: t0, Sockets: socks})
+func snapshot(socks ...unit.Socket) tea.Msg {
+	return event(unit.Event{Kind: unit.Snapshot, At: t0, Sockets: socks})
 }
 
 func keyMsg(s string) tea.KeyMsg {

@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // The flows run the real Bubble Tea program (teatest) against fakes and
@@ -36,11 +36,11 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, wants ...string) {
 
 // flowManager is a fake manager with a live event stream the test (and its
 // actions) write to; the stream is closed when the watch context ends.
-func flowManager(t *testing.T, first systemdbus.Event) (*fakeManager, chan<- systemdbus.Event) {
-	events := make(chan systemdbus.Event, 16)
+func flowManager(t *testing.T, first unit.Event) (*fakeManager, chan<- unit.Event) {
+	events := make(chan unit.Event, 16)
 	events <- first
-	return &fakeManager{watch: func(ctx context.Context) <-chan systemdbus.Event {
-		out := make(chan systemdbus.Event)
+	return &fakeManager{watch: func(ctx context.Context) <-chan unit.Event {
+		out := make(chan unit.Event)
 		go func() {
 			defer close(out)
 			for {
@@ -78,10 +78,10 @@ func quit(t *testing.T, tm *teatest.TestModel) Model {
 }
 
 func TestFlowProbeAllStreamsResults(t *testing.T) {
-	mgr, _ := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(),
-		Sockets: append(otherSockets(), echoSocket(systemdbus.StateIdle))})
+	mgr, _ := flowManager(t, unit.Event{Kind: unit.Snapshot, At: time.Now(),
+		Sockets: append(otherSockets(), echoSocket(unit.StateIdle))})
 	release := make(chan struct{})
-	prober := &fakeProber{probeAll: func(ctx context.Context, ts []probe.Target) <-chan probe.Result {
+	prober := &fakeProber{probeAll: func(ctx context.Context, ts []unit.Target) <-chan probe.Result {
 		out := make(chan probe.Result)
 		go func() {
 			defer close(out)
@@ -121,17 +121,17 @@ func TestFlowProbeAllStreamsResults(t *testing.T) {
 }
 
 func TestFlowStopServiceGoesIdle(t *testing.T) {
-	active := echoSocket(systemdbus.StateActive)
-	mgr, events := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(), Sockets: []systemdbus.Socket{active}})
+	active := echoSocket(unit.StateActive)
+	mgr, events := flowManager(t, unit.Event{Kind: unit.Snapshot, At: time.Now(), Sockets: []unit.Socket{active}})
 	var stopped []string
-	mgr.stopUnit = func(ctx context.Context, unit string) error {
-		stopped = append(stopped, unit)
+	mgr.stopUnit = func(ctx context.Context, name string) error {
+		stopped = append(stopped, name)
 		// As systemd would: the service stops and the socket is listening again.
 		deactivating := active
-		deactivating.Services = []systemdbus.Service{{Unit: "echo.service", ActiveState: "deactivating", SubState: "stop-sigterm", Container: "socktui-echo"}}
-		events <- systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &deactivating}
-		idle := echoSocket(systemdbus.StateIdle)
-		events <- systemdbus.Event{Kind: systemdbus.UnitChanged, At: time.Now(), Socket: &idle}
+		deactivating.Services = []unit.Service{{Unit: "echo.service", ActiveState: "deactivating", SubState: "stop-sigterm", Container: "socktui-echo"}}
+		events <- unit.Event{Kind: unit.UnitChanged, At: time.Now(), Socket: &deactivating}
+		idle := echoSocket(unit.StateIdle)
+		events <- unit.Event{Kind: unit.UnitChanged, At: time.Now(), Socket: &idle}
 		return nil
 	}
 	tm := startFlow(t, Config{Manager: mgr, Select: "echo.socket"})
@@ -144,19 +144,19 @@ func TestFlowStopServiceGoesIdle(t *testing.T) {
 	if len(stopped) != 1 || stopped[0] != "echo.service" {
 		t.Errorf("StopUnit calls %v, want [echo.service]", stopped)
 	}
-	if s := final.units.get("echo.socket").sock.State; s != systemdbus.StateIdle {
+	if s := final.units.get("echo.socket").sock.State; s != unit.StateIdle {
 		t.Errorf("final state %q, want idle", s)
 	}
 }
 
 func TestFlowDisconnectAndResize(t *testing.T) {
-	mgr, events := flowManager(t, systemdbus.Event{Kind: systemdbus.Snapshot, At: time.Now(), Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}})
+	mgr, events := flowManager(t, unit.Event{Kind: unit.Snapshot, At: time.Now(), Sockets: []unit.Socket{echoSocket(unit.StateIdle)}})
 	tm := startFlow(t, Config{Manager: mgr})
 	waitScreen(t, tm, "echo.socket", "connected")
 
-	events <- systemdbus.Event{Kind: systemdbus.Disconnected, At: time.Now(), Err: errContext("read: EOF")}
+	events <- unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: errContext("read: EOF")}
 	waitScreen(t, tm, "reconnecting", "error: disconnected from the manager: read: EOF")
-	events <- systemdbus.Event{Kind: systemdbus.Reconnected, At: time.Now(), Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}}
+	events <- unit.Event{Kind: unit.Reconnected, At: time.Now(), Sockets: []unit.Socket{echoSocket(unit.StateIdle)}}
 	waitScreen(t, tm, "reconnected: 1 socket unit")
 
 	tm.Send(tea.WindowSizeMsg{Width: 40, Height: 10})

@@ -2,22 +2,20 @@ package ui
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // This file holds the pure rendering helpers: no model, no styles, no I/O.
 
 // stateBadge is the state of a socket as text in brackets, so it reads the
 // same without colour: "[active]". An empty state reads "[unknown]".
-func stateBadge(s systemdbus.State) string {
+func stateBadge(s unit.State) string {
 	if s == "" {
 		return "[unknown]"
 	}
@@ -27,72 +25,15 @@ func stateBadge(s systemdbus.State) string {
 // badgeWidth is the widest badge stateBadge returns for a known state.
 const badgeWidth = len("[activating]")
 
-// netName is the short transport name of a Listen entry: tcp4, tcp6, udp4,
-// udp6, unix, unixgram, seqpacket, vsock, fifo, or the lower-cased Type.
-func netName(typ, addr string) string {
-	family := addrFamily(addr)
-	switch typ {
-	case "Stream":
-		switch family {
-		case "4", "6":
-			return "tcp" + family
-		case "unix":
-			return "unix"
-		case "vsock":
-			return "vsock"
-		}
-	case "Datagram":
-		switch family {
-		case "4", "6":
-			return "udp" + family
-		case "unix":
-			return "unixgram"
-		case "vsock":
-			return "vsock-dgram"
-		}
-	case "SequentialPacket":
-		if family == "vsock" {
-			return "vsock-seqpacket"
-		}
-		return "seqpacket"
-	case "FIFO":
-		return "fifo"
-	}
-	return strings.ToLower(typ)
-}
-
-// addrFamily classifies a systemd Listen address: "4", "6", "unix" (a path or
-// @abstract), "vsock", or "" when it cannot tell.
-func addrFamily(addr string) string {
-	switch {
-	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "@"):
-		return "unix"
-	case strings.HasPrefix(addr, "vsock:"):
-		return "vsock"
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return ""
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return ""
-	}
-	if ip.Is4() || ip.Is4In6() {
-		return "4"
-	}
-	return "6"
-}
-
 // listenEntry is one Listen entry in short form: "tcp4 127.0.0.1:3100".
-func listenEntry(l systemdbus.Listen) string {
-	return netName(l.Type, l.Address) + " " + termtext.Clean(l.Address)
+func listenEntry(l unit.Listen) string {
+	return string(l.Network()) + " " + termtext.Clean(l.Address)
 }
 
 // listenSummary is the short form of a socket's endpoints for the list:
 // the first max entries and how many more there are, for example
 // "tcp4 127.0.0.1:3100, tcp6 [::1]:3100 +5". No entries read "-".
-func listenSummary(ls []systemdbus.Listen, max int) string {
+func listenSummary(ls []unit.Listen, max int) string {
 	if len(ls) == 0 {
 		return "-"
 	}
@@ -179,16 +120,16 @@ func resultText(r probe.Result) string {
 // socket's service and its command line (for the kind's choice) when it
 // triggers exactly one (Accept=no). It is the one builder of probe
 // targets: the UI's and `socktui probe`'s.
-func Targets(s systemdbus.Socket) []probe.Target {
+func Targets(s unit.Socket) []unit.Target {
 	cold := !s.ServiceUp()
 	var service string
 	var exec []string
 	if len(s.Services) == 1 {
 		service, exec = s.Services[0].Unit, s.Services[0].Exec
 	}
-	ts := make([]probe.Target, 0, len(s.Listen))
+	ts := make([]unit.Target, 0, len(s.Listen))
 	for _, l := range s.Listen {
-		ts = append(ts, probe.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: probe.KindAuto,
+		ts = append(ts, unit.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: unit.KindAuto,
 			Cold: cold, Service: service, Exec: exec})
 	}
 	return ts

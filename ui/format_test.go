@@ -2,23 +2,24 @@ package ui
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 func TestStateBadge(t *testing.T) {
 	tests := []struct {
-		in   systemdbus.State
+		in   unit.State
 		want string
 	}{
-		{systemdbus.StateStopped, "[stopped]"},
-		{systemdbus.StateIdle, "[idle]"},
-		{systemdbus.StateActivating, "[activating]"},
-		{systemdbus.StateActive, "[active]"},
-		{systemdbus.StateFailed, "[failed]"},
+		{unit.StateStopped, "[stopped]"},
+		{unit.StateIdle, "[idle]"},
+		{unit.StateActivating, "[activating]"},
+		{unit.StateActive, "[active]"},
+		{unit.StateFailed, "[failed]"},
 		{"", "[unknown]"},
 		{"weird\x1b[1m", `[weird\x1b[1m]`},
 	}
@@ -32,32 +33,9 @@ func TestStateBadge(t *testing.T) {
 	}
 }
 
-func TestNetName(t *testing.T) {
-	tests := []struct{ typ, addr, want string }{
-		{"Stream", "127.0.0.1:3100", "tcp4"},
-		{"Stream", "[::1]:3100", "tcp6"},
-		{"Stream", "[::]:3100", "tcp6"},
-		{"Datagram", "127.0.0.1:3100", "udp4"},
-		{"Datagram", "[::1]:3100", "udp6"},
-		{"Stream", "/run/echo.sock", "unix"},
-		{"Stream", "@abstract", "unix"},
-		{"Datagram", "/run/echo.dgram", "unixgram"},
-		{"SequentialPacket", "/run/echo.seq", "seqpacket"},
-		{"Stream", "vsock::3100", "vsock"},
-		{"Stream", "vsock:2:3100", "vsock"},
-		{"FIFO", "/run/fifo", "fifo"},
-		{"Netlink", "kobject-uevent 1", "netlink"},
-	}
-	for _, tt := range tests {
-		if got := netName(tt.typ, tt.addr); got != tt.want {
-			t.Errorf("netName(%q, %q) = %q, want %q", tt.typ, tt.addr, got, tt.want)
-		}
-	}
-}
-
 func TestListenSummary(t *testing.T) {
 	tests := []struct {
-		ls   []systemdbus.Listen
+		ls   []unit.Listen
 		max  int
 		want string
 	}{
@@ -66,7 +44,7 @@ func TestListenSummary(t *testing.T) {
 		{echoListen[:2], 2, "tcp4 127.0.0.1:3100, tcp6 [::1]:3100"},
 		{echoListen, 2, "tcp4 127.0.0.1:3100, tcp6 [::1]:3100 +5"},
 		{echoListen, 0, "tcp4 127.0.0.1:3100 +6"},
-		{[]systemdbus.Listen{{Type: "Stream", Address: "/run/\x1b[2Jx.sock"}}, 2, `unix /run/\x1b[2Jx.sock`},
+		{[]unit.Listen{{Type: "Stream", Address: "/run/\x1b[2Jx.sock"}}, 2, `unix /run/\x1b[2Jx.sock`},
 	}
 	for _, tt := range tests {
 		if got := listenSummary(tt.ls, tt.max); got != tt.want {
@@ -141,21 +119,21 @@ func TestResultText(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	idle := echoSocket(systemdbus.StateIdle)
+	idle := echoSocket(unit.StateIdle)
 	got := Targets(idle)
 	if len(got) != len(echoListen) {
 		t.Fatalf("Targets gave %d targets, want %d", len(got), len(echoListen))
 	}
-	want := probe.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: probe.KindAuto, Cold: true, Service: "echo.service"}
+	want := unit.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: unit.KindAuto, Cold: true, Service: "echo.service"}
 	if !reflect.DeepEqual(got[0], want) {
 		t.Errorf("Targets[0] = %+v, want %+v", got[0], want)
 	}
-	for _, tg := range Targets(echoSocket(systemdbus.StateActive)) {
+	for _, tg := range Targets(echoSocket(unit.StateActive)) {
 		if tg.Cold {
 			t.Errorf("target %+v of an active service is cold", tg)
 		}
 	}
-	if n := len(Targets(systemdbus.Socket{Unit: "none.socket"})); n != 0 {
+	if n := len(Targets(unit.Socket{Unit: "none.socket"})); n != 0 {
 		t.Errorf("Targets of a socket without Listen = %d targets", n)
 	}
 }
@@ -193,6 +171,19 @@ func TestLayoutColumns(t *testing.T) {
 		}
 		if tt.w >= 200 && cols != [numCols]int{14, 9, 40, 25, 12, 6} {
 			t.Errorf("w=%d: natural widths changed: %v", tt.w, cols)
+		}
+	}
+}
+
+// TestListenEntryNetwork: the UI names every Listen type as the domain
+// rule and the probe do (the CLI's side is cli's
+// TestOneNetworkNamePerListenType).
+func TestListenEntryNetwork(t *testing.T) {
+	for _, l := range unit.SampleListens() {
+		ep, _ := probe.ParseListen(l.Type, l.Address)
+		want := string(l.Network())
+		if got, _, _ := strings.Cut(listenEntry(l), " "); got != want || string(ep.Network) != want {
+			t.Errorf("%s %s: the UI says %q, the probe %q, the rule %q", l.Type, l.Address, got, ep.Network, want)
 		}
 	}
 }

@@ -2,7 +2,7 @@ package ui
 
 import (
 	"github.com/charmbracelet/lipgloss"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // Styles is every style the UI draws with, built once by NewStyles and
@@ -20,7 +20,7 @@ type Styles struct {
 	OK         lipgloss.Style
 	Spinner    lipgloss.Style
 	Timestamp  lipgloss.Style
-	StateStyle map[systemdbus.State]lipgloss.Style
+	StateStyle map[unit.State]lipgloss.Style
 }
 
 // NewStyles builds the styles for a renderer; nil means lipgloss's default
@@ -42,18 +42,18 @@ func NewStyles(r *lipgloss.Renderer) Styles {
 		OK:        st().Foreground(lipgloss.Color("10")),
 		Spinner:   st().Foreground(lipgloss.Color("13")),
 		Timestamp: st().Faint(true),
-		StateStyle: map[systemdbus.State]lipgloss.Style{
-			systemdbus.StateStopped:    st().Faint(true),
-			systemdbus.StateIdle:       st().Foreground(lipgloss.Color("12")),
-			systemdbus.StateActivating: st().Foreground(lipgloss.Color("11")),
-			systemdbus.StateActive:     st().Bold(true).Foreground(lipgloss.Color("10")),
-			systemdbus.StateFailed:     st().Bold(true).Foreground(lipgloss.Color("9")),
+		StateStyle: map[unit.State]lipgloss.Style{
+			unit.StateStopped:    st().Faint(true),
+			unit.StateIdle:       st().Foreground(lipgloss.Color("12")),
+			unit.StateActivating: st().Foreground(lipgloss.Color("11")),
+			unit.StateActive:     st().Bold(true).Foreground(lipgloss.Color("10")),
+			unit.StateFailed:     st().Bold(true).Foreground(lipgloss.Color("9")),
 		},
 	}
 }
 
 // badge renders a state badge in its colour; the text alone tells the state.
-func (s Styles) badge(state systemdbus.State) string {
+func (s Styles) badge(state unit.State) string {
 	if style, ok := s.StateStyle[state]; ok {
 		return style.Render(stateBadge(state))
 	}

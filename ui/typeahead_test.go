@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // Keys typed faster than the UI reads them come from Bubble Tea v1 as one
 // KeyRunes message; each of them still counts.
 func TestKeysTypedAhead(t *testing.T) {
-	socks := append(otherSockets(), echoSocket(systemdbus.StateIdle))
+	socks := append(otherSockets(), echoSocket(unit.StateIdle))
 	runes := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
 	// "/" and the filter's text in one read: the prompt opens and gets the

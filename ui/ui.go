@@ -21,7 +21,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // Manager is what the UI needs from a systemd manager connection
@@ -29,11 +29,11 @@ import (
 type Manager interface {
 	// Watch streams events: the first is a Snapshot; the channel is closed
 	// when ctx ends.
-	Watch(ctx context.Context) <-chan systemdbus.Event
-	StartUnit(ctx context.Context, unit string) error
-	StopUnit(ctx context.Context, unit string) error
-	RestartUnit(ctx context.Context, unit string) error
-	ResetFailed(ctx context.Context, unit string) error
+	Watch(ctx context.Context) <-chan unit.Event
+	StartUnit(ctx context.Context, name string) error
+	StopUnit(ctx context.Context, name string) error
+	RestartUnit(ctx context.Context, name string) error
+	ResetFailed(ctx context.Context, name string) error
 	// ReviveSocket brings a failed socket back to listening, resetting its
 	// failed services.
 	ReviveSocket(ctx context.Context, socket string, services []string) error
@@ -44,7 +44,7 @@ type Manager interface {
 type Prober interface {
 	// ProbeAll probes the targets concurrently and sends each result as it
 	// finishes; the channel is closed when all are done.
-	ProbeAll(ctx context.Context, ts []probe.Target) <-chan probe.Result
+	ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result
 }
 
 // Config is everything New needs. Manager is required; the rest is optional.
@@ -122,7 +122,7 @@ type probeRun struct {
 	total     int
 	done, ok  int
 	units     int
-	remaining map[string]int // unit -> results still expected
+	remaining map[string]int // name -> results still expected
 }
 
 // statusModel is the status line: manager, connection, work in flight and
@@ -130,7 +130,7 @@ type probeRun struct {
 type statusModel struct {
 	manager string
 	conn    connState
-	jobs    int // unit actions in flight
+	jobs    int // name actions in flight
 	probes  int // probes in flight
 	lastErr string
 	// drops counts disconnects from the manager.
@@ -251,7 +251,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, waitForEvent(msg.events)
 	case eventReceivedMsg:
 		m.applyEvent(msg.ev)
-		if msg.ev.Kind == systemdbus.Disconnected && m.status.conn == connReconnecting {
+		if msg.ev.Kind == unit.Disconnected && m.status.conn == connReconnecting {
 			return m, tea.Batch(waitForEvent(msg.events), checkManagerGone(ManagerGoneAfter, m.status.drops))
 		}
 		return m, waitForEvent(msg.events)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // unitRow is one socket unit as the UI knows it: the latest snapshot from
@@ -15,7 +15,7 @@ import (
 // timing). Text columns are cached, sanitized, when the row changes so a
 // frame with 1,000 units only measures widths.
 type unitRow struct {
-	sock systemdbus.Socket
+	sock unit.Socket
 	// results holds the last probe result per Listen entry, by probeKey.
 	results map[string]probe.Result
 	// probing counts this unit's probes in flight.
@@ -47,8 +47,8 @@ func (r *unitRow) probeCounts() (ok, total int) {
 
 // resultStands reports whether a probe result is still an ok for a unit
 // now in state: an ok whose unit has failed since is not.
-func resultStands(res probe.Result, state systemdbus.State) bool {
-	return res.Outcome == probe.OK && state != systemdbus.StateFailed
+func resultStands(res probe.Result, state unit.State) bool {
+	return res.Outcome == probe.OK && state != unit.StateFailed
 }
 
 // serviceNames is the units x stops: the services the socket triggered or,
@@ -72,7 +72,7 @@ func (r *unitRow) refresh() {
 	r.cells[colListen] = listenSummary(s.Listen, 2)
 	var svc, ctr []string
 	for _, v := range s.Services {
-		svc = append(svc, termtext.Clean(v.Unit)+" "+termtext.Clean(v.ActiveState))
+		svc = append(svc, termtext.Clean(v.Unit)+" "+termtext.Clean(string(v.ActiveState)))
 		if v.Container != "" {
 			ctr = append(ctr, termtext.Clean(v.Container))
 		}
@@ -109,8 +109,8 @@ type unitStore struct {
 	index map[string]int
 }
 
-func (s *unitStore) get(unit string) *unitRow {
-	if i, ok := s.index[unit]; ok {
+func (s *unitStore) get(name string) *unitRow {
+	if i, ok := s.index[name]; ok {
 		return s.rows[i]
 	}
 	return nil
@@ -125,7 +125,7 @@ func (s *unitStore) reindex() {
 
 // replace sets the full set of sockets, keeping what the UI learned about
 // units that are still there.
-func (s *unitStore) replace(socks []systemdbus.Socket) {
+func (s *unitStore) replace(socks []unit.Socket) {
 	rows := make([]*unitRow, 0, len(socks))
 	for _, sk := range socks {
 		r := s.get(sk.Unit)
@@ -143,7 +143,7 @@ func (s *unitStore) replace(socks []systemdbus.Socket) {
 
 // upsert stores one socket and returns its row and its previous snapshot
 // (nil when the unit is new).
-func (s *unitStore) upsert(sk systemdbus.Socket) (row *unitRow, old *systemdbus.Socket) {
+func (s *unitStore) upsert(sk unit.Socket) (row *unitRow, old *unit.Socket) {
 	if r := s.get(sk.Unit); r != nil {
 		prev := r.sock
 		r.sock = sk
@@ -158,8 +158,8 @@ func (s *unitStore) upsert(sk systemdbus.Socket) (row *unitRow, old *systemdbus.
 	return r, nil
 }
 
-func (s *unitStore) remove(unit string) bool {
-	i, ok := s.index[unit]
+func (s *unitStore) remove(name string) bool {
+	i, ok := s.index[name]
 	if !ok {
 		return false
 	}

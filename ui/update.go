@@ -8,7 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // startSpinner schedules the first spinner tick unless one is scheduled.
@@ -194,7 +194,7 @@ func (m Model) probe(rows []*unitRow) (Model, tea.Cmd) {
 	if m.cfg.Prober == nil {
 		return m, nil
 	}
-	var targets []probe.Target
+	var targets []unit.Target
 	now := m.now()
 	run := &probeRun{start: now, remaining: map[string]int{}}
 	for _, r := range rows {
@@ -250,7 +250,7 @@ func (m *Model) applyProbe(id int, res probe.Result) {
 	r.results[probeKey(res.Type, res.Address)] = res
 	r.refresh()
 	if res.Outcome != probe.OK {
-		m.timeline.add(m.now(), fmt.Sprintf("probe %s %s: %s", termtext.Clean(res.Unit), listenEntry(systemdbus.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
+		m.timeline.add(m.now(), fmt.Sprintf("probe %s %s: %s", termtext.Clean(res.Unit), listenEntry(unit.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
 	}
 }
 
@@ -263,8 +263,8 @@ func (m *Model) finishRun(id int) {
 	}
 	delete(m.runs, id)
 	m.status.probes -= run.total - run.done
-	for unit, n := range run.remaining {
-		if r := m.units.get(unit); r != nil && n > 0 {
+	for name, n := range run.remaining {
+		if r := m.units.get(name); r != nil && n > 0 {
 			r.probing = max(0, r.probing-n)
 			r.refresh()
 		}
@@ -273,13 +273,13 @@ func (m *Model) finishRun(id int) {
 }
 
 // applyEvent applies one manager event to the units and the timeline.
-func (m *Model) applyEvent(ev systemdbus.Event) {
+func (m *Model) applyEvent(ev unit.Event) {
 	at := ev.At
 	if at.IsZero() {
 		at = m.now()
 	}
 	switch ev.Kind {
-	case systemdbus.Snapshot, systemdbus.Reconnected:
+	case unit.Snapshot, unit.Reconnected:
 		first := !m.loaded
 		m.loaded = true
 		if m.status.conn == connGone || m.status.conn == connReconnecting {
@@ -290,14 +290,14 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 		m.units.replace(ev.Sockets)
 		m.list.rebuild(&m.units)
 		switch {
-		case ev.Kind == systemdbus.Reconnected:
+		case ev.Kind == unit.Reconnected:
 			m.timeline.add(at, fmt.Sprintf("reconnected: %s", plural(len(ev.Sockets), "socket unit")), false)
 		case first:
 			m.timeline.add(at, fmt.Sprintf("connected: %s", plural(len(ev.Sockets), "socket unit")), false)
 		default:
 			m.timeline.add(at, fmt.Sprintf("reloaded: %s", plural(len(ev.Sockets), "socket unit")), false)
 		}
-	case systemdbus.UnitChanged, systemdbus.UnitAdded:
+	case unit.UnitChanged, unit.UnitAdded:
 		if ev.Socket == nil {
 			return
 		}
@@ -311,16 +311,16 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 		if m.list.hideInactive || m.list.filter != "" {
 			m.list.rebuild(&m.units)
 		}
-	case systemdbus.UnitRemoved:
+	case unit.UnitRemoved:
 		if m.units.remove(ev.Unit) {
 			m.timeline.add(at, termtext.Clean(ev.Unit)+" removed", false)
 			m.list.rebuild(&m.units)
 		}
-	case systemdbus.JobFinished:
+	case unit.JobFinished:
 		if ev.JobResult != "" && ev.JobResult != "done" {
 			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
 		}
-	case systemdbus.Disconnected:
+	case unit.Disconnected:
 		if m.status.conn != connGone {
 			m.status.conn = connReconnecting
 			m.status.drops++
@@ -338,7 +338,7 @@ func (m *Model) applyEvent(ev systemdbus.Event) {
 // row.sock at time at, and tracks activation latency: from the first sign of
 // a connection (the socket going running, or a cold probe starting) to its
 // service becoming active.
-func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
+func (m *Model) transitions(row *unitRow, old unit.Socket, at time.Time) {
 	s := row.sock
 	// The socket going running is the first connection, unless the service
 	// is already up in the same snapshot: then the latency is unknown.
@@ -347,13 +347,13 @@ func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
 	}
 	if s.State != old.State {
 		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(s.Unit), orDash(string(old.State)), orDash(string(s.State)))
-		if s.State == systemdbus.StateFailed && s.Reason != "" {
+		if s.State == unit.StateFailed && s.Reason != "" {
 			text += ": " + termtext.Clean(s.Reason)
 		}
-		m.timeline.add(at, text, s.State == systemdbus.StateFailed)
+		m.timeline.add(at, text, s.State == unit.StateFailed)
 	}
 	for _, svc := range s.Services {
-		prev := "inactive"
+		prev := unit.Inactive
 		for _, o := range old.Services {
 			if o.Unit == svc.Unit {
 				prev = o.ActiveState
@@ -362,7 +362,7 @@ func (m *Model) transitions(row *unitRow, old systemdbus.Socket, at time.Time) {
 		if prev == svc.ActiveState {
 			continue
 		}
-		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(svc.Unit), termtext.Clean(prev), termtext.Clean(svc.ActiveState))
+		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(svc.Unit), termtext.Clean(string(prev)), termtext.Clean(string(svc.ActiveState)))
 		switch svc.ActiveState {
 		case "active":
 			if !row.triggeredAt.IsZero() && !at.Before(row.triggeredAt) {
@@ -391,7 +391,7 @@ func (m Model) Selected() string {
 }
 
 // serviceUp reports whether any service of the socket is fully active.
-func serviceUp(s systemdbus.Socket) bool {
+func serviceUp(s unit.Socket) bool {
 	for _, svc := range s.Services {
 		if svc.ActiveState == "active" {
 			return true

@@ -13,7 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // runCmd runs cmd and the Cmds of any batch it returns, and gives back the
@@ -45,7 +45,7 @@ func runCmdTicks(cmd tea.Cmd) (msgs []tea.Msg, ticked bool) {
 	}
 }
 
-func loaded(t *testing.T, cfg Config, socks ...systemdbus.Socket) Model {
+func loaded(t *testing.T, cfg Config, socks ...unit.Socket) Model {
 	t.Helper()
 	m := newTestModel(t, cfg, 100, 30)
 	m, _ = apply(m, snapshot(socks...))
@@ -61,9 +61,9 @@ func timelineText(m Model) string {
 }
 
 func TestInitWatchesAndRearms(t *testing.T) {
-	events := make(chan systemdbus.Event, 1)
+	events := make(chan unit.Event, 1)
 	var gotCtx context.Context
-	mgr := &fakeManager{watch: func(ctx context.Context) <-chan systemdbus.Event { gotCtx = ctx; return events }}
+	mgr := &fakeManager{watch: func(ctx context.Context) <-chan unit.Event { gotCtx = ctx; return events }}
 	ctx := context.WithValue(context.Background(), struct{}{}, "owned by main")
 	m := New(ctx, Config{Manager: mgr, Renderer: asciiRenderer()})
 
@@ -75,9 +75,9 @@ func TestInitWatchesAndRearms(t *testing.T) {
 		t.Errorf("Watch got a different context than New")
 	}
 	m, wait := apply(m, msgs[0])
-	events <- systemdbus.Event{Kind: systemdbus.Snapshot, At: t0, Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}}
+	events <- unit.Event{Kind: unit.Snapshot, At: t0, Sockets: []unit.Socket{echoSocket(unit.StateIdle)}}
 	msgs = runCmd(wait)
-	if ev, ok := msgs[0].(eventReceivedMsg); !ok || ev.ev.Kind != systemdbus.Snapshot {
+	if ev, ok := msgs[0].(eventReceivedMsg); !ok || ev.ev.Kind != unit.Snapshot {
 		t.Fatalf("waitForEvent gave %#v", msgs)
 	}
 	m, wait = apply(m, msgs[0])
@@ -99,15 +99,15 @@ func TestInitWatchesAndRearms(t *testing.T) {
 }
 
 func TestNoTicksWhileIdle(t *testing.T) {
-	m := loaded(t, Config{}, echoSocket(systemdbus.StateIdle))
-	events := make(chan systemdbus.Event)
-	changed := running(echoSocket(systemdbus.StateIdle))
-	m, wait := apply(m, eventReceivedMsg{ev: systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0, Socket: &changed}, events: events})
+	m := loaded(t, Config{}, echoSocket(unit.StateIdle))
+	events := make(chan unit.Event)
+	changed := running(echoSocket(unit.StateIdle))
+	m, wait := apply(m, eventReceivedMsg{ev: unit.Event{Kind: unit.UnitChanged, At: t0, Socket: &changed}, events: events})
 	// The only Cmd after an event waits on the stream: the first message it
 	// gives is the next event, not a tick.
 	out := make(chan []tea.Msg, 1)
 	go func() { out <- runCmd(wait) }()
-	next := systemdbus.Event{Kind: systemdbus.JobFinished, At: t0, Unit: "echo.service", Job: 7, JobResult: "done"}
+	next := unit.Event{Kind: unit.JobFinished, At: t0, Unit: "echo.service", Job: 7, JobResult: "done"}
 	events <- next
 	msgs := <-out
 	if len(msgs) != 1 {
@@ -124,18 +124,18 @@ func TestNoTicksWhileIdle(t *testing.T) {
 }
 
 func TestSnapshotSelectsConfiguredUnit(t *testing.T) {
-	m := loaded(t, Config{Select: "podman.socket"}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m := loaded(t, Config{Select: "podman.socket"}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	if got := m.Selected(); got != "podman.socket" {
 		t.Errorf("Selected = %q, want podman.socket", got)
 	}
-	m = loaded(t, Config{Select: "missing.socket"}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m = loaded(t, Config{Select: "missing.socket"}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	if got := m.Selected(); got != "dbus.socket" {
 		t.Errorf("Selected with a missing Select = %q, want the first unit", got)
 	}
 }
 
 func TestNavigation(t *testing.T) {
-	m := loaded(t, Config{}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m := loaded(t, Config{}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	steps := []struct {
 		key, want string
 	}{
@@ -176,7 +176,7 @@ func TestNavigation(t *testing.T) {
 
 func TestQuit(t *testing.T) {
 	for _, k := range []string{"q", "ctrl+c"} {
-		m := loaded(t, Config{}, echoSocket(systemdbus.StateIdle))
+		m := loaded(t, Config{}, echoSocket(unit.StateIdle))
 		_, cmd := apply(m, keyMsg(k))
 		if cmd == nil {
 			t.Fatalf("%s: no Cmd", k)
@@ -186,7 +186,7 @@ func TestQuit(t *testing.T) {
 		}
 	}
 	// ctrl+c quits even while the filter prompt is open; q is typed.
-	m := loaded(t, Config{}, echoSocket(systemdbus.StateIdle))
+	m := loaded(t, Config{}, echoSocket(unit.StateIdle))
 	m, _ = apply(m, keyMsg("/"))
 	m, cmd := apply(m, keyMsg("q"))
 	if cmd != nil || m.list.filter != "q" {
@@ -202,7 +202,7 @@ func TestQuit(t *testing.T) {
 }
 
 func TestFilterAndToggle(t *testing.T) {
-	m := loaded(t, Config{}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m := loaded(t, Config{}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	for _, k := range []string{"/", "E", "c", "h", "o", "x", "backspace"} {
 		m, _ = apply(m, keyMsg(k))
 	}
@@ -234,14 +234,14 @@ func TestFilterAndToggle(t *testing.T) {
 }
 
 func TestActionsCallManager(t *testing.T) {
-	type call struct{ method, unit string }
+	type call struct{ method, name string }
 	var mu sync.Mutex
 	var calls []call
 	rec := func(method string) func(context.Context, string) error {
-		return func(_ context.Context, unit string) error {
+		return func(_ context.Context, name string) error {
 			mu.Lock()
 			defer mu.Unlock()
-			calls = append(calls, call{method, unit})
+			calls = append(calls, call{method, name})
 			return nil
 		}
 	}
@@ -251,17 +251,17 @@ func TestActionsCallManager(t *testing.T) {
 		}}
 	tests := []struct {
 		key   string
-		state systemdbus.State
+		state unit.State
 		want  []call
 	}{
-		{"s", systemdbus.StateStopped, []call{{"start", "echo.socket"}}},
-		{"S", systemdbus.StateIdle, []call{{"stop", "echo.socket"}}},
-		{"r", systemdbus.StateIdle, []call{{"restart", "echo.socket"}}},
-		{"x", systemdbus.StateActive, []call{{"stop", "echo.service"}}},
+		{"s", unit.StateStopped, []call{{"start", "echo.socket"}}},
+		{"S", unit.StateIdle, []call{{"stop", "echo.socket"}}},
+		{"r", unit.StateIdle, []call{{"restart", "echo.socket"}}},
+		{"x", unit.StateActive, []call{{"stop", "echo.service"}}},
 		// A failed socket is brought back to listening, its failed
 		// service reset; anything else is only reset.
-		{"R", systemdbus.StateFailed, []call{{"revive echo.service", "echo.socket"}}},
-		{"R", systemdbus.StateActive, []call{{"reset", "echo.socket"}}},
+		{"R", unit.StateFailed, []call{{"revive echo.service", "echo.socket"}}},
+		{"R", unit.StateActive, []call{{"reset", "echo.socket"}}},
 	}
 	for _, tt := range tests {
 		calls = nil
@@ -295,7 +295,7 @@ func TestActionErrorIsShown(t *testing.T) {
 	mgr := &fakeManager{startUnit: func(context.Context, string) error {
 		return errors.New("Unit echo.socket is masked.\x1b[2J")
 	}}
-	m := loaded(t, Config{Manager: mgr}, echoSocket(systemdbus.StateStopped))
+	m := loaded(t, Config{Manager: mgr}, echoSocket(unit.StateStopped))
 	m, cmd := apply(m, keyMsg("s"))
 	for _, msg := range runCmd(cmd) {
 		m, _ = apply(m, msg)
@@ -315,7 +315,7 @@ func TestActionErrorIsShown(t *testing.T) {
 }
 
 func TestStopServiceWithoutService(t *testing.T) {
-	s := echoSocket(systemdbus.StateIdle)
+	s := echoSocket(unit.StateIdle)
 	s.Services, s.Triggers = nil, nil
 	m := loaded(t, Config{}, s)
 	m, cmd := apply(m, keyMsg("x"))
@@ -326,12 +326,12 @@ func TestStopServiceWithoutService(t *testing.T) {
 
 func TestProbeAllStreamsResults(t *testing.T) {
 	results := make(chan probe.Result)
-	var got []probe.Target
-	prober := &fakeProber{probeAll: func(_ context.Context, ts []probe.Target) <-chan probe.Result {
+	var got []unit.Target
+	prober := &fakeProber{probeAll: func(_ context.Context, ts []unit.Target) <-chan probe.Result {
 		got = ts
 		return results
 	}}
-	m := loaded(t, Config{Prober: prober}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m := loaded(t, Config{Prober: prober}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	m, cmd := apply(m, keyMsg("P"))
 	msgs, ticked := runCmdTicks(cmd)
 	if m.status.probes != 8 || !ticked {
@@ -341,7 +341,7 @@ func TestProbeAllStreamsResults(t *testing.T) {
 		t.Fatalf("ProbeAll got %d targets, want 8 (the stopped dbus.socket is skipped)", len(got))
 	}
 	for _, tg := range got {
-		if tg.Unit == "dbus.socket" || !tg.Cold || tg.Kind != probe.KindAuto {
+		if tg.Unit == "dbus.socket" || !tg.Cold || tg.Kind != unit.KindAuto {
 			t.Errorf("target %+v", tg)
 		}
 	}
@@ -369,7 +369,7 @@ func TestProbeAllStreamsResults(t *testing.T) {
 }
 
 func TestProbeRunClosedEarly(t *testing.T) {
-	prober := &fakeProber{probeAll: func(_ context.Context, ts []probe.Target) <-chan probe.Result {
+	prober := &fakeProber{probeAll: func(_ context.Context, ts []unit.Target) <-chan probe.Result {
 		ch := make(chan probe.Result, 1)
 		r := okResult(ts[0])
 		r.Outcome, r.Error = probe.Refused, "connection refused"
@@ -377,7 +377,7 @@ func TestProbeRunClosedEarly(t *testing.T) {
 		close(ch)
 		return ch
 	}}
-	m := loaded(t, Config{Prober: prober}, echoSocket(systemdbus.StateIdle))
+	m := loaded(t, Config{Prober: prober}, echoSocket(unit.StateIdle))
 	m, cmd := apply(m, keyMsg("p"))
 	for _, msg := range runCmd(cmd) {
 		m, cmd = apply(m, msg)
@@ -410,12 +410,12 @@ func TestProbeWithoutListeners(t *testing.T) {
 }
 
 func TestActivationLatency(t *testing.T) {
-	active := echoSocket(systemdbus.StateActive)
-	idle := echoSocket(systemdbus.StateIdle)
+	active := echoSocket(unit.StateActive)
+	idle := echoSocket(unit.StateIdle)
 	t.Run("socket running", func(t *testing.T) {
 		m := loaded(t, Config{}, idle)
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(time.Second), Socket: ptr(running(idle))}))
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(time.Second + 171*time.Millisecond), Socket: &active}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(time.Second), Socket: ptr(running(idle))}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(time.Second + 171*time.Millisecond), Socket: &active}))
 		want := "05:06:08.171 echo.service activating -> active  171 ms after first connection"
 		if tl := timelineText(m); !strings.Contains(tl, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, tl)
@@ -425,15 +425,15 @@ func TestActivationLatency(t *testing.T) {
 		m := loaded(t, Config{}, idle) // clock fixed at t0: the probe starts at t0
 		m, _ = apply(m, keyMsg("p"))
 		// The socket goes running later than the probe started; the probe counts.
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(20 * time.Millisecond), Socket: ptr(running(idle))}))
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(250 * time.Millisecond), Socket: &active}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(20 * time.Millisecond), Socket: ptr(running(idle))}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(250 * time.Millisecond), Socket: &active}))
 		if tl := timelineText(m); !strings.Contains(tl, "activating -> active  250 ms after first connection") {
 			t.Errorf("timeline:\n%s", tl)
 		}
 	})
 	t.Run("no connection seen", func(t *testing.T) {
 		m := loaded(t, Config{}, idle)
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(time.Second), Socket: &active}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(time.Second), Socket: &active}))
 		tl := timelineText(m)
 		if !strings.Contains(tl, "echo.service inactive -> active") || strings.Contains(tl, "after first connection") {
 			t.Errorf("timeline:\n%s", tl)
@@ -442,26 +442,26 @@ func TestActivationLatency(t *testing.T) {
 }
 
 func TestUnitsAddedRemovedReconnected(t *testing.T) {
-	m := loaded(t, Config{Select: "echo.socket"}, echoSocket(systemdbus.StateIdle))
+	m := loaded(t, Config{Select: "echo.socket"}, echoSocket(unit.StateIdle))
 	m, _ = apply(m, keyMsg("p"))
 	m = finishProbes(t, m)
 	pod := otherSockets()[0]
-	m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitAdded, At: t0, Socket: &pod}))
+	m, _ = apply(m, event(unit.Event{Kind: unit.UnitAdded, At: t0, Socket: &pod}))
 	if len(m.list.visible) != 2 || m.Selected() != "echo.socket" {
 		t.Errorf("after add: %d visible, selected %q", len(m.list.visible), m.Selected())
 	}
-	m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0, Err: errors.New("EOF")}))
+	m, _ = apply(m, event(unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("EOF")}))
 	if m.status.conn != connReconnecting || !strings.Contains(m.status.view(m.styles, 200), "reconnecting") {
 		t.Errorf("after Disconnected: %v", m.status.conn)
 	}
-	m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.Reconnected, At: t0, Sockets: []systemdbus.Socket{pod, echoSocket(systemdbus.StateIdle)}}))
+	m, _ = apply(m, event(unit.Event{Kind: unit.Reconnected, At: t0, Sockets: []unit.Socket{pod, echoSocket(unit.StateIdle)}}))
 	if m.status.conn != connConnected {
 		t.Errorf("after Reconnected: %v", m.status.conn)
 	}
 	if r := m.units.get("echo.socket"); r == nil || r.cells[colProbe] != "6/7 ok" {
 		t.Errorf("probe results lost across a reconnect")
 	}
-	m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.UnitRemoved, At: t0, Unit: "echo.socket"}))
+	m, _ = apply(m, event(unit.Event{Kind: unit.UnitRemoved, At: t0, Unit: "echo.socket"}))
 	if len(m.units.rows) != 1 || m.Selected() != "podman.socket" {
 		t.Errorf("after remove: %d units, selected %q", len(m.units.rows), m.Selected())
 	}
@@ -493,7 +493,7 @@ func TestInstallDemoKey(t *testing.T) {
 }
 
 func TestResize(t *testing.T) {
-	m := loaded(t, Config{}, append(otherSockets(), echoSocket(systemdbus.StateIdle))...)
+	m := loaded(t, Config{}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	for _, size := range [][2]int{{100, 30}, {59, 30}, {100, 14}, {60, 15}, {200, 60}, {80, 24}} {
 		m, _ = apply(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		view := m.View()
@@ -507,7 +507,7 @@ func TestResize(t *testing.T) {
 
 func TestScrolling(t *testing.T) {
 	m := newTestModel(t, Config{}, 60, 15)
-	socks := append(manySockets(50), echoSocket(systemdbus.StateIdle))
+	socks := append(manySockets(50), echoSocket(unit.StateIdle))
 	m, _ = apply(m, snapshot(socks...))
 	rows := m.listRows()
 	m, _ = apply(m, keyMsg("G"))
@@ -550,7 +550,7 @@ func TestScrolling(t *testing.T) {
 
 	// The timeline scrolls back through older entries and stops at the first.
 	for i := range 20 {
-		m, _ = apply(m, event(systemdbus.Event{Kind: systemdbus.JobFinished, At: t0, Unit: "x.service", Job: uint32(i), JobResult: "failed"}))
+		m, _ = apply(m, event(unit.Event{Kind: unit.JobFinished, At: t0, Unit: "x.service", Job: uint32(i), JobResult: "failed"}))
 	}
 	m, _ = apply(m, keyMsg("tab"))
 	for range 100 {
@@ -562,7 +562,7 @@ func TestScrolling(t *testing.T) {
 }
 
 func TestASCIIProfileHasNoColour(t *testing.T) {
-	m := loaded(t, Config{}, append(otherSockets(), echoSocket(systemdbus.StateFailed))...)
+	m := loaded(t, Config{}, append(otherSockets(), echoSocket(unit.StateFailed))...)
 	m, _ = apply(m, keyMsg("P"))
 	view := m.View()
 	for _, sgr := range []string{"[3", "[4", "[9", "38;", "48;"} {
@@ -581,9 +581,9 @@ func TestASCIIProfileHasNoColour(t *testing.T) {
 // manager is gone; a tick from an earlier drop that came back does nothing,
 // and a reconnect clears the state.
 func TestManagerGone(t *testing.T) {
-	m := loaded(t, Config{}, echoSocket(systemdbus.StateIdle))
-	drop := event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0, Err: errors.New("EOF")})
-	back := event(systemdbus.Event{Kind: systemdbus.Reconnected, At: t0, Sockets: []systemdbus.Socket{echoSocket(systemdbus.StateIdle)}})
+	m := loaded(t, Config{}, echoSocket(unit.StateIdle))
+	drop := event(unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("EOF")})
+	back := event(unit.Event{Kind: unit.Reconnected, At: t0, Sockets: []unit.Socket{echoSocket(unit.StateIdle)}})
 
 	m, cmd := apply(m, drop)
 	if cmd == nil {
@@ -620,7 +620,7 @@ func TestManagerGone(t *testing.T) {
 
 // A long failure reason is wrapped in the detail pane, not cut.
 func TestDetailWrapsReason(t *testing.T) {
-	sock := echoSocket(systemdbus.StateFailed)
+	sock := echoSocket(unit.StateFailed)
 	sock.Reason = "socket: service-start-limit-hit; service echo.service: image localhost/socktui-no-such-image:latest is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed"
 	m := loaded(t, Config{}, sock)
 	m, _ = apply(m, tea.WindowSizeMsg{Width: 80, Height: 40})

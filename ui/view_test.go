@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 func TestViewGolden(t *testing.T) {
-	active := echoSocket(systemdbus.StateActive)
-	evil := echoSocket(systemdbus.StateIdle)
+	active := echoSocket(unit.StateActive)
+	evil := echoSocket(unit.StateIdle)
 	evil.Unit = "evil\x1b[2J.socket"
 	evil.Description = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m \x9b2J\u009b31m bell\x07 cr\rnl\n\x1b[?1049l\x1bP+q\x1b\\ end"
 	evil.Services[0].Container = "ctr\x1b]8;;http://x\x07link\x1b]8;;\x07"
@@ -25,38 +25,38 @@ func TestViewGolden(t *testing.T) {
 		msgs []any
 	}{
 		{name: "list", w: 100, h: 24, cfg: Config{Select: "echo.socket", Hint: "press P to probe every endpoint"},
-			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...)}},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...)}},
 		{name: "list_narrow60", w: 60, h: 15,
-			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...)}},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...)}},
 		{name: "detail_probed", w: 100, h: 30, cfg: Config{Select: "echo.socket"},
-			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), "p", "enter"}},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), "p", "enter"}},
 		{name: "timeline_activation", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
 			msgs: []any{
-				snapshot(echoSocket(systemdbus.StateIdle)),
-				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(1 * time.Second), Socket: ptr(running(echoSocket(systemdbus.StateIdle)))}),
-				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(1*time.Second + 171*time.Millisecond), Socket: &active}),
+				snapshot(echoSocket(unit.StateIdle)),
+				event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(1 * time.Second), Socket: ptr(running(echoSocket(unit.StateIdle)))}),
+				event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(1*time.Second + 171*time.Millisecond), Socket: &active}),
 				"tab", "tab",
 			}},
 		{name: "help", w: 100, h: 24, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
-			msgs: []any{snapshot(echoSocket(systemdbus.StateIdle)), "?"}},
+			msgs: []any{snapshot(echoSocket(unit.StateIdle)), "?"}},
 		{name: "help_narrow60", w: 60, h: 15, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
-			msgs: []any{snapshot(echoSocket(systemdbus.StateIdle)), "?"}},
+			msgs: []any{snapshot(echoSocket(unit.StateIdle)), "?"}},
 		{name: "empty", w: 80, h: 20, cfg: Config{InstallDemo: func(ctx context.Context) error { return nil }},
 			msgs: []any{snapshot()}},
 		{name: "loading", w: 80, h: 20},
-		{name: "too_small", w: 59, h: 14, msgs: []any{snapshot(echoSocket(systemdbus.StateIdle))}},
+		{name: "too_small", w: 59, h: 14, msgs: []any{snapshot(echoSocket(unit.StateIdle))}},
 		{name: "errors", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
 			msgs: []any{
-				snapshot(echoSocket(systemdbus.StateIdle)),
-				event(systemdbus.Event{Kind: systemdbus.UnitChanged, At: t0.Add(time.Second), Socket: ptr(echoSocket(systemdbus.StateFailed))}),
+				snapshot(echoSocket(unit.StateIdle)),
+				event(unit.Event{Kind: unit.UnitChanged, At: t0.Add(time.Second), Socket: ptr(echoSocket(unit.StateFailed))}),
 				actionFinishedMsg{action: "start", units: []string{"echo.socket"}, err: errors.New(`start echo.socket: Unit echo.service is masked`)},
-				event(systemdbus.Event{Kind: systemdbus.Disconnected, At: t0.Add(2 * time.Second), Err: errors.New("read unix @->/run/user/0/systemd/private: EOF")}),
+				event(unit.Event{Kind: unit.Disconnected, At: t0.Add(2 * time.Second), Err: errors.New("read unix @->/run/user/0/systemd/private: EOF")}),
 			}},
 		{name: "malicious", w: 100, h: 24, msgs: []any{snapshot(evil)}},
 		{name: "probing", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
-			msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), keyMsg("P"),
-				probeFinishedMsg{run: 1, result: okResult(Targets(echoSocket(systemdbus.StateIdle))[0])}}},
-		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(systemdbus.StateIdle))...), "/", "pod", "enter", "a"}},
+			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), keyMsg("P"),
+				probeFinishedMsg{run: 1, result: okResult(Targets(echoSocket(unit.StateIdle))[0])}}},
+		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), "/", "pod", "enter", "a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,10 +124,10 @@ func finishProbes(t *testing.T, m Model) Model {
 	return m
 }
 
-func running(s systemdbus.Socket) systemdbus.Socket {
+func running(s unit.Socket) unit.Socket {
 	s.SubState = "running"
-	s.State = systemdbus.StateActivating
-	s.Services = append([]systemdbus.Service(nil), s.Services...)
+	s.State = unit.StateActivating
+	s.Services = append([]unit.Service(nil), s.Services...)
 	s.Services[0].ActiveState, s.Services[0].SubState = "activating", "start"
 	return s
 }

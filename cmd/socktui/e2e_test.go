@@ -61,7 +61,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		regexp.MustCompile(`udp4 127\.0\.0\.1:\d+ +ok`),
 		regexp.MustCompile(`udp6 \[::1\]:\d+ +ok`),
 		regexp.MustCompile(`unix /\S+echo\.sock +ok`),
-		regexp.MustCompile(`seqpacket /\S+ +ok`),
+		regexp.MustCompile(`unixpacket /\S+ +ok`),
 		regexp.MustCompile(`vsock \S+ +unsupported`),
 		regexp.MustCompile(`socktui-echo\.socket +\[active\]`))
 	t.Logf("after P:\n%s", screen)

@@ -22,6 +22,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -88,30 +89,30 @@ func (f *fixture) run(timeout time.Duration, args ...string) (string, string, in
 }
 
 // listUnit is `socktui list --all --json UNIT`, the one socket it reports.
-func (f *fixture) listUnit(unit string) (systemdbus.Socket, bool) {
+func (f *fixture) listUnit(name string) (unit.Socket, bool) {
 	f.t.Helper()
-	out, errOut, code := f.run(60*time.Second, "list", "--all", "--json", unit)
+	out, errOut, code := f.run(60*time.Second, "list", "--all", "--json", name)
 	if code != 0 {
-		f.t.Fatalf("socktui list --json %s: exit %d\n%s", unit, code, errOut)
+		f.t.Fatalf("socktui list --json %s: exit %d\n%s", name, code, errOut)
 	}
-	var socks []systemdbus.Socket
+	var socks []unit.Socket
 	if err := json.Unmarshal([]byte(out), &socks); err != nil {
 		f.t.Fatalf("socktui list --json: %v\n%s", err, out)
 	}
 	for _, s := range socks {
-		if s.Unit == unit {
+		if s.Unit == name {
 			return s, true
 		}
 	}
-	return systemdbus.Socket{}, false
+	return unit.Socket{}, false
 }
 
 // waitList polls `socktui list --json` until ok holds for unit.
-func (f *fixture) waitList(unit, what string, timeout time.Duration, ok func(systemdbus.Socket) bool) systemdbus.Socket {
+func (f *fixture) waitList(name, what string, timeout time.Duration, ok func(unit.Socket) bool) unit.Socket {
 	f.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		s, found := f.listUnit(unit)
+		s, found := f.listUnit(name)
 		if found && ok(s) {
 			return s
 		}
@@ -124,7 +125,7 @@ func (f *fixture) waitList(unit, what string, timeout time.Duration, ok func(sys
 
 // create creates a transient socket with its service and removes both when
 // the test ends.
-func (f *fixture) create(ts systemdbus.TransientSocket) {
+func (f *fixture) create(ts unit.SocketSpec) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -249,7 +250,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	// TestReviveTransientSocket).
 	f.installUnits(name, fmt.Sprintf("[Socket]\nListenStream=%s\n", addr),
 		"[Service]\nExecStart=/bin/sh -c 'exit 1'\n")
-	f.waitList(sock, "the socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+	f.waitList(sock, "the socket listening", 30*time.Second, func(s unit.Socket) bool { return s.State == unit.StateIdle })
 
 	x := f.ui()
 	x.waitFor("the unit idle in the UI", 60*time.Second,
@@ -278,7 +279,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	t.Logf("probe of a failing service: %s %q in %s", results[0].Outcome, results[0].Error, took)
 
 	// The service failed with its Result, or the socket already gave up.
-	failed := f.waitList(sock, "the unit failed", 60*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateFailed })
+	failed := f.waitList(sock, "the unit failed", 60*time.Second, func(s unit.Socket) bool { return s.State == unit.StateFailed })
 	if failed.Reason == "" {
 		t.Errorf("a failed socket with no reason: %+v", failed)
 	}
@@ -327,7 +328,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	x.keys("R")
 	x.waitFor("the unit idle again after R", 60*time.Second,
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
-	f.waitList(sock, "the socket listening after R", 30*time.Second, func(s systemdbus.Socket) bool {
+	f.waitList(sock, "the socket listening after R", 30*time.Second, func(s unit.Socket) bool {
 		return s.ActiveState == "active" && s.SubState == "listening"
 	})
 
@@ -349,7 +350,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 		t.Fatalf("socktui reset-failed: exit %d\n%s%s", code, out, errOut)
 	}
 	// reset-failed clears the failure and starts the failed socket again.
-	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s systemdbus.Socket) bool {
+	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s unit.Socket) bool {
 		return s.ActiveState == "active" && s.SubState == "listening"
 	})
 	x.waitFor("the unit idle in the UI after reset-failed", 60*time.Second,
@@ -372,21 +373,21 @@ func TestSilentAndClosingServices(t *testing.T) {
 	closingAddr := fmt.Sprintf("[::1]:%d", sandboxtest.FreePort(t))
 	// The silent service holds the listening socket and never accepts: the
 	// kernel completes the handshake into the backlog, and nothing answers.
-	f.create(systemdbus.TransientSocket{
+	f.create(unit.SocketSpec{
 		Name:    silent + ".socket",
-		Listen:  []systemdbus.Listen{{Type: "Stream", Address: silentAddr}},
-		Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+		Listen:  []unit.Listen{{Type: "Stream", Address: silentAddr}},
+		Service: unit.ServiceSpec{ExecStart: []string{"/bin/sleep", "infinity"}},
 	})
 	// The closing one is the echo server with a read timeout so short that
 	// it closes every connection before reading a byte.
 	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
-	f.create(systemdbus.TransientSocket{
+	f.create(unit.SocketSpec{
 		Name:    closing + ".socket",
-		Listen:  []systemdbus.Listen{{Type: "Stream", Address: closingAddr}},
-		Service: systemdbus.TransientService{ExecStart: []string{echoBin, "--read-timeout", "1ns"}},
+		Listen:  []unit.Listen{{Type: "Stream", Address: closingAddr}},
+		Service: unit.ServiceSpec{ExecStart: []string{echoBin, "--read-timeout", "1ns"}},
 	})
-	f.waitList(silent+".socket", "the silent socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
-	f.waitList(closing+".socket", "the closing socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+	f.waitList(silent+".socket", "the silent socket listening", 30*time.Second, func(s unit.Socket) bool { return s.State == unit.StateIdle })
+	f.waitList(closing+".socket", "the closing socket listening", 30*time.Second, func(s unit.Socket) bool { return s.State == unit.StateIdle })
 
 	const timeout, cold = 2 * time.Second, 5 * time.Second
 	// Every unit the sandbox has, twice over: the first run activates the
@@ -463,10 +464,10 @@ func TestUnitAddedAndRemovedLive(t *testing.T) {
 
 	name := uniqueName(t, "live")
 	sock := name + ".socket"
-	ts := systemdbus.TransientSocket{
+	ts := unit.SocketSpec{
 		Name:    sock,
-		Listen:  []systemdbus.Listen{{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", sandboxtest.FreePort(t))}},
-		Service: systemdbus.TransientService{ExecStart: []string{"/bin/sleep", "infinity"}},
+		Listen:  []unit.Listen{{Type: "Stream", Address: fmt.Sprintf("127.0.0.1:%d", sandboxtest.FreePort(t))}},
+		Service: unit.ServiceSpec{ExecStart: []string{"/bin/sleep", "infinity"}},
 	}
 	f.create(ts)
 	row := regexp.MustCompile(regexp.QuoteMeta(sock) + ` +\[idle\]`)
@@ -582,7 +583,7 @@ func TestMissingImageEndToEnd(t *testing.T) {
 	// reset-failed.
 	f.installUnits(name, u.SocketFile(), u.ServiceFile())
 	t.Cleanup(func() { exec.Command(podman, "rm", "-f", "--ignore", name).Run() })
-	f.waitList(sock, "the socket listening", 30*time.Second, func(s systemdbus.Socket) bool { return s.State == systemdbus.StateIdle })
+	f.waitList(sock, "the socket listening", 30*time.Second, func(s unit.Socket) bool { return s.State == unit.StateIdle })
 
 	x := f.ui()
 	x.waitFor("the unit idle in the UI", 60*time.Second, regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))
@@ -607,8 +608,8 @@ func TestMissingImageEndToEnd(t *testing.T) {
 	t.Logf("probe of a container with no image: %s %q in %s", results[0].Outcome, results[0].Error, took)
 
 	missing := regexp.MustCompile(`image ` + regexp.QuoteMeta(image) + ` is not in local storage and the service runs it with --pull=never`)
-	s := f.waitList(sock, "the service failed with the reason", 60*time.Second, func(s systemdbus.Socket) bool {
-		return s.State == systemdbus.StateFailed && len(s.Services) == 1 && s.Services[0].Reason != ""
+	s := f.waitList(sock, "the service failed with the reason", 60*time.Second, func(s unit.Socket) bool {
+		return s.State == unit.StateFailed && len(s.Services) == 1 && s.Services[0].Reason != ""
 	})
 	if svc := s.Services[0]; svc.ActiveState != "failed" || svc.Result != "exit-code" || !missing.MatchString(svc.Reason) {
 		t.Errorf("service in list --json: %+v, want failed, exit-code, image missing", svc)
@@ -647,8 +648,8 @@ func TestMissingImageEndToEnd(t *testing.T) {
 	if out, errOut, code := f.run(60*time.Second, "reset-failed", sock); code != 0 {
 		t.Fatalf("socktui reset-failed: exit %d\n%s%s", code, out, errOut)
 	}
-	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s systemdbus.Socket) bool {
-		return s.ActiveState == "active" && s.SubState == "listening" && s.State == systemdbus.StateIdle
+	f.waitList(sock, "the socket listening after reset-failed", 30*time.Second, func(s unit.Socket) bool {
+		return s.ActiveState == "active" && s.SubState == "listening" && s.State == unit.StateIdle
 	})
 	x.waitFor("the unit idle in the UI after reset-failed", 60*time.Second,
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[idle\]`))

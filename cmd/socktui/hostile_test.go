@@ -24,7 +24,7 @@ import (
 
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
-	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // payload is hostile text carrying mark: it would retitle the terminal to
@@ -82,11 +82,11 @@ func TestHostileOutput(t *testing.T) {
 	if want := `\u001b]0;pwned-ctr\u0007\u001b[2J`; !strings.Contains(out, want) {
 		t.Errorf("socktui list --json lacks %s:\n%s", want, out)
 	}
-	var socks []systemdbus.Socket
+	var socks []unit.Socket
 	if err := json.Unmarshal([]byte(out), &socks); err != nil {
 		t.Fatalf("socktui list --json: %v\n%s", err, out)
 	}
-	byUnit := map[string]systemdbus.Socket{}
+	byUnit := map[string]unit.Socket{}
 	for _, s := range socks {
 		byUnit[s.Unit] = s
 	}
@@ -94,7 +94,7 @@ func TestHostileOutput(t *testing.T) {
 	if c.Description != desc || h.Description != desc {
 		t.Errorf("descriptions in list --json: %q and %q, want %q", c.Description, h.Description, desc)
 	}
-	for _, l := range []systemdbus.Listen{{Type: "FIFO", Address: fifo}, {Type: "MessageQueue", Address: mq}} {
+	for _, l := range []unit.Listen{{Type: "FIFO", Address: fifo}, {Type: "MessageQueue", Address: mq}} {
 		if !slices.Contains(c.Listen, l) {
 			t.Errorf("%s in list --json listens on %q, want %q among them", ctrSock, c.Listen, l)
 		}

@@ -43,6 +43,15 @@ func Start(t testing.TB) *sandbox.Sandbox {
 			t.Errorf("closing the sandbox: %v", err)
 		}
 	})
+	// The manager is connectable before its own start-up jobs (sockets,
+	// basic and default targets) end; a test must not see their signals
+	// as its own. is-system-running --wait returns once they have ended
+	// ("degraded" exits non-zero and is as finished as "running").
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	if out, err := s.Systemctl(wctx, "is-system-running", "--wait").CombinedOutput(); wctx.Err() != nil {
+		t.Fatalf("the sandbox's manager did not finish starting: %v %s", err, out)
+	}
 	return s
 }
 

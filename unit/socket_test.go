@@ -1,4 +1,4 @@
-package systemdbus
+package unit
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestListeningAndServiceUp(t *testing.T) {
-	svc := func(states ...string) []Service {
+	svc := func(states ...ActiveState) []Service {
 		var out []Service
 		for _, s := range states {
 			out = append(out, Service{Unit: "x.service", ActiveState: s})
