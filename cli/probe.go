@@ -12,7 +12,6 @@ import (
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
-	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -152,7 +151,7 @@ func matchUnit(pattern, name string) bool {
 }
 
 // probeTargets is every endpoint of the socket units as probe targets
-// (ui.Targets: the one builder), in unit and Listen order. Without explicit
+// (unit.Socket.Targets: the one builder), in unit and Listen order. Without explicit
 // units only listening sockets are probed. kind overrides the automatic
 // choice unless it is KindAuto.
 func probeTargets(socks []unit.Socket, kind unit.Kind, explicit bool) []unit.Target {
@@ -161,7 +160,7 @@ func probeTargets(socks []unit.Socket, kind unit.Kind, explicit bool) []unit.Tar
 		if !explicit && !s.Listening() {
 			continue
 		}
-		for _, t := range ui.Targets(s) {
+		for _, t := range s.Targets() {
 			t.Kind = kind
 			ts = append(ts, t)
 		}

@@ -115,26 +115,6 @@ func resultText(r probe.Result) string {
 	return b.String()
 }
 
-// Targets is every endpoint of a socket as probe targets, in Listen order:
-// Kind auto, Cold when no service of the socket is active, with the
-// socket's service and its command line (for the kind's choice) when it
-// triggers exactly one (Accept=no). It is the one builder of probe
-// targets: the UI's and `socktui probe`'s.
-func Targets(s unit.Socket) []unit.Target {
-	cold := !s.ServiceUp()
-	var service string
-	var exec []string
-	if len(s.Services) == 1 {
-		service, exec = s.Services[0].Unit, s.Services[0].Exec
-	}
-	ts := make([]unit.Target, 0, len(s.Listen))
-	for _, l := range s.Listen {
-		ts = append(ts, unit.Target{Unit: s.Unit, Type: l.Type, Address: l.Address, Kind: unit.KindAuto,
-			Cold: cold, Service: service, Exec: exec})
-	}
-	return ts
-}
-
 // truncate cuts s to at most w cells, marking the cut with "…".
 func truncate(s string, w int) string {
 	if w <= 0 {

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -115,26 +114,6 @@ func TestResultText(t *testing.T) {
 		if got := resultText(tt.r); got != tt.want {
 			t.Errorf("resultText(%+v) = %q, want %q", tt.r, got, tt.want)
 		}
-	}
-}
-
-func TestTargets(t *testing.T) {
-	idle := echoSocket(unit.StateIdle)
-	got := Targets(idle)
-	if len(got) != len(echoListen) {
-		t.Fatalf("Targets gave %d targets, want %d", len(got), len(echoListen))
-	}
-	want := unit.Target{Unit: "echo.socket", Type: "Stream", Address: "127.0.0.1:3100", Kind: unit.KindAuto, Cold: true, Service: "echo.service"}
-	if !reflect.DeepEqual(got[0], want) {
-		t.Errorf("Targets[0] = %+v, want %+v", got[0], want)
-	}
-	for _, tg := range Targets(echoSocket(unit.StateActive)) {
-		if tg.Cold {
-			t.Errorf("target %+v of an active service is cold", tg)
-		}
-	}
-	if n := len(Targets(unit.Socket{Unit: "none.socket"})); n != 0 {
-		t.Errorf("Targets of a socket without Listen = %d targets", n)
 	}
 }
 

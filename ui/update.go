@@ -198,7 +198,7 @@ func (m Model) probe(rows []*unitRow) (Model, tea.Cmd) {
 	now := m.now()
 	run := &probeRun{start: now, remaining: map[string]int{}}
 	for _, r := range rows {
-		ts := Targets(r.sock)
+		ts := r.sock.Targets()
 		if len(ts) == 0 {
 			continue
 		}

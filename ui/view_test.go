@@ -55,7 +55,7 @@ func TestViewGolden(t *testing.T) {
 		{name: "malicious", w: 100, h: 24, msgs: []any{snapshot(evil)}},
 		{name: "probing", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
 			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), keyMsg("P"),
-				probeFinishedMsg{run: 1, result: okResult(Targets(echoSocket(unit.StateIdle))[0])}}},
+				probeFinishedMsg{run: 1, result: okResult(echoSocket(unit.StateIdle).Targets()[0])}}},
 		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), "/", "pod", "enter", "a"}},
 	}
 	for _, tt := range tests {
@@ -109,7 +109,7 @@ func finishProbes(t *testing.T, m Model) Model {
 		if run.remaining[r.sock.Unit] == 0 {
 			continue
 		}
-		for _, tg := range Targets(r.sock) {
+		for _, tg := range r.sock.Targets() {
 			res := okResult(tg)
 			if strings.HasPrefix(tg.Address, "vsock") {
 				res.Outcome, res.RTT, res.Error = probe.Unsupported, 0, "vsock has no loopback on this host"
