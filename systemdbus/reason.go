@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/internal/podmancmd"
 )
 
 // podmanRunFailed is podman run's exit status when podman itself could not
@@ -56,105 +55,32 @@ func explainFailure(ctx context.Context, exists imageExistsFunc, cmds []execComm
 		if len(args) == 0 {
 			args = []string{c.Path}
 		}
-		if filepath.Base(args[0]) != "podman" {
+		if !podmancmd.IsPodman(args[0]) {
 			continue
 		}
 		if c.Code != cldExited || c.Status != podmanRunFailed {
 			return ""
 		}
 		why := fmt.Sprintf("podman exited %d: it could not start the container", podmanRunFailed)
-		image, pullNever := podmanRunImage(args[1:])
-		if image == "" || exists == nil {
+		// The image of run or create; "" for another command, and when
+		// the line cannot be read to its image (podmancmd's Uncertain).
+		run := podmancmd.Parse(args)
+		if run.Image == "" || run.Rootfs || exists == nil {
 			return why
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		ok, err := exists(cctx, image)
+		ok, err := exists(cctx, run.Image)
 		switch {
 		case err != nil || ok:
 			return why
-		case pullNever:
-			return fmt.Sprintf("image %s is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed", image)
+		case run.Pull == podmancmd.PullNever:
+			return fmt.Sprintf("image %s is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed", run.Image)
 		default:
-			return fmt.Sprintf("image %s is not in local storage and podman could not pull it", image)
+			return fmt.Sprintf("image %s is not in local storage and podman could not pull it", run.Image)
 		}
 	}
 	return ""
-}
-
-// podmanRunValueFlags are podman run/create flags that take their value as
-// the next argument, so that the value is not taken for the image.
-var podmanRunValueFlags = map[string]bool{
-	"--name": true, "-v": true, "--volume": true, "-p": true, "--publish": true, "-e": true, "--env": true,
-	"--env-file": true, "--network": true, "--net": true, "-l": true, "--label": true, "--label-file": true,
-	"--mount": true, "-u": true, "--user": true, "-w": true, "--workdir": true, "--entrypoint": true,
-	"--cidfile": true, "--pod": true, "-h": true, "--hostname": true, "--device": true, "--restart": true,
-	"--pull": true, "--log-driver": true, "--log-opt": true, "--sdnotify": true, "--cgroups": true,
-	"--security-opt": true, "--cap-add": true, "--cap-drop": true, "-m": true, "--memory": true,
-	"--cpus": true, "--ulimit": true, "--tmpfs": true, "--add-host": true, "--dns": true, "--secret": true,
-	"--annotation": true, "--userns": true, "--uts": true, "--ipc": true, "--pid": true,
-	"--stop-signal": true, "--stop-timeout": true, "--health-cmd": true, "--tz": true, "--platform": true,
-	"--arch": true, "--os": true, "--variant": true, "--authfile": true, "--creds": true, "--ip": true,
-	"--ip6": true, "--mac-address": true, "--group-add": true, "--expose": true, "--shm-size": true,
-	"--uidmap": true, "--gidmap": true, "--conmon-pidfile": true, "--pidfile": true, "--requires": true,
-	"--hooks-dir": true, "--init-path": true, "--cgroup-parent": true, "--cgroupns": true, "--timeout": true,
-	"--image-volume": true, "--systemd": true, "--preserve-fds": true, "--cpu-shares": true, "-c": true,
-}
-
-// podmanRunImage finds the image of a `podman [global flags] [container]
-// run|create ...` command (args without argv[0]) and whether it runs with
-// --pull=never; image is "" for any other podman command, or when a flag
-// the tables do not know makes the image uncertain.
-func podmanRunImage(args []string) (image string, pullNever bool) {
-	i := 0
-	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		if podmanValueFlags[args[i]] && !strings.Contains(args[i], "=") {
-			i++
-		}
-		i++
-	}
-	if i < len(args) && args[i] == "container" {
-		i++
-	}
-	if i >= len(args) || (args[i] != "run" && args[i] != "create") {
-		return "", false
-	}
-	rest := args[i+1:]
-	for j := 0; j < len(rest); j++ {
-		a := rest[j]
-		if a == "--" {
-			if j+1 < len(rest) {
-				return rest[j+1], pullNever
-			}
-			return "", false
-		}
-		if !strings.HasPrefix(a, "-") {
-			return a, pullNever
-		}
-		name, value, hasValue := strings.Cut(a, "=")
-		if !hasValue && podmanRunValueFlags[name] {
-			j++
-			if j < len(rest) {
-				value = rest[j]
-			}
-		} else if !hasValue && strings.HasPrefix(name, "--") && !podmanRunBoolFlags[name] {
-			// An unknown long flag: its value may be the next word.
-			return "", false
-		}
-		if name == "--pull" {
-			pullNever = value == "never"
-		}
-	}
-	return "", false
-}
-
-// podmanRunBoolFlags are the long podman run flags without a value that
-// socktui knows of; with a value they are written --flag=value.
-var podmanRunBoolFlags = map[string]bool{
-	"--rm": true, "--replace": true, "--detach": true, "--interactive": true, "--tty": true, "--init": true,
-	"--privileged": true, "--read-only": true, "--read-only-tmpfs": true, "--rootfs": true, "--quiet": true,
-	"--no-hosts": true, "--no-healthcheck": true, "--oom-kill-disable": true, "--http-proxy": true,
-	"--env-host": true, "--sig-proxy": true, "--publish-all": true, "--tls-verify": true,
 }
 
 // explain reads the ExecStart of a service that just failed and returns
@@ -207,7 +133,7 @@ func podmanExited(cmds []execCommand) bool {
 		if len(args) == 0 {
 			args = []string{c.Path}
 		}
-		if filepath.Base(args[0]) == "podman" {
+		if podmancmd.IsPodman(args[0]) {
 			return c.Exit != 0 || c.Code != 0
 		}
 	}

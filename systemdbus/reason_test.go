@@ -9,10 +9,13 @@ import (
 	"github.com/socktui/socktui/unit"
 )
 
-func TestPodmanRunImage(t *testing.T) {
+// TestExplainFailureChecksTheImage checks that a failed podman line leads
+// to a check of its image, read by podmancmd (whose tests hold the many
+// ways to write one), and that --pull=never is told.
+func TestExplainFailureChecksTheImage(t *testing.T) {
 	tests := []struct {
 		args      string
-		image     string
+		image     string // "": no image to check
 		pullNever bool
 	}{
 		{"run --cidfile=/run/x.ctr-id --cgroups=no-conmon --rm --sdnotify=container -d --replace --name echo --network=none --pull=never localhost/socktui-echo:latest --idle-exit 30s",
@@ -21,14 +24,23 @@ func TestPodmanRunImage(t *testing.T) {
 		{"run --pull never -it alpine sh", "alpine", true},
 		{"create --rm -- img:1 cmd", "img:1", false},
 		{"run --some-new-flag value img", "", false}, // unknown flag: uncertain
+		{"run --rootfs /srv/root /bin/sh", "", false},
 		{"start echo", "", false},
 		{"system service", "", false},
 		{"run", "", false},
 	}
 	for _, tt := range tests {
-		image, never := podmanRunImage(strings.Fields(tt.args))
-		if image != tt.image || never != tt.pullNever {
-			t.Errorf("podmanRunImage(%q) = %q, %v; want %q, %v", tt.args, image, never, tt.image, tt.pullNever)
+		checked := ""
+		exists := func(_ context.Context, image string) (bool, error) {
+			checked = image
+			return false, nil
+		}
+		cmds := []execCommand{{Path: "/usr/bin/podman", Args: append([]string{"/usr/bin/podman"}, strings.Fields(tt.args)...),
+			Code: cldExited, Status: podmanRunFailed}}
+		got := explainFailure(context.Background(), exists, cmds)
+		never := strings.Contains(got, "--pull=never")
+		if checked != tt.image || never != tt.pullNever {
+			t.Errorf("%q: checked image %q, told --pull=never %v; want %q, %v (reason %q)", tt.args, checked, never, tt.image, tt.pullNever, got)
 		}
 	}
 }
