@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/socktui/socktui/internal/podmancmd"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -41,7 +42,9 @@ func isWebServer(name string) bool {
 //
 // name is the socket (or service) unit name; serviceExec is the command line
 // of the service it triggers, nil when unknown: then the unit name alone
-// decides, and a unit named socktui-echo* counts as the echo workload.
+// decides, and a unit named socktui-echo* counts as the echo workload. Of a
+// `podman run` line that package podmancmd reads to its image, the image
+// and the container's command are looked at; of any other line, every word.
 func ChooseKind(name string, serviceExec []string) unit.Kind {
 	base := strings.TrimSuffix(strings.TrimSuffix(name, ".socket"), ".service")
 	if base == "podman" {
@@ -52,6 +55,11 @@ func ChooseKind(name string, serviceExec []string) unit.Kind {
 			return unit.KindEcho
 		}
 		return unit.KindConnect
+	}
+	if run := podmancmd.Parse(serviceExec); run.Image != "" {
+		// A container: its image and its command decide, not the values
+		// of podman's options (-v /etc/nginx:/etc/nginx runs no nginx).
+		serviceExec = append([]string{run.Image}, run.Args...)
 	}
 	podman := false
 	for i, arg := range serviceExec {
