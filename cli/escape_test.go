@@ -32,16 +32,16 @@ func TestProbeEscapedNamesAndPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf(`socktui\x2descaped-%d`, os.Getpid())
-	u.SocketName, u.ServiceName = name+".socket", name+".service"
+	u.Name, u.Service.Name = name+".socket", name+".service"
 	dir := filepath.Join(s.Home, "café dir")
 	stream, dgram, seq := dir+"/café é.sock", dir+"/café é.dgram", dir+`/back\slash "q".seq`
 	abstract := fmt.Sprintf("@socktui café %d", os.Getpid())
-	u.Listen = []echo.Listen{{Type: "Stream", Address: stream}, {Type: "Datagram", Address: dgram},
+	u.Listen = []unit.Listen{{Type: "Stream", Address: stream}, {Type: "Datagram", Address: dgram},
 		{Type: "SequentialPacket", Address: seq}, {Type: "Stream", Address: abstract}}
 	u.RemoveOnStop = true
-	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
-	sandboxtest.Systemctl(t, s, "start", u.SocketName)
-	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+	sandboxtest.InstallUnits(t, s, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
+	sandboxtest.Systemctl(t, s, "start", u.Name)
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.Name, u.ServiceName()).Run() })
 
 	// What systemd reports, measured on systemd 252: paths and abstract
 	// names C-escaped, spaces as they are.
@@ -57,8 +57,8 @@ func TestProbeEscapedNamesAndPaths(t *testing.T) {
 	if err := json.Unmarshal(out, &socks); err != nil || code != ExitOK {
 		t.Fatalf("socktui list --json %s: exit %d, %v in\n%s", name, code, err, out)
 	}
-	if len(socks) != 1 || socks[0].Unit != u.SocketName || len(socks[0].Listen) != len(u.Listen) {
-		t.Fatalf("socktui list %s = %+v, want %s with %d listeners", name, socks, u.SocketName, len(u.Listen))
+	if len(socks) != 1 || socks[0].Unit != u.Name || len(socks[0].Listen) != len(u.Listen) {
+		t.Fatalf("socktui list %s = %+v, want %s with %d listeners", name, socks, u.Name, len(u.Listen))
 	}
 	for i, l := range socks[0].Listen {
 		if want := escaped[u.Listen[i].Address]; l.Address != want {
@@ -66,7 +66,7 @@ func TestProbeEscapedNamesAndPaths(t *testing.T) {
 		}
 	}
 
-	for run, pattern := range []string{name, u.SocketName, `socktui\x2descaped-*`, `socktui?x2descaped-[0-9]*`} {
+	for run, pattern := range []string{name, u.Name, `socktui\x2descaped-*`, `socktui?x2descaped-[0-9]*`} {
 		out, code := runSocktui(t, s, socktui, "probe", "--json", "--kind", "echo", "--timeout", "3s", "--cold-timeout", "15s", pattern)
 		var rs []jsonResult
 		if err := json.Unmarshal(out, &rs); err != nil {
@@ -78,7 +78,7 @@ func TestProbeEscapedNamesAndPaths(t *testing.T) {
 		}
 		for i, r := range rs {
 			l := u.Listen[i]
-			if r.Unit != u.SocketName || r.Address != escaped[l.Address] || r.Outcome != "ok" || r.Cold != (run == 0) {
+			if r.Unit != u.Name || r.Address != escaped[l.Address] || r.Outcome != "ok" || r.Cold != (run == 0) {
 				t.Errorf("probe %s: %s %q = %+v, want ok (cold %v)", pattern, l.Type, l.Address, r, run == 0)
 			}
 		}

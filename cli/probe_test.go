@@ -278,7 +278,7 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 	// A port found free can be taken by a test of another package before
 	// systemd binds it: then the socket fails to start, and the test tries
 	// again on other ports.
-	var u echo.Units
+	var u unit.SocketSpec
 	for attempt := 1; ; attempt++ {
 		spec.Port = sandboxtest.FreePort(t)
 		spec.VsockPort = freeVsockPort(t)
@@ -286,25 +286,25 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 		if u, err = spec.Units(); err != nil {
 			t.Fatal(err)
 		}
-		sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
-		out, err := s.Systemctl(context.Background(), "start", u.SocketName).CombinedOutput()
+		sandboxtest.InstallUnits(t, s, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
+		out, err := s.Systemctl(context.Background(), "start", u.Name).CombinedOutput()
 		if err == nil {
 			break
 		}
-		status, _ := s.Systemctl(context.Background(), "status", "--no-pager", "-n", "20", u.SocketName).CombinedOutput()
+		status, _ := s.Systemctl(context.Background(), "status", "--no-pager", "-n", "20", u.Name).CombinedOutput()
 		if attempt == 3 {
-			t.Fatalf("starting %s: %v\n%s\n%s", u.SocketName, err, out, status)
+			t.Fatalf("starting %s: %v\n%s\n%s", u.Name, err, out, status)
 		}
-		t.Logf("starting %s on port %d, vsock port %d: %v; trying other ports\n%s", u.SocketName, spec.Port, spec.VsockPort, err, status)
-		_ = s.Systemctl(context.Background(), "reset-failed", u.SocketName).Run()
+		t.Logf("starting %s on port %d, vsock port %d: %v; trying other ports\n%s", u.Name, spec.Port, spec.VsockPort, err, status)
+		_ = s.Systemctl(context.Background(), "reset-failed", u.Name).Run()
 	}
-	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
-	if state := serviceState(t, s, u.ServiceName); state != "inactive" {
-		t.Fatalf("%s is %s before any probe, want inactive", u.ServiceName, state)
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.Name, u.ServiceName()).Run() })
+	if state := serviceState(t, s, u.ServiceName()); state != "inactive" {
+		t.Fatalf("%s is %s before any probe, want inactive", u.ServiceName(), state)
 	}
 
 	for run, cold := range []bool{true, false} {
-		args := []string{"probe", "--json", "--timeout", "3s", "--cold-timeout", "15s", strings.TrimSuffix(u.SocketName, ".socket")}
+		args := []string{"probe", "--json", "--timeout", "3s", "--cold-timeout", "15s", strings.TrimSuffix(u.Name, ".socket")}
 		out, code := runSocktui(t, s, socktui, args...)
 		var rs []jsonResult
 		if err := json.Unmarshal(out, &rs); err != nil {
@@ -319,8 +319,8 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 		failed := false
 		for i, r := range rs {
 			l := u.Listen[i]
-			if r.Unit != u.SocketName || r.Type != l.Type || r.Kind != "echo" || r.Cold != cold {
-				t.Errorf("run %d: result %+v for %s %s, want unit %s, kind echo, cold %v", run, r, l.Type, l.Address, u.SocketName, cold)
+			if r.Unit != u.Name || r.Type != l.Type || r.Kind != "echo" || r.Cold != cold {
+				t.Errorf("run %d: result %+v for %s %s, want unit %s, kind echo, cold %v", run, r, l.Type, l.Address, u.Name, cold)
 			}
 			// Even in a container (another network and mount namespace),
 			// the unix datagram echo reaches the client: its address is
@@ -350,8 +350,8 @@ func testProbeEcho(t *testing.T, s *sandbox.Sandbox, socktui string, spec echo.S
 			t.Errorf("run %d: exit status %d, want %d", run, code, wantCode)
 		}
 		if cold {
-			if state := serviceState(t, s, u.ServiceName); state != "active" {
-				t.Fatalf("%s is %s after the first probe, want active", u.ServiceName, state)
+			if state := serviceState(t, s, u.ServiceName()); state != "active" {
+				t.Fatalf("%s is %s after the first probe, want active", u.ServiceName(), state)
 			}
 		}
 		// socat, a client independent of ours, agrees with every outcome
@@ -492,7 +492,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	if err := os.MkdirAll(unitDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	for name, text := range map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()} {
+	for name, text := range map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()} {
 		if err := os.WriteFile(filepath.Join(unitDir, name), []byte(text), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -502,8 +502,8 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 	// starts in ten seconds) and the socket's trigger limit (twenty in two
 	// seconds), either of which would fail the socket.
 	for name, text := range map[string]string{
-		u.ServiceName: "[Unit]\nStartLimitIntervalSec=0\n",
-		u.SocketName:  "[Socket]\nTriggerLimitIntervalSec=0\n",
+		u.ServiceName(): "[Unit]\nStartLimitIntervalSec=0\n",
+		u.Name:          "[Socket]\nTriggerLimitIntervalSec=0\n",
 	} {
 		dropIn := filepath.Join(unitDir, name+".d")
 		if err := os.MkdirAll(dropIn, 0o755); err != nil {
@@ -514,13 +514,13 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 		}
 	}
 	sandboxtest.Systemctl(b, s, "daemon-reload")
-	sandboxtest.Systemctl(b, s, "start", u.SocketName)
-	b.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+	sandboxtest.Systemctl(b, s, "start", u.Name)
+	b.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.Name, u.ServiceName()).Run() })
 
 	ctx := context.Background()
 	var ts []unit.Target
 	for _, l := range u.Listen {
-		ts = append(ts, unit.Target{Unit: u.SocketName, Type: l.Type, Address: l.Address, Kind: unit.KindEcho})
+		ts = append(ts, unit.Target{Unit: u.Name, Type: l.Type, Address: l.Address, Kind: unit.KindEcho})
 	}
 	p := &probe.Prober{Timeout: 10 * time.Second}
 	// Activate the service: every probe after this one is warm.
@@ -590,7 +590,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 		// process and the echo server), over the machine's cores, is a
 		// floor no schedule can beat: warm loopback round trips do no
 		// waiting, only work.
-		out, err := s.Systemctl(ctx, "show", "-p", "MainPID", "--value", u.ServiceName).Output()
+		out, err := s.Systemctl(ctx, "show", "-p", "MainPID", "--value", u.ServiceName()).Output()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -652,7 +652,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 			cold[i] = t
 		}
 		single := cold[0] // tcp4
-		stop := func() { sandboxtest.Systemctl(b, s, "stop", u.ServiceName) }
+		stop := func() { sandboxtest.Systemctl(b, s, "stop", u.ServiceName()) }
 		var allT, oneT time.Duration
 		for range b.N {
 			stop()
@@ -666,7 +666,7 @@ func BenchmarkProbeEchoWorkload(b *testing.B) {
 			stop()
 			t1 := time.Now()
 			if r := p.Probe(ctx, single); r.Outcome != probe.OK {
-				out, _ := s.Systemctl(ctx, "status", "-n", "40", u.SocketName, u.ServiceName).CombinedOutput()
+				out, _ := s.Systemctl(ctx, "status", "-n", "40", u.Name, u.ServiceName()).CombinedOutput()
 				b.Fatalf("probe: %+v\n%s", r, out)
 			}
 			oneT += time.Since(t1)

@@ -137,7 +137,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		Manager:     sess.Client,
 		Prober:      prober,
 		ManagerName: sess.ManagerName,
-		Select:      sess.Units.SocketName,
+		Select:      sess.Units.Name,
 		Hint:        hint,
 		InstallDemo: sess.Install,
 	})

@@ -73,7 +73,7 @@ type Session struct {
 	// Sandbox is the private manager, nil when the user manager is used.
 	Sandbox *sandbox.Sandbox
 	// Units are the echo workload's units, once installed.
-	Units echo.Units
+	Units unit.SocketSpec
 	// Mode is the echo workload's mode, once installed; Note says why bare
 	// mode was chosen when it was not asked for.
 	Mode echo.Mode
@@ -173,12 +173,12 @@ func (s *Session) Install(ctx context.Context) error {
 		return fmt.Errorf("echo units: %w", err)
 	}
 	// A transient unit left by a demo that was killed would block the name.
-	_ = s.Client.RemoveTransient(ctx, units.SocketName, units.ServiceName)
-	if err := s.Client.CreateTransientSocket(ctx, Transient(units)); err != nil {
-		return fmt.Errorf("creating %s: %w", units.SocketName, err)
+	_ = s.Client.RemoveTransient(ctx, units.Name, units.ServiceName())
+	if err := s.Client.CreateTransientSocket(ctx, units); err != nil {
+		return fmt.Errorf("creating %s: %w", units.Name, err)
 	}
 	s.Units, s.Mode, s.installed = units, spec.Mode, true
-	s.progress("%s listening on port %d (%s mode)", units.SocketName, spec.Port, spec.Mode)
+	s.progress("%s listening on port %d (%s mode)", units.Name, spec.Port, spec.Mode)
 	return nil
 }
 
@@ -267,7 +267,7 @@ func (s *Session) Close(ctx context.Context) error {
 	var errs []error
 	if s.Client != nil {
 		if s.installed {
-			if err := s.Client.RemoveTransient(ctx, s.Units.SocketName, s.Units.ServiceName); err != nil {
+			if err := s.Client.RemoveTransient(ctx, s.Units.Name, s.Units.ServiceName()); err != nil {
 				errs = append(errs, err)
 			}
 			s.installed = false
@@ -291,34 +291,6 @@ func (s *Session) Close(ctx context.Context) error {
 		s.Sandbox = nil
 	}
 	return errors.Join(errs...)
-}
-
-// Transient turns the echo workload's units into a transient socket unit
-// with its service.
-func Transient(u echo.Units) unit.SocketSpec {
-	listen := make([]unit.Listen, len(u.Listen))
-	for i, l := range u.Listen {
-		listen[i] = unit.Listen{Type: l.Type, Address: l.Address}
-	}
-	return unit.SocketSpec{
-		Name:         u.SocketName,
-		Description:  u.Description,
-		Listen:       listen,
-		RemoveOnStop: u.RemoveOnStop,
-		Service: unit.ServiceSpec{
-			Name:           u.ServiceName,
-			Description:    u.Description,
-			ExecStartPre:   u.ExecStartPre,
-			ExecStart:      u.ExecStart,
-			ExecStop:       u.ExecStop,
-			ExecStopPost:   u.ExecStopPost,
-			Type:           u.Type,
-			NotifyAccess:   u.NotifyAccess,
-			KillMode:       u.KillMode,
-			Environment:    u.Environment,
-			TimeoutStopSec: u.TimeoutStopSec,
-		},
-	}
 }
 
 // findEchoBinary returns path when set, else socktui-echo beside the running

@@ -44,9 +44,9 @@ func TestSessionInBareMode(t *testing.T) {
 	if s.ManagerName != "sandbox" || s.Mode != echo.ModeBare || s.Sandbox == nil {
 		t.Fatalf("session = manager %q, mode %q, sandbox %v", s.ManagerName, s.Mode, s.Sandbox)
 	}
-	socks, err := s.Client.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{s.Units.SocketName}})
+	socks, err := s.Client.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{s.Units.Name}})
 	if err != nil || len(socks) != 1 {
-		t.Fatalf("ListSockets(%s) = %v, %v", s.Units.SocketName, socks, err)
+		t.Fatalf("ListSockets(%s) = %v, %v", s.Units.Name, socks, err)
 	}
 	if got := socks[0]; got.State != unit.StateIdle || len(got.Listen) != len(s.Units.Listen) {
 		t.Fatalf("%s: state %s with %d listeners, want idle with %d", got.Unit, got.State, len(got.Listen), len(s.Units.Listen))

@@ -17,6 +17,7 @@ import (
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 	"github.com/socktui/socktui/workloads/echo/echotest"
 )
@@ -98,7 +99,7 @@ func median(d []time.Duration) time.Duration {
 type coldUnit struct {
 	s     *sandbox.Sandbox
 	spec  echo.Spec
-	units echo.Units
+	units unit.SocketSpec
 	addr  string
 }
 
@@ -120,11 +121,11 @@ func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 	// limit (5 in 10 s) and socket trigger limit allow: lift both, or a
 	// quick machine has the socket refuse the connection mid-benchmark.
 	sandboxtest.InstallUnits(tb, s, map[string]string{
-		u.SocketName:  strings.Replace(u.SocketFile(), "[Socket]\n", "[Socket]\nTriggerLimitIntervalSec=0\n", 1),
-		u.ServiceName: strings.Replace(u.ServiceFile(), "[Unit]\n", "[Unit]\nStartLimitIntervalSec=0\n", 1),
+		u.Name:          strings.Replace(u.SocketFile(), "[Socket]\n", "[Socket]\nTriggerLimitIntervalSec=0\n", 1),
+		u.ServiceName(): strings.Replace(u.ServiceFile(), "[Unit]\n", "[Unit]\nStartLimitIntervalSec=0\n", 1),
 	})
-	sandboxtest.Systemctl(tb, s, "start", u.SocketName)
-	tb.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+	sandboxtest.Systemctl(tb, s, "start", u.Name)
+	tb.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.Name, u.ServiceName()).Run() })
 	return &coldUnit{s: s, spec: spec, units: u, addr: "127.0.0.1:" + strconv.Itoa(spec.Port)}
 }
 
@@ -134,7 +135,7 @@ func installCold(tb testing.TB, s *sandbox.Sandbox, spec echo.Spec) *coldUnit {
 // gone) so that the next activation is cold too.
 func (u *coldUnit) activate(tb testing.TB) time.Duration {
 	tb.Helper()
-	waitActiveState(tb, u.s, u.units.ServiceName, "inactive")
+	waitActiveState(tb, u.s, u.units.ServiceName(), "inactive")
 	begin := time.Now()
 	conn, err := net.DialTimeout("tcp4", u.addr, time.Minute)
 	if err != nil {
@@ -151,8 +152,8 @@ func (u *coldUnit) activate(tb testing.TB) time.Duration {
 	took := time.Since(begin)
 	conn.Close()
 
-	sandboxtest.Systemctl(tb, u.s, "stop", u.units.ServiceName)
-	waitActiveState(tb, u.s, u.units.ServiceName, "inactive")
+	sandboxtest.Systemctl(tb, u.s, "stop", u.units.ServiceName())
+	waitActiveState(tb, u.s, u.units.ServiceName(), "inactive")
 	if u.spec.Mode == echo.ModeContainer {
 		waitContainerGone(tb, u.s, u.spec.Name)
 	}

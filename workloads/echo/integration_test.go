@@ -60,22 +60,22 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		echotest.RemoveContainerAtCleanup(t, s, spec.Name)
 	}
 
-	sandboxtest.InstallUnits(t, s, map[string]string{u.SocketName: u.SocketFile(), u.ServiceName: u.ServiceFile()})
-	sandboxtest.Systemctl(t, s, "start", u.SocketName)
-	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.SocketName, u.ServiceName).Run() })
+	sandboxtest.InstallUnits(t, s, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
+	sandboxtest.Systemctl(t, s, "start", u.Name)
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", u.Name, u.ServiceName()).Run() })
 
-	if st := unitProps(t, s, u.SocketName); st["ActiveState"] != "active" || st["SubState"] != "listening" {
-		t.Fatalf("%s is %s/%s, want active/listening", u.SocketName, st["ActiveState"], st["SubState"])
+	if st := unitProps(t, s, u.Name); st["ActiveState"] != "active" || st["SubState"] != "listening" {
+		t.Fatalf("%s is %s/%s, want active/listening", u.Name, st["ActiveState"], st["SubState"])
 	}
-	if st := unitProps(t, s, u.ServiceName); st["ActiveState"] != "inactive" {
-		t.Fatalf("%s is %s before any connection, want inactive", u.ServiceName, st["ActiveState"])
+	if st := unitProps(t, s, u.ServiceName()); st["ActiveState"] != "inactive" {
+		t.Fatalf("%s is %s before any connection, want inactive", u.ServiceName(), st["ActiveState"])
 	}
 
 	port := strconv.Itoa(spec.Port)
 	begin := time.Now()
 	socatEcho(t, "TCP4:127.0.0.1:"+port, "tcp4")
 	t.Logf("%s: first echo over tcp4 after %v (activation included)", spec.Mode, time.Since(begin).Round(time.Millisecond))
-	waitUnit(t, s, u.ServiceName, "active")
+	waitUnit(t, s, u.ServiceName(), "active")
 	// STATUS= lines reach systemd in bare mode only: conmon's notify
 	// proxy forwards READY=1 and WATCHDOG=1 and drops the rest.
 	if spec.Mode == echo.ModeBare {
@@ -87,7 +87,7 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		}
 		counters := regexp.MustCompile(`open [1-9]\d*, accepted [1-9]\d*,`)
 		waitFor(t, 30*time.Second, "StatusText with the counters", func() bool {
-			return counters.MatchString(unitProps(t, s, u.ServiceName)["StatusText"])
+			return counters.MatchString(unitProps(t, s, u.ServiceName())["StatusText"])
 		})
 		hold.Close()
 	}
@@ -108,10 +108,10 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 
 	// The vsock listener is bound (the socket unit would have failed
 	// otherwise); connecting needs a transport these hosts lack.
-	listen := unitProps(t, s, u.SocketName)["Listen"]
+	listen := unitProps(t, s, u.Name)["Listen"]
 	// systemd writes VMADDR_CID_ANY as an empty CID.
 	if want := fmt.Sprintf("vsock::%d (Stream)", spec.VsockPort); !strings.Contains(listen, want) {
-		t.Errorf("%s Listen = %q, want it to include %s", u.SocketName, listen, want)
+		t.Errorf("%s Listen = %q, want it to include %s", u.Name, listen, want)
 	}
 	if err := vsockDialLocal(uint32(spec.VsockPort), time.Second); err == nil {
 		t.Logf("vsock loopback connected: this host has a vsock loopback transport")
@@ -120,12 +120,12 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 	}
 
 	// Idle exit: the service goes away, the socket keeps listening.
-	waitUnit(t, s, u.ServiceName, "inactive")
-	if st := unitProps(t, s, u.ServiceName); st["Result"] != "success" {
-		t.Errorf("%s Result = %q after the idle exit, want success", u.ServiceName, st["Result"])
+	waitUnit(t, s, u.ServiceName(), "inactive")
+	if st := unitProps(t, s, u.ServiceName()); st["Result"] != "success" {
+		t.Errorf("%s Result = %q after the idle exit, want success", u.ServiceName(), st["Result"])
 	}
-	if st := unitProps(t, s, u.SocketName); st["ActiveState"] != "active" || st["SubState"] != "listening" {
-		t.Fatalf("%s is %s/%s after the idle exit, want active/listening", u.SocketName, st["ActiveState"], st["SubState"])
+	if st := unitProps(t, s, u.Name); st["ActiveState"] != "active" || st["SubState"] != "listening" {
+		t.Fatalf("%s is %s/%s after the idle exit, want active/listening", u.Name, st["ActiveState"], st["SubState"])
 	}
 	if spec.Mode == echo.ModeContainer {
 		waitNoContainer(t, spec.Name)
@@ -133,10 +133,10 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 
 	// Activated again; then a stop while active really stops it.
 	socatEcho(t, "TCP4:127.0.0.1:"+port, "tcp4 again")
-	waitUnit(t, s, u.ServiceName, "active")
-	sandboxtest.Systemctl(t, s, "stop", u.ServiceName)
-	if st := unitProps(t, s, u.ServiceName); st["ActiveState"] != "inactive" {
-		t.Errorf("%s is %s after stop, want inactive", u.ServiceName, st["ActiveState"])
+	waitUnit(t, s, u.ServiceName(), "active")
+	sandboxtest.Systemctl(t, s, "stop", u.ServiceName())
+	if st := unitProps(t, s, u.ServiceName()); st["ActiveState"] != "inactive" {
+		t.Errorf("%s is %s after stop, want inactive", u.ServiceName(), st["ActiveState"])
 	}
 	if spec.Mode == echo.ModeContainer {
 		waitNoContainer(t, spec.Name)
@@ -147,7 +147,7 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		}
 	}
 
-	sandboxtest.Systemctl(t, s, "stop", u.SocketName)
+	sandboxtest.Systemctl(t, s, "stop", u.Name)
 	if _, err := os.Stat(filepath.Join(spec.UnixDir, echo.UnixStreamName)); err == nil {
 		t.Errorf("the unix socket file outlived the socket unit (RemoveOnStop)")
 	}

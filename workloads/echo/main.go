@@ -24,6 +24,12 @@ socket unit (socktui installs them: see "socktui demo"), through
 or, for development, with --listen tcp:127.0.0.1:3000.
 `
 
+// Subcommand is socktui's hidden subcommand that runs Main in-process:
+// `socktui echo-server [flags]` serves as `socktui-echo [flags]` does, so
+// that the socktui binary alone can run the demo (Spec.BinaryArgs) and be
+// the demo's image (BuildImage).
+const Subcommand = "echo-server"
+
 // listenFlags collects repeated --listen values.
 type listenFlags []string
 

@@ -3,13 +3,12 @@ package echo
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/unit"
+	"github.com/socktui/socktui/unit"
 )
 
 // Mode says how the echo service runs.
@@ -42,7 +41,7 @@ const (
 )
 
 // Spec describes one installation of the echo workload: a socket unit and
-// its service. Units turns it into a neutral description.
+// its service. Units turns it into a unit.SocketSpec.
 type Spec struct {
 	// Name is the units' base name: Name.socket and Name.service. In
 	// container mode it is also the container's name.
@@ -59,8 +58,12 @@ type Spec struct {
 	// VsockPort adds ListenStream=vsock:4294967295:VsockPort; zero means
 	// no vsock listener.
 	VsockPort int
-	// Binary is the absolute path of socktui-echo (bare mode).
+	// Binary is the absolute path of the program that runs the echo
+	// server (bare mode): socktui, with BinaryArgs {Subcommand}, or the
+	// standalone socktui-echo.
 	Binary string
+	// BinaryArgs come between Binary and the server's flags in ExecStart.
+	BinaryArgs []string
 	// Image is the container image (container mode); DefaultImage when
 	// empty. It must exist locally: the service runs it with --pull=never.
 	Image string
@@ -80,57 +83,12 @@ type Spec struct {
 	Environment []string
 }
 
-// Listen is one listener of a socket unit, as systemd's Listen property
-// reports it.
-type Listen struct {
-	// Type is systemd's listen type: "Stream", "Datagram" or
-	// "SequentialPacket".
-	Type string
-	// Address is "127.0.0.1:3000", "[::1]:3000", a path or
-	// "vsock:4294967295:3000".
-	Address string
-}
-
-// Directive is the socket unit directive for the listener's type
-// (ListenStream, ListenDatagram, ListenSequentialPacket).
-func (l Listen) Directive() string { return "Listen" + l.Type }
-
-// Units is a neutral description of the socket unit and its service, with
-// every path concrete (no %-specifiers), so that it can be written as unit
-// files or created as transient units over D-Bus alike.
-type Units struct {
-	// SocketName and ServiceName are the unit names ("echo.socket",
-	// "echo.service").
-	SocketName, ServiceName string
-	// Description is both units' Description.
-	Description string
-	// Listen lists the socket's listeners in order: the order of the fds
-	// the service receives.
-	Listen []Listen
-	// RemoveOnStop removes the unix socket files when the socket stops.
-	RemoveOnStop bool
-
-	// ExecStartPre, ExecStart, ExecStop and ExecStopPost are the service's
-	// commands, each an argv with an absolute program path. ExecStart is
-	// a single command.
-	ExecStartPre [][]string
-	ExecStart    []string
-	ExecStop     [][]string
-	ExecStopPost [][]string
-	// Type is the service Type ("notify"); NotifyAccess is "main" or
-	// "all"; KillMode is empty for systemd's default (control-group).
-	Type, NotifyAccess, KillMode string
-	// Environment lists KEY=VALUE pairs for the service.
-	Environment []string
-	// TimeoutStopSec bounds stopping the service.
-	TimeoutStopSec time.Duration
-}
-
 // ErrBadSpec is wrapped by Units' errors.
 var ErrBadSpec = errors.New("bad echo spec")
 
-// Units describes the units for s, or says what is wrong with s.
-func (s Spec) Units() (Units, error) {
+// Units describes the units for s, with every path concrete, or says what
+// is wrong with s.
+func (s Spec) Units() (unit.SocketSpec, error) {
 	if s.Port == 0 {
 		s.Port = DefaultPort
 	}
@@ -140,8 +98,8 @@ func (s Spec) Units() (Units, error) {
 	if s.Podman == "" {
 		s.Podman = DefaultPodman
 	}
-	bad := func(format string, args ...any) (Units, error) {
-		return Units{}, fmt.Errorf("%w: "+format, append([]any{ErrBadSpec}, args...)...)
+	bad := func(format string, args ...any) (unit.SocketSpec, error) {
+		return unit.SocketSpec{}, fmt.Errorf("%w: "+format, append([]any{ErrBadSpec}, args...)...)
 	}
 	if s.Name == "" || strings.ContainsAny(s.Name, "/\\@ \t\n%") || strings.HasSuffix(s.Name, ".socket") || strings.HasSuffix(s.Name, ".service") {
 		return bad("name %q must be a plain unit name without a suffix", s.Name)
@@ -165,27 +123,29 @@ func (s Spec) Units() (Units, error) {
 	}
 
 	port := strconv.Itoa(s.Port)
-	u := Units{
-		SocketName:  s.Name + ".socket",
-		ServiceName: s.Name + ".service",
-		Listen: []Listen{
-			{"Stream", "127.0.0.1:" + port},
-			{"Datagram", "127.0.0.1:" + port},
-			{"Stream", "[::1]:" + port},
-			{"Datagram", "[::1]:" + port},
+	u := unit.SocketSpec{
+		Name: s.Name + ".socket",
+		Listen: []unit.Listen{
+			{Type: unit.TypeStream, Address: "127.0.0.1:" + port},
+			{Type: unit.TypeDatagram, Address: "127.0.0.1:" + port},
+			{Type: unit.TypeStream, Address: "[::1]:" + port},
+			{Type: unit.TypeDatagram, Address: "[::1]:" + port},
 		},
-		Type:           "notify",
-		TimeoutStopSec: 15 * time.Second,
 	}
 	if s.UnixDir != "" {
 		u.Listen = append(u.Listen,
-			Listen{"Stream", filepath.Join(s.UnixDir, UnixStreamName)},
-			Listen{"Datagram", filepath.Join(s.UnixDir, UnixDatagramName)},
-			Listen{"SequentialPacket", filepath.Join(s.UnixDir, UnixSeqPacketName)})
+			unit.Listen{Type: unit.TypeStream, Address: filepath.Join(s.UnixDir, UnixStreamName)},
+			unit.Listen{Type: unit.TypeDatagram, Address: filepath.Join(s.UnixDir, UnixDatagramName)},
+			unit.Listen{Type: unit.TypeSeqPacket, Address: filepath.Join(s.UnixDir, UnixSeqPacketName)})
 		u.RemoveOnStop = true
 	}
 	if s.VsockPort != 0 {
-		u.Listen = append(u.Listen, Listen{"Stream", fmt.Sprintf("vsock:%d:%d", uint32(VsockCIDAny), s.VsockPort)})
+		u.Listen = append(u.Listen, unit.Listen{Type: unit.TypeStream, Address: fmt.Sprintf("vsock:%d:%d", uint32(VsockCIDAny), s.VsockPort)})
+	}
+	svc := unit.ServiceSpec{
+		Name:           s.Name + ".service",
+		Type:           "notify",
+		TimeoutStopSec: 15 * time.Second,
 	}
 
 	var args []string
@@ -199,12 +159,12 @@ func (s Spec) Units() (Units, error) {
 	switch s.Mode {
 	case ModeBare:
 		if !filepath.IsAbs(s.Binary) {
-			return bad("bare mode needs the absolute path of socktui-echo, not %q", s.Binary)
+			return bad("bare mode needs the absolute path of the echo server's program, not %q", s.Binary)
 		}
 		u.Description = "socktui echo workload (bare)"
-		u.ExecStart = append([]string{s.Binary}, args...)
-		u.NotifyAccess = "main"
-		u.Environment = append(u.Environment, s.Environment...)
+		svc.ExecStart = append(append([]string{s.Binary}, s.BinaryArgs...), args...)
+		svc.NotifyAccess = "main"
+		svc.Environment = append(svc.Environment, s.Environment...)
 	case ModeContainer:
 		if !filepath.IsAbs(s.Podman) {
 			return bad("podman path %q must be absolute", s.Podman)
@@ -212,7 +172,7 @@ func (s Spec) Units() (Units, error) {
 		if !filepath.IsAbs(s.RuntimeDir) {
 			return bad("container mode needs an absolute runtime folder for the cidfile, not %q", s.RuntimeDir)
 		}
-		cid := filepath.Join(s.RuntimeDir, u.ServiceName+".ctr-id")
+		cid := filepath.Join(s.RuntimeDir, svc.Name+".ctr-id")
 		u.Description = "socktui echo workload (container " + s.Image + ")"
 		// As `podman generate systemd --new` writes it, with %t and %n
 		// spelled out and the container telling systemd READY=1 itself
@@ -221,99 +181,19 @@ func (s Spec) Units() (Units, error) {
 		// (--cgroups=no-conmon) and is the main process; the container
 		// itself may live in another cgroup (cgroupfs), so ExecStop stops
 		// it through Podman and ExecStopPost removes it whatever happened.
-		u.Environment = append([]string{"PODMAN_SYSTEMD_UNIT=" + u.ServiceName}, s.Environment...)
-		u.ExecStartPre = [][]string{{"/bin/rm", "-f", cid}}
-		u.ExecStart = append([]string{s.Podman, "run",
+		svc.Environment = append([]string{"PODMAN_SYSTEMD_UNIT=" + svc.Name}, s.Environment...)
+		svc.ExecStartPre = [][]string{{"/bin/rm", "-f", cid}}
+		svc.ExecStart = append([]string{s.Podman, "run",
 			"--cidfile=" + cid, "--cgroups=no-conmon", "--rm", "--sdnotify=container",
 			"-d", "--replace", "--name", s.Name, "--network=none", "--pull=never",
 			s.Image}, args...)
-		u.ExecStop = [][]string{{s.Podman, "stop", "--ignore", "-t", "5", "--cidfile=" + cid}}
-		u.ExecStopPost = [][]string{{s.Podman, "rm", "-f", "--ignore", "-t", "5", "--cidfile=" + cid}}
-		u.NotifyAccess = "all"
+		svc.ExecStop = [][]string{{s.Podman, "stop", "--ignore", "-t", "5", "--cidfile=" + cid}}
+		svc.ExecStopPost = [][]string{{s.Podman, "rm", "-f", "--ignore", "-t", "5", "--cidfile=" + cid}}
+		svc.NotifyAccess = "all"
 	default:
 		return bad("mode %q is neither %q nor %q", s.Mode, ModeContainer, ModeBare)
 	}
+	svc.Description = u.Description
+	u.Service = svc
 	return u, nil
-}
-
-// SocketFile is the socket unit file.
-func (u Units) SocketFile() string {
-	opts := []*unit.UnitOption{
-		unit.NewUnitOption("Unit", "Description", u.Description),
-	}
-	for _, l := range u.Listen {
-		opts = append(opts, unit.NewUnitOption("Socket", l.Directive(), l.Address))
-	}
-	if u.RemoveOnStop {
-		opts = append(opts, unit.NewUnitOption("Socket", "RemoveOnStop", "yes"))
-	}
-	opts = append(opts, unit.NewUnitOption("Socket", "Service", u.ServiceName),
-		unit.NewUnitOption("Install", "WantedBy", "sockets.target"))
-	return serialize(opts)
-}
-
-// ServiceFile is the service unit file.
-func (u Units) ServiceFile() string {
-	opts := []*unit.UnitOption{
-		unit.NewUnitOption("Unit", "Description", u.Description),
-		unit.NewUnitOption("Unit", "Requires", u.SocketName),
-		unit.NewUnitOption("Unit", "After", u.SocketName),
-	}
-	svc := func(name, value string) { opts = append(opts, unit.NewUnitOption("Service", name, value)) }
-	for _, kv := range u.Environment {
-		svc("Environment", quoteWord(strings.ReplaceAll(kv, "%", "%%")))
-	}
-	svc("Type", u.Type)
-	if u.NotifyAccess != "" {
-		svc("NotifyAccess", u.NotifyAccess)
-	}
-	if u.KillMode != "" {
-		svc("KillMode", u.KillMode)
-	}
-	if u.TimeoutStopSec > 0 {
-		svc("TimeoutStopSec", strconv.FormatFloat(u.TimeoutStopSec.Seconds(), 'f', -1, 64))
-	}
-	for _, c := range u.ExecStartPre {
-		svc("ExecStartPre", commandLine(c))
-	}
-	svc("ExecStart", commandLine(u.ExecStart))
-	for _, c := range u.ExecStop {
-		svc("ExecStop", commandLine(c))
-	}
-	for _, c := range u.ExecStopPost {
-		svc("ExecStopPost", commandLine(c))
-	}
-	return serialize(opts)
-}
-
-func serialize(opts []*unit.UnitOption) string {
-	b, _ := io.ReadAll(unit.Serialize(opts)) // reading a bytes.Buffer cannot fail
-	return string(b)
-}
-
-// commandLine writes argv as a unit file command line: each word quoted when
-// it needs it, and '%' and '$' escaped so systemd expands neither specifiers
-// nor variables.
-func commandLine(argv []string) string {
-	words := make([]string, len(argv))
-	for i, a := range argv {
-		words[i] = quoteArg(a)
-	}
-	return strings.Join(words, " ")
-}
-
-func quoteArg(a string) string {
-	a = strings.ReplaceAll(a, "%", "%%")
-	a = strings.ReplaceAll(a, "$", "$$")
-	return quoteWord(a)
-}
-
-// quoteWord double-quotes a word that holds blanks, quotes, backslashes or
-// a semicolon (which alone would separate commands).
-func quoteWord(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\n\"'\\;") {
-		return a
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
-	return `"` + r.Replace(a) + `"`
 }

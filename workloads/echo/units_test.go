@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/unit"
+	sdunit "github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/socktui/socktui/workloads/echo"
 )
@@ -23,7 +23,7 @@ func TestSpecUnitsErrors(t *testing.T) {
 		{"name with slash", func(s *echo.Spec) { s.Name = "a/b" }, "plain unit name"},
 		{"port too big", func(s *echo.Spec) { s.Port = 70000 }, "port 70000 out of range"},
 		{"relative unix dir", func(s *echo.Spec) { s.UnixDir = "run/echo" }, "must be absolute"},
-		{"bare without binary", func(s *echo.Spec) { s.Binary = "" }, "absolute path of socktui-echo"},
+		{"bare without binary", func(s *echo.Spec) { s.Binary = "" }, "absolute path of the echo server's program"},
 		{"unknown mode", func(s *echo.Spec) { s.Mode = "vm" }, `mode "vm"`},
 		{"container without runtime dir", func(s *echo.Spec) { s.Mode = echo.ModeContainer }, "runtime folder"},
 		{"bad environment", func(s *echo.Spec) { s.Environment = []string{"NOEQUALS"} }, "KEY=VALUE"},
@@ -48,7 +48,7 @@ func TestSpecUnitsErrors(t *testing.T) {
 // "Section.Name" -> values.
 func options(t *testing.T, file string) map[string][]string {
 	t.Helper()
-	opts, err := unit.Deserialize(strings.NewReader(file))
+	opts, err := sdunit.Deserialize(strings.NewReader(file))
 	if err != nil {
 		t.Fatalf("parsing the unit file: %v\n%s", err, file)
 	}
@@ -85,6 +85,20 @@ func TestUnitFiles(t *testing.T) {
 				"Service.ExecStart":    {`"/opt/socktui echo/socktui-echo" --idle-exit 30s`},
 				"Service.Environment":  {`"A=b c"`},
 				"Unit.Requires":        {"echo.socket"},
+			},
+		},
+		{
+			name: "bare, as socktui's subcommand",
+			spec: echo.Spec{Name: "socktui-echo", Mode: echo.ModeBare, Binary: "/root/go/bin/socktui",
+				BinaryArgs: []string{echo.Subcommand}, IdleExit: 20 * time.Second},
+			wantSocket: map[string][]string{
+				"Unit.Description": {"socktui echo workload (bare)"},
+				"Socket.Service":   {"socktui-echo.service"},
+			},
+			wantService: map[string][]string{
+				"Unit.Description":       {"socktui echo workload (bare)"},
+				"Service.ExecStart":      {"/root/go/bin/socktui echo-server --idle-exit 20s"},
+				"Service.TimeoutStopSec": {"15"},
 			},
 		},
 		{
@@ -125,16 +139,5 @@ func TestUnitFiles(t *testing.T) {
 			check(u.SocketFile(), tt.wantSocket)
 			check(u.ServiceFile(), tt.wantService)
 		})
-	}
-}
-
-func TestCommandLineEscapes(t *testing.T) {
-	u, err := echo.Spec{Name: "e", Mode: echo.ModeBare, Binary: "/x/50%$HOME;"}.Units()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := options(t, u.ServiceFile())["Service.ExecStart"]
-	if want := `"/x/50%%$$HOME;"`; len(got) != 1 || got[0] != want {
-		t.Errorf("ExecStart = %q, want %q", got, want)
 	}
 }
