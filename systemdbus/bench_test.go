@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/socktui/socktui/internal/cputime"
 	"github.com/socktui/socktui/internal/testbin"
@@ -187,6 +190,82 @@ func BenchmarkWatchEventLag(b *testing.B) {
 	b.ReportMetric(ms(lags[(len(lags)*99)/100]), "p99-ms")
 	b.ReportMetric(ms(lags[len(lags)-1]), "max-ms")
 	b.ReportMetric(float64(len(lags)), "samples")
+}
+
+// BenchmarkListCodecVsGodbus lists 1,000 sockets with their services in
+// process, alternating the two paths a one-shot listing can take on the
+// same manager: the hand-written codec on a second connection to the
+// private socket (systemdbus/internal/wire), and godbus alone (a client
+// with a custom Dial, which never uses the codec). It reports, median over
+// the rounds, each path's wall time, this process's CPU time and the
+// manager's CPU time per listing, and godbus's over the codec's for wall
+// and for our CPU: the codec's gain. Each listing starts after a GC, so
+// it pays for the collections its own garbage causes, as a fresh
+// `socktui list` does.
+func BenchmarkListCodecVsGodbus(b *testing.B) {
+	s := sandboxtest.Start(b)
+	startManySockets(b, s, benchSockets)
+	ctx := context.Background()
+	codec, err := systemdbus.Connect(ctx, systemdbus.Options{RuntimeDir: s.RuntimeDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer codec.Close()
+	godbus, err := systemdbus.Connect(ctx, systemdbus.Options{Dial: func(ctx context.Context) (*dbus.Conn, error) {
+		return systemdbus.DialPrivate(ctx, s.PrivateSocket())
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer godbus.Close()
+
+	type sample struct{ wall, cpu, manager time.Duration }
+	list := func(c *systemdbus.Client) sample {
+		runtime.GC()
+		m0, err := cputime.Process(s.ManagerPID())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c0, t0 := cputime.Self(), time.Now()
+		socks, err := c.ListSockets(ctx, systemdbus.ListOptions{})
+		wall, cpu := time.Since(t0), cputime.Self()-c0
+		m1, err2 := cputime.Process(s.ManagerPID())
+		if err != nil || err2 != nil || len(socks) < benchSockets {
+			b.Fatalf("ListSockets: %d sockets, %v, %v", len(socks), err, err2)
+		}
+		return sample{wall, cpu, m1 - m0}
+	}
+	list(codec) // warm both: the first listing of a process loads more
+	list(godbus)
+	const rounds = 15
+	var withCodec, withGodbus []sample
+	b.ResetTimer()
+	for range b.N {
+		for range rounds {
+			withCodec = append(withCodec, list(codec))
+			withGodbus = append(withGodbus, list(godbus))
+		}
+	}
+	b.StopTimer()
+	med := func(ss []sample, f func(sample) time.Duration) time.Duration {
+		ds := make([]time.Duration, len(ss))
+		for i, s := range ss {
+			ds[i] = f(s)
+		}
+		return median(ds)
+	}
+	wall := func(s sample) time.Duration { return s.wall }
+	cpu := func(s sample) time.Duration { return s.cpu }
+	manager := func(s sample) time.Duration { return s.manager }
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(float64(med(withGodbus, wall))/float64(med(withCodec, wall)), "godbus/codec-wall")
+	b.ReportMetric(float64(med(withGodbus, cpu))/float64(med(withCodec, cpu)), "godbus/codec-cpu")
+	b.ReportMetric(ms(med(withCodec, wall)), "codec-ms")
+	b.ReportMetric(ms(med(withGodbus, wall)), "godbus-ms")
+	b.ReportMetric(ms(med(withCodec, cpu)), "codec-cpu-ms")
+	b.ReportMetric(ms(med(withGodbus, cpu)), "godbus-cpu-ms")
+	b.ReportMetric(ms(med(withCodec, manager)), "codec-manager-ms")
+	b.ReportMetric(ms(med(withGodbus, manager)), "godbus-manager-ms")
 }
 
 // BenchmarkListSockets times ListSockets in process (no exec, an open

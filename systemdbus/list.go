@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/socktui/socktui/systemdbus/internal/wire"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -24,14 +25,9 @@ type ListOptions struct {
 	All bool
 }
 
-// unitStatus is one entry of ListUnits*: a(ssssssouso).
-type unitStatus struct {
-	Name, Description, LoadState, ActiveState, SubState, Following string
-	Path                                                           dbus.ObjectPath
-	JobID                                                          uint32
-	JobType                                                        string
-	JobPath                                                        dbus.ObjectPath
-}
+// unitStatus is one entry of ListUnits*: a(ssssssouso). It has one
+// definition, the codec's, so that both paths of a listing fill it alike.
+type unitStatus = wire.UnitStatus
 
 // execCommand is one entry of ExecStart: a(sasbttttuii).
 type execCommand struct {
@@ -59,7 +55,8 @@ type listing struct {
 // the unit list with ListUnitsByPatterns and then the properties it needs
 // with pipelined calls, in four rounds at most (sockets, the rarer socket
 // properties, services, the rarer service properties); on the manager's
-// private socket they go over a second connection of their own (wire.go).
+// private socket they go over a second connection of their own, through
+// the hand-written codec (internal/wire).
 // With All it also reads the socket unit files. It returns an error when
 // the connection drops before the listing is whole.
 func (c *Client) ListSockets(ctx context.Context, opts ListOptions) ([]unit.Socket, error) {
@@ -100,12 +97,12 @@ func socketPatterns(patterns []string) ([]string, error) {
 func list(ctx context.Context, s *session, pats []string, all, watch bool) (*listing, error) {
 	nb := func() propBatch { return newBatch(ctx, s) }
 	// A one-shot listing reads over a second connection to the private
-	// socket, at systemd's pace (wire.go). Watch's listings stay on the
-	// session: their replies must be ordered against its signals.
+	// socket, at systemd's pace (internal/wire). Watch's listings stay on
+	// the session: their replies must be ordered against its signals.
 	if !watch && s.private != "" {
-		if w, err := dialWire(ctx, s.private); err == nil {
+		if w, err := wire.Dial(ctx, s.private); err == nil {
 			defer w.Close()
-			nb = func() propBatch { return &wireBatch{ctx: ctx, w: w} }
+			nb = func() propBatch { return newWireBatch(ctx, w) }
 		}
 	}
 	mgr := s.object(managerPath)

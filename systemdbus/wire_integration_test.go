@@ -17,7 +17,7 @@ import (
 )
 
 // TestListingPathsAgree lists the same manager through the private-socket
-// fast path (wire.go) and through godbus (a custom Dial, which has no fast
+// codec (internal/wire) and through godbus (a custom Dial, which has no fast
 // path), over sockets in every state and shape a listing reads, and wants
 // the same sockets, field by field.
 func TestListingPathsAgree(t *testing.T) {
@@ -120,29 +120,5 @@ func checkShapes(t *testing.T, socks []unit.Socket) {
 	}
 	if sk := by["pa-off.socket"]; sk.State != unit.StateStopped {
 		t.Errorf("pa-off.socket: %s, want stopped", sk.State)
-	}
-}
-
-// TestWireConnAnswersItsFirstCall: a lone call sent at once after
-// authentication is answered (systemd 252 strands a message that arrives
-// together with BEGIN until more bytes come; dialWire settles that).
-func TestWireConnAnswersItsFirstCall(t *testing.T) {
-	s := sandboxtest.Start(t)
-	for i := range 20 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		w, err := dialWire(ctx, s.PrivateSocket())
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		b := &wireBatch{ctx: ctx, w: w}
-		got := -1
-		b.units("ListUnitsByPatterns", func(u []unitStatus, _ dbus.Sequence) { got = len(u) }, []string{}, []string{"*.socket"})
-		err = b.wait()
-		w.Close()
-		cancel()
-		if err != nil || got < 0 {
-			t.Fatalf("connection %d: the first call got %d units, %v", i, got, err)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package systemdbus
+package wire
 
 import (
 	"bufio"
@@ -15,6 +15,24 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/socktui/socktui/unit"
 )
+
+// Names the tests use; the package itself asks only for what its callers
+// name.
+const (
+	socketIface = "org.freedesktop.systemd1.Socket"
+	unitIface   = "org.freedesktop.systemd1.Unit"
+)
+
+// execStart is the shape of a service's ExecStart: a(sasbttttuii).
+type execStart struct {
+	Path             string
+	Args             []string
+	IgnoreFailure    bool
+	Start, StartMono uint64
+	Exit, ExitMono   uint64
+	PID              uint32
+	Code, Status     int32
+}
 
 // TestAppendGetCallDecodesWithGodbus: the hand-encoded call is the message
 // godbus would have sent.
@@ -68,10 +86,10 @@ func TestAppendGetCallDecodesWithGodbus(t *testing.T) {
 	}
 }
 
-// TestWireValuesOfAUnitList: a ListUnits* reply decodes and stores as
+// TestValuesOfAUnitList: a ListUnits* reply decodes and stores as
 // godbus's does.
-func TestWireValuesOfAUnitList(t *testing.T) {
-	units := []unitStatus{
+func TestValuesOfAUnitList(t *testing.T) {
+	units := []UnitStatus{
 		{"a.socket", "A", "loaded", "active", "listening", "", "/org/freedesktop/systemd1/unit/a_2esocket", 0, "", "/"},
 		{"b.service", "B", "loaded", "activating", "start", "", "/org/freedesktop/systemd1/unit/b_2eservice", 7, "start", "/org/freedesktop/systemd1/job/7"},
 	}
@@ -87,7 +105,7 @@ func TestWireValuesOfAUnitList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &wireConn{r: bufio.NewReader(&b), sigs: map[string]dbus.Signature{}}
+	w := &Conn{r: bufio.NewReader(&b), sigs: map[string]dbus.Signature{}}
 	rep, err := w.read()
 	if err != nil {
 		t.Fatal(err)
@@ -96,21 +114,21 @@ func TestWireValuesOfAUnitList(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(vals, want.Body) {
 		t.Fatalf("values %#v (%v), godbus %#v", vals, err, want.Body)
 	}
-	var got []unitStatus
+	var got []UnitStatus
 	if err := dbus.Store(vals, &got); err != nil || !reflect.DeepEqual(got, units) {
 		t.Errorf("stored %+v (%v), want %+v", got, err, units)
 	}
 	if got, err := w.units(rep); err != nil || !reflect.DeepEqual(got, units) {
 		t.Errorf("units() %+v (%v), want %+v", got, err, units)
 	}
-	if got, err := w.units(wireReply{sig: unitsSignature, body: rep.body[:len(rep.body)-3], order: rep.order}); err == nil {
+	if got, err := w.units(reply{sig: unitsSignature, body: rep.body[:len(rep.body)-3], order: rep.order}); err == nil {
 		t.Errorf("units() of a cut reply: %+v, want an error", got)
 	}
 }
 
-// reply encodes, with godbus, a method return to serial holding v in a
+// encodeReply encodes, with godbus, a method return to serial holding v in a
 // variant, in the given byte order.
-func reply(t testing.TB, order binary.ByteOrder, serial uint32, v dbus.Variant) []byte {
+func encodeReply(t testing.TB, order binary.ByteOrder, serial uint32, v dbus.Variant) []byte {
 	t.Helper()
 	m := &dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
 		dbus.FieldReplySerial: dbus.MakeVariant(serial),
@@ -137,8 +155,8 @@ var replyValues = []any{
 	false,
 	uint32(4242),
 	uint64(1764400000123456),
-	[]execCommand{{Path: "/usr/bin/podman", Args: []string{"podman", "run", "--name", "echo", "img"}, PID: 12, Code: 1, Status: -3, Start: 1}},
-	[]execCommand{},
+	[]execStart{{Path: "/usr/bin/podman", Args: []string{"podman", "run", "--name", "echo", "img"}, PID: 12, Code: 1, Status: -3, Start: 1}},
+	[]execStart{},
 	int32(-5), int64(-7), int16(-2), uint16(9), byte(3), 2.5,
 	[]byte("bytes"),
 	[]uint32{1, 2}, []uint64{3},
@@ -149,17 +167,17 @@ var replyValues = []any{
 	dbus.MakeVariant("nested"),                         // not handled
 }
 
-// TestWireReadMatchesGodbus: every reply reads as the value godbus decodes,
+// TestReadMatchesGodbus: every reply reads as the value godbus decodes,
 // in both byte orders, whether the fast decoder or godbus's handles it.
-func TestWireReadMatchesGodbus(t *testing.T) {
+func TestReadMatchesGodbus(t *testing.T) {
 	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
 		for i, v := range replyValues {
-			msg := reply(t, order, uint32(i+1), dbus.MakeVariant(v))
+			msg := encodeReply(t, order, uint32(i+1), dbus.MakeVariant(v))
 			want, err := dbus.DecodeMessage(bytes.NewReader(msg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := &wireConn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
+			w := &Conn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
 			rep, err := w.read()
 			if err != nil {
 				t.Fatalf("%v %T: read: %v", order, v, err)
@@ -178,9 +196,9 @@ func TestWireReadMatchesGodbus(t *testing.T) {
 	}
 }
 
-// TestWireReadSkipsSignalsAndReadsErrors: signals in between are skipped;
+// TestReadSkipsSignalsAndReadsErrors: signals in between are skipped;
 // an error reply is reported as such.
-func TestWireReadSkipsSignalsAndReadsErrors(t *testing.T) {
+func TestReadSkipsSignalsAndReadsErrors(t *testing.T) {
 	var b bytes.Buffer
 	sig := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
 		dbus.FieldPath:      dbus.MakeVariant(managerPath),
@@ -198,8 +216,8 @@ func TestWireReadSkipsSignalsAndReadsErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b.Write(reply(t, binary.LittleEndian, 10, dbus.MakeVariant("ok")))
-	w := &wireConn{r: bufio.NewReader(&b), sigs: map[string]dbus.Signature{}}
+	b.Write(encodeReply(t, binary.LittleEndian, 10, dbus.MakeVariant("ok")))
+	w := &Conn{r: bufio.NewReader(&b), sigs: map[string]dbus.Signature{}}
 	rep, err := w.read()
 	if err != nil || rep.typ != msgError || rep.replySerial != 9 {
 		t.Fatalf("first reply: %+v, %v; want the error to serial 9", rep, err)
@@ -219,18 +237,39 @@ func TestWireReadSkipsSignalsAndReadsErrors(t *testing.T) {
 	}
 }
 
-// TestWireBatchAgainstPeer runs a batch against a fake manager that answers
-// each call out of order, with signals in between, and checks every value
-// lands where it belongs; then that cancelling the context ends a batch the
+// TestBatchAgainstPeer runs a batch against a fake manager that answers
+// each call out of order, with a signal in between, and checks every value
+// and unit list lands where it belongs and error replies are reported as
+// the contract says; then that cancelling the context ends a batch the
 // peer never answers.
-func TestWireBatchAgainstPeer(t *testing.T) {
+func TestBatchAgainstPeer(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
+	encode := func(m *dbus.Message) []byte {
+		var b bytes.Buffer
+		if err := m.EncodeTo(&b, binary.LittleEndian); err != nil {
+			t.Error(err)
+		}
+		return b.Bytes()
+	}
+	errorReply := func(to uint32, name, text string) []byte {
+		return encode(&dbus.Message{Type: dbus.TypeError, Headers: map[dbus.HeaderField]dbus.Variant{
+			dbus.FieldReplySerial: dbus.MakeVariant(to),
+			dbus.FieldErrorName:   dbus.MakeVariant(name),
+			dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(text)),
+		}, Body: []any{text}})
+	}
+	signal := encode(&dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldPath:      dbus.MakeVariant(managerPath),
+		dbus.FieldInterface: dbus.MakeVariant(managerIface),
+		dbus.FieldMember:    dbus.MakeVariant("Reloading"),
+		dbus.FieldSignature: dbus.MakeVariant(dbus.SignatureOf(true)),
+	}, Body: []any{true}})
 	go func() {
 		defer server.Close()
 		r := bufio.NewReader(server)
 		var calls []*dbus.Message
-		for range 3 {
+		for range 5 {
 			m, err := dbus.DecodeMessage(r)
 			if err != nil {
 				return
@@ -239,64 +278,82 @@ func TestWireBatchAgainstPeer(t *testing.T) {
 		}
 		for i := len(calls) - 1; i >= 0; i-- { // answers in reverse
 			m := calls[i]
-			prop := m.Body[1].(string)
 			var b []byte
-			if prop == "Missing" {
-				e := &dbus.Message{Type: dbus.TypeError, Headers: map[dbus.HeaderField]dbus.Variant{
+			switch m.Headers[dbus.FieldMember].Value() {
+			case "ListUnitsByNames":
+				names := m.Body[0].([]string)
+				if names[0] == "bad" {
+					b = errorReply(m.Serial(), "org.freedesktop.systemd1.NoSuchUnit", "no unit bad")
+					break
+				}
+				units := []UnitStatus{{Name: names[0], LoadState: "loaded", Path: "/u", JobPath: "/"}}
+				b = encode(&dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
 					dbus.FieldReplySerial: dbus.MakeVariant(m.Serial()),
-					dbus.FieldErrorName:   dbus.MakeVariant("org.freedesktop.DBus.Error.UnknownProperty"),
-				}}
-				var bb bytes.Buffer
-				_ = e.EncodeTo(&bb, binary.LittleEndian)
-				b = bb.Bytes()
-			} else {
-				b = reply(t, binary.LittleEndian, m.Serial(), dbus.MakeVariant(prop+"@"+string(m.Headers[dbus.FieldPath].Value().(dbus.ObjectPath))))
+					dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(units)),
+				}, Body: []any{units}})
+			default:
+				prop := m.Body[1].(string)
+				if prop == "Missing" {
+					b = errorReply(m.Serial(), "org.freedesktop.DBus.Error.UnknownProperty", "no "+prop)
+					break
+				}
+				b = encodeReply(t, binary.LittleEndian, m.Serial(), dbus.MakeVariant(prop+"@"+string(m.Headers[dbus.FieldPath].Value().(dbus.ObjectPath))))
 			}
-			if _, err := server.Write(b); err != nil {
+			if _, err := server.Write(append(signal, b...)); err != nil {
 				return
 			}
 		}
 		_, _ = io.Copy(io.Discard, server) // the second batch: never answered
 	}()
 
-	w := &wireConn{conn: client, r: bufio.NewReader(client), sigs: map[string]dbus.Signature{}}
-	b := &wireBatch{ctx: context.Background(), w: w}
+	w := &Conn{conn: client, r: bufio.NewReader(client), sigs: map[string]dbus.Signature{}}
+	b := w.NewBatch(context.Background())
 	got := map[string]string{}
 	for _, q := range []struct {
 		path dbus.ObjectPath
 		prop string
 	}{{"/a", "Listen"}, {"/b", "Missing"}, {"/c", "Triggers"}} {
-		b.get(q.path, socketIface, q.prop, func(v dbus.Variant) { got[string(q.path)] = v.Value().(string) })
+		b.Get(q.path, socketIface, q.prop, func(v dbus.Variant) { got[string(q.path)] = v.Value().(string) })
 	}
-	if err := b.wait(); err != nil {
+	var units []UnitStatus
+	var unitsErr, badErr error
+	b.Units("ListUnitsByNames", func(u []UnitStatus, err error) { units, unitsErr = u, err }, []string{"x.service"})
+	b.Units("ListUnitsByNames", func(u []UnitStatus, err error) { badErr = err }, []string{"bad"})
+	if err := b.Wait(); err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 	want := map[string]string{"/a": "Listen@/a", "/c": "Triggers@/c"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("values %v, want %v (the error reply leaves /b unset)", got, want)
 	}
+	if wantUnits := []UnitStatus{{Name: "x.service", LoadState: "loaded", Path: "/u", JobPath: "/"}}; unitsErr != nil || !reflect.DeepEqual(units, wantUnits) {
+		t.Errorf("units %+v, %v; want %+v", units, unitsErr, wantUnits)
+	}
+	if want := (dbus.Error{Name: "org.freedesktop.systemd1.NoSuchUnit", Body: []any{"no unit bad"}}); !reflect.DeepEqual(badErr, want) {
+		t.Errorf("units error %#v, want %#v", badErr, want)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	b = &wireBatch{ctx: ctx, w: w}
-	b.get("/d", socketIface, "Listen", func(dbus.Variant) { t.Error("a value from nowhere") })
+	b = w.NewBatch(ctx)
+	b.Get("/d", socketIface, "Listen", func(dbus.Variant) { t.Error("a value from nowhere") })
 	// It gives up on the context's deadline (and a hang would be the
 	// test's timeout), not on some other error.
-	if err := b.wait(); !errors.Is(err, context.DeadlineExceeded) {
+	if err := b.Wait(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("unanswered batch: %v, want the context's deadline", err)
 	}
 }
 
-// FuzzWireRead: no input crashes or hangs the reader, and whatever it
+// FuzzRead: no input crashes or hangs the reader, and whatever it
 // decodes itself is exactly what godbus decodes from the same bytes.
-func FuzzWireRead(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	for i, v := range replyValues {
-		f.Add(reply(f, binary.LittleEndian, uint32(i+1), dbus.MakeVariant(v)))
+		f.Add(encodeReply(f, binary.LittleEndian, uint32(i+1), dbus.MakeVariant(v)))
 	}
-	f.Add(reply(f, binary.BigEndian, 1, dbus.MakeVariant([]unit.Listen{{Type: "Stream", Address: "x"}})))
+	f.Add(encodeReply(f, binary.BigEndian, 1, dbus.MakeVariant([]unit.Listen{{Type: "Stream", Address: "x"}})))
 	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
 		var b bytes.Buffer
-		units := []unitStatus{{"a.socket", "A", "loaded", "active", "listening", "", "/a", 3, "start", "/j"}}
+		units := []UnitStatus{{"a.socket", "A", "loaded", "active", "listening", "", "/a", 3, "start", "/j"}}
 		m := &dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
 			dbus.FieldReplySerial: dbus.MakeVariant(uint32(4)),
 			dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(units)),
@@ -307,7 +364,7 @@ func FuzzWireRead(f *testing.F) {
 		f.Add(b.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		w := &wireConn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
+		w := &Conn{r: bufio.NewReader(bytes.NewReader(msg)), sigs: map[string]dbus.Signature{}}
 		rep, err := w.read()
 		if err != nil || rep.typ != msgMethodReturn {
 			return
@@ -317,7 +374,7 @@ func FuzzWireRead(f *testing.F) {
 		// connections.
 		v, verr := w.fastVariant(rep)
 		vals, valsErr := fastValues(rep)
-		var units []unitStatus
+		var units []UnitStatus
 		unitsErr := errUnsupported
 		if rep.sig == unitsSignature {
 			units, unitsErr = w.units(rep)
@@ -338,7 +395,7 @@ func FuzzWireRead(f *testing.F) {
 			t.Fatalf("fast decoder read body %#v, godbus %#v", vals, m.Body)
 		}
 		if rep.sig == unitsSignature && unitsErr == nil {
-			var want []unitStatus
+			var want []UnitStatus
 			if dbus.Store(m.Body, &want) == nil && !reflect.DeepEqual(units, want) {
 				t.Fatalf("units() read %+v, godbus %+v", units, want)
 			}

@@ -1,4 +1,4 @@
-package systemdbus
+package wire
 
 // The D-Bus wire format, as far as wire.go needs it: method calls whose
 // arguments are strings and string arrays, the header fields of replies,
@@ -12,6 +12,15 @@ import (
 	"fmt"
 
 	"github.com/godbus/dbus/v5"
+)
+
+// D-Bus names the calls use.
+const (
+	busName      = "org.freedesktop.systemd1"
+	managerPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerIface = "org.freedesktop.systemd1.Manager"
+	propsIface   = "org.freedesktop.DBus.Properties"
+	peerIface    = "org.freedesktop.DBus.Peer"
 )
 
 // D-Bus message types and header field codes.
@@ -90,7 +99,7 @@ func appendCall(buf []byte, serial uint32, path dbus.ObjectPath, iface, member s
 			}
 			le.PutUint32(buf[n:], uint32(len(buf)-n-4))
 		default:
-			panic(fmt.Sprintf("systemdbus: appendCall cannot encode %T", a))
+			panic(fmt.Sprintf("wire: appendCall cannot encode %T", a))
 		}
 	}
 	le.PutUint32(buf[start+4:], uint32(len(buf)-body))
@@ -133,12 +142,12 @@ func byteOrder(b byte) (binary.ByteOrder, error) {
 
 // parseFields reads the header fields of msg into rep: the reply serial,
 // the error name and the body's signature.
-func parseFields(msg []byte, order binary.ByteOrder, rep *wireReply) error {
+func parseFields(msg []byte, order binary.ByteOrder, rep *reply) error {
 	end := 16 + int(order.Uint32(msg[12:]))
 	if end > len(msg) {
 		return errMalformed
 	}
-	d := wdec{b: msg[:end], pos: 16, order: order}
+	d := dec{b: msg[:end], pos: 16, order: order}
 	for d.pos < end {
 		if err := d.align(8); err != nil {
 			return err
@@ -177,18 +186,18 @@ func parseFields(msg []byte, order binary.ByteOrder, rep *wireReply) error {
 	return nil
 }
 
-// wdec decodes D-Bus values from b into the Go values godbus's decoder
+// dec decodes D-Bus values from b into the Go values godbus's decoder
 // produces for the same signature: basic types as their Go types, arrays
 // of strings, uint32, uint64 and bytes as typed slices, structs as []any
 // and arrays of structs as [][]any. Doubles, variants, dicts, signatures,
 // file descriptors and other arrays are not handled (errUnsupported).
-type wdec struct {
+type dec struct {
 	b     []byte
 	pos   int
 	order binary.ByteOrder
 }
 
-func (d *wdec) align(n int) error {
+func (d *dec) align(n int) error {
 	p := (d.pos + n - 1) &^ (n - 1)
 	if p > len(d.b) {
 		return errMalformed
@@ -197,7 +206,7 @@ func (d *wdec) align(n int) error {
 	return nil
 }
 
-func (d *wdec) next(n int) ([]byte, error) {
+func (d *dec) next(n int) ([]byte, error) {
 	if n < 0 || d.pos+n > len(d.b) {
 		return nil, errMalformed
 	}
@@ -206,7 +215,7 @@ func (d *wdec) next(n int) ([]byte, error) {
 	return p, nil
 }
 
-func (d *wdec) byte() (byte, error) {
+func (d *dec) byte() (byte, error) {
 	p, err := d.next(1)
 	if err != nil {
 		return 0, err
@@ -214,7 +223,7 @@ func (d *wdec) byte() (byte, error) {
 	return p[0], nil
 }
 
-func (d *wdec) u32() (uint32, error) {
+func (d *dec) u32() (uint32, error) {
 	if err := d.align(4); err != nil {
 		return 0, err
 	}
@@ -225,7 +234,7 @@ func (d *wdec) u32() (uint32, error) {
 	return d.order.Uint32(p), nil
 }
 
-func (d *wdec) u64() (uint64, error) {
+func (d *dec) u64() (uint64, error) {
 	if err := d.align(8); err != nil {
 		return 0, err
 	}
@@ -236,7 +245,7 @@ func (d *wdec) u64() (uint64, error) {
 	return d.order.Uint64(p), nil
 }
 
-func (d *wdec) u16() (uint16, error) {
+func (d *dec) u16() (uint16, error) {
 	if err := d.align(2); err != nil {
 		return 0, err
 	}
@@ -248,7 +257,7 @@ func (d *wdec) u16() (uint16, error) {
 }
 
 // str reads a string (or object path): length, bytes, a nul.
-func (d *wdec) str() (string, error) {
+func (d *dec) str() (string, error) {
 	n, err := d.u32()
 	if err != nil {
 		return "", err
@@ -264,7 +273,7 @@ func (d *wdec) str() (string, error) {
 }
 
 // signature reads a signature: one length byte, the bytes, a nul.
-func (d *wdec) signature() (string, error) {
+func (d *dec) signature() (string, error) {
 	n, err := d.byte()
 	if err != nil {
 		return "", err
@@ -281,7 +290,7 @@ func (d *wdec) signature() (string, error) {
 
 // value decodes one value of the first complete type in sig and returns
 // it with the rest of sig.
-func (d *wdec) value(sig string, depth int) (any, string, error) {
+func (d *dec) value(sig string, depth int) (any, string, error) {
 	if sig == "" {
 		return nil, "", errMalformed
 	}
@@ -340,7 +349,7 @@ func (d *wdec) value(sig string, depth int) (any, string, error) {
 }
 
 // array decodes an array whose signature starts sig.
-func (d *wdec) array(sig string, depth int) (any, string, error) {
+func (d *dec) array(sig string, depth int) (any, string, error) {
 	if len(sig) < 2 {
 		return nil, "", errMalformed
 	}
@@ -363,18 +372,18 @@ func (d *wdec) array(sig string, depth int) (any, string, error) {
 	var rest string
 	switch elem[0] {
 	case 's':
-		out, rest, err = decodeAll(d, end, elem, depth, func(d *wdec) (string, error) { return d.str() })
+		out, rest, err = decodeAll(d, end, elem, depth, func(d *dec) (string, error) { return d.str() })
 	case 'u':
-		out, rest, err = decodeAll(d, end, elem, depth, func(d *wdec) (uint32, error) { return d.u32() })
+		out, rest, err = decodeAll(d, end, elem, depth, func(d *dec) (uint32, error) { return d.u32() })
 	case 't':
-		out, rest, err = decodeAll(d, end, elem, depth, func(d *wdec) (uint64, error) { return d.u64() })
+		out, rest, err = decodeAll(d, end, elem, depth, func(d *dec) (uint64, error) { return d.u64() })
 	case 'y':
 		var p []byte
 		if p, err = d.next(int(n)); err == nil {
 			out, rest = bytes.Clone(p), elem[1:]
 		}
 	case '(':
-		out, rest, err = decodeAll(d, end, elem, depth, func(d *wdec) ([]any, error) {
+		out, rest, err = decodeAll(d, end, elem, depth, func(d *dec) ([]any, error) {
 			v, _, err := d.strct(elem, depth+1)
 			s, _ := v.([]any)
 			return s, err
@@ -396,7 +405,7 @@ func (d *wdec) array(sig string, depth int) (any, string, error) {
 
 // decodeAll decodes elements until the array's end. rest is what follows
 // a one-letter element type in sig.
-func decodeAll[T any](d *wdec, end int, elem string, depth int, one func(*wdec) (T, error)) ([]T, string, error) {
+func decodeAll[T any](d *dec, end int, elem string, depth int, one func(*dec) (T, error)) ([]T, string, error) {
 	out := make([]T, 0)
 	for d.pos < end {
 		v, err := one(d)
@@ -409,7 +418,7 @@ func decodeAll[T any](d *wdec, end int, elem string, depth int, one func(*wdec) 
 }
 
 // strct decodes a struct whose signature starts sig.
-func (d *wdec) strct(sig string, depth int) (any, string, error) {
+func (d *dec) strct(sig string, depth int) (any, string, error) {
 	if err := d.align(8); err != nil {
 		return nil, "", err
 	}
@@ -472,23 +481,34 @@ func alignment(c byte) int {
 	return 1
 }
 
+// UnitStatus is one entry of a ListUnits* reply, a(ssssssouso), in the
+// order systemd sends its fields (so dbus.Store fills it from godbus's
+// values too).
+type UnitStatus struct {
+	Name, Description, LoadState, ActiveState, SubState, Following string
+	Path                                                           dbus.ObjectPath
+	JobID                                                          uint32
+	JobType                                                        string
+	JobPath                                                        dbus.ObjectPath
+}
+
 // unitsSignature is the reply of ListUnits*: a(ssssssouso).
 const unitsSignature = "a(ssssssouso)"
 
-// units decodes a ListUnits* reply straight into unitStatus values: the
+// units decodes a ListUnits* reply straight into UnitStatus values: the
 // generic path (a [][]any of 10,000 values stored by reflection) took most
 // of a 1,000-unit listing's time in a fresh process. Another signature
 // goes the generic way.
-func (w *wireConn) units(rep wireReply) ([]unitStatus, error) {
+func (w *Conn) units(rep reply) ([]UnitStatus, error) {
 	if rep.sig != unitsSignature {
-		var units []unitStatus
+		var units []UnitStatus
 		vals, err := w.values(rep)
 		if err == nil {
 			err = dbus.Store(vals, &units)
 		}
 		return units, err
 	}
-	d := wdec{b: rep.body, order: rep.order}
+	d := dec{b: rep.body, order: rep.order}
 	n, err := d.u32()
 	if err != nil {
 		return nil, err
@@ -500,12 +520,12 @@ func (w *wireConn) units(rep wireReply) ([]unitStatus, error) {
 	if end > len(d.b) {
 		return nil, errMalformed
 	}
-	units := make([]unitStatus, 0, n/64)
+	units := make([]UnitStatus, 0, n/64)
 	for d.pos < end {
 		if err := d.align(8); err != nil {
 			return nil, err
 		}
-		var u unitStatus
+		var u UnitStatus
 		for _, f := range []*string{&u.Name, &u.Description, &u.LoadState, &u.ActiveState, &u.SubState, &u.Following} {
 			if *f, err = d.str(); err != nil {
 				return nil, err
