@@ -228,7 +228,7 @@ func (s *Session) chooseMode(ctx context.Context, bin string) (echo.Mode, string
 	ok, err := echo.ImageExists(ctx, echo.DefaultImage, s.env)
 	if err == nil && !ok {
 		s.progress("building image %s from %s", echo.DefaultImage, bin)
-		err = echo.BuildImage(ctx, bin, echo.DefaultImage, s.env)
+		err = echo.BuildImage(ctx, bin, nil, echo.DefaultImage, s.env)
 	}
 	if err != nil {
 		if s.opts.Mode == echo.ModeContainer {

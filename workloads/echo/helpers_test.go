@@ -31,6 +31,15 @@ import (
 const childEnv = "SOCKTUI_ECHO_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == echo.Subcommand {
+		// The test binary standing in for socktui: `echo.test echo-server
+		// FLAGS`, as the units of TestUnitsInSandbox run it, bare and in
+		// the image built from it.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		code := echo.Main(ctx, os.Args[2:], os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if os.Getenv(childEnv) == "1" {
 		if os.Getenv("LISTEN_FDS") != "" {
 			os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))

@@ -3,47 +3,105 @@ package echo
 import (
 	"bytes"
 	"context"
-	_ "embed"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/socktui/socktui/workloads/echo/internal/elfdeps"
 )
 
-// Containerfile is the image's recipe: FROM scratch, the static binary, a
-// non-root user.
+// BuildImage builds the echo image from binary and tags it tag
+// (DefaultImage when empty), with `podman build --pull=never`: no registry
+// is needed. The image runs binary with args before the server's flags:
+// {Subcommand} for socktui, none for socktui-echo.
 //
-//go:embed Containerfile
-var Containerfile string
-
-// BuildImage builds the echo image from binary (a static socktui-echo, see
-// `make build`) and tags it tag (DefaultImage when empty), with `podman
-// build --pull=never`: no registry is needed. env is podman's environment
-// (a sandbox's Env, so that its CONTAINERS_CONF applies); nil means this
-// process's.
-func BuildImage(ctx context.Context, binary, tag string, env []string) error {
+// A static binary is all the FROM scratch image holds. A dynamically
+// linked one — socktui as `go install` builds it wherever gcc is
+// installed, cgo then being on — also gets its ELF interpreter and the
+// shared libraries it needs, transitively, copied from this host to the
+// paths the loader looks in (see package elfdeps), with LD_LIBRARY_PATH
+// naming their folders. env is podman's environment (a sandbox's Env, so
+// that its CONTAINERS_CONF applies); nil means this process's.
+func BuildImage(ctx context.Context, binary string, args []string, tag string, env []string) error {
 	if tag == "" {
 		tag = DefaultImage
 	}
+	fail := func(err error) error { return fmt.Errorf("building image %s from %s: %w", tag, binary, err) }
 	dir, err := os.MkdirTemp("", "socktui-echo-image-")
 	if err != nil {
-		return fmt.Errorf("building image %s: %w", tag, err)
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := copyExecutable(binary, filepath.Join(dir, "socktui-echo")); err != nil {
-		return fmt.Errorf("building image %s: %w", tag, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(Containerfile), 0o644); err != nil {
-		return fmt.Errorf("building image %s: %w", tag, err)
-	}
-	_, err = podman(ctx, env, "build", "--pull=never", "--quiet", "-t", tag, "-f", filepath.Join(dir, "Containerfile"), dir)
+	files, err := elfdeps.Needs(binary)
 	if err != nil {
-		return fmt.Errorf("building image %s: %w", tag, err)
+		return fail(err)
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	entry := "/" + filepath.Base(binary)
+	if err := copyFile(binary, filepath.Join(rootfs, entry)); err != nil {
+		return fail(err)
+	}
+	var libDirs []string
+	for i, f := range files {
+		if err := copyFile(f.Source, filepath.Join(rootfs, f.Path)); err != nil {
+			return fail(err)
+		}
+		if d := filepath.Dir(f.Path); i > 0 && !slices.Contains(libDirs, d) { // files[0] is the interpreter
+			libDirs = append(libDirs, d)
+		}
+	}
+	cf := containerfile(append([]string{entry}, args...), libDirs)
+	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(cf), 0o644); err != nil {
+		return fail(err)
+	}
+	if _, err = podman(ctx, env, "build", "--pull=never", "--quiet", "-t", tag, "-f", filepath.Join(dir, "Containerfile"), dir); err != nil {
+		return fail(err)
 	}
 	return nil
+}
+
+// ImageTag is the tag BuildImage should give the image of binary run with
+// args: DefaultImage's repository with a digest of the binary, the
+// arguments and the recipe, so that an image built from another socktui
+// (Podman's storage is shared by every manager and sandbox of the user)
+// is never taken for this one's.
+func ImageTag(binary string, args []string) (string, error) {
+	f, err := os.Open(binary)
+	if err != nil {
+		return "", fmt.Errorf("naming the echo image: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("naming the echo image: %w", err)
+	}
+	fmt.Fprintf(h, "\x00%q\x00%s", args, containerfile(append([]string{"/" + filepath.Base(binary)}, args...), nil))
+	repo, _, _ := strings.Cut(DefaultImage, ":")
+	return fmt.Sprintf("%s:%x", repo, h.Sum(nil)[:8]), nil
+}
+
+// containerfile is the image's recipe: FROM scratch, the binary (and what
+// a dynamic one needs, in rootfs/), a non-root user, and entry as the
+// entrypoint. The services run it with --pull=never --network=none and
+// pass its sockets by systemd socket activation.
+func containerfile(entry []string, libDirs []string) string {
+	ep, _ := json.Marshal(entry) // strings always encode
+	var b strings.Builder
+	b.WriteString("# socktui's echo workload, built by echo.BuildImage.\nFROM scratch\nCOPY rootfs/ /\n")
+	if len(libDirs) > 0 {
+		// The loader finds the libraries whatever the binary's RUNPATH
+		// says: the binary is no longer where it was built.
+		fmt.Fprintf(&b, "ENV LD_LIBRARY_PATH=%s\n", strings.Join(libDirs, ":"))
+	}
+	fmt.Fprintf(&b, "USER 65534:65534\nENTRYPOINT %s\n", ep)
+	return b.String()
 }
 
 // ImageExists reports whether Podman has the image tag locally.
@@ -84,7 +142,12 @@ func podman(ctx context.Context, env []string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-func copyExecutable(src, dst string) error {
+// copyFile copies src's contents to dst, an executable regular file,
+// creating dst's folders.
+func copyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err

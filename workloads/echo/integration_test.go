@@ -22,6 +22,7 @@ import (
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/workloads/echo"
 	"github.com/socktui/socktui/workloads/echo/echotest"
+	"github.com/socktui/socktui/workloads/echo/internal/elfdeps"
 )
 
 // TestUnitsInSandbox installs the echo units in a private systemd user
@@ -44,10 +45,35 @@ func TestUnitsInSandbox(t *testing.T) {
 		}
 		testUnits(t, s, echo.Spec{Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})
 	})
+
+	// The demo's shape: socktui serves as its hidden subcommand, and the
+	// image is built from it. This test binary stands in for socktui
+	// (TestMain serves echo.Subcommand); built with cgo, as here, it is
+	// dynamically linked, so its image must carry the loader and libc.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("bare, subcommand of the running binary", func(t *testing.T) {
+		testUnits(t, s, echo.Spec{Name: fmt.Sprintf("socktui-echo-test-self-%d", os.Getpid()),
+			Mode: echo.ModeBare, Binary: self, BinaryArgs: []string{echo.Subcommand}})
+	})
+	t.Run("container, image of the running binary", func(t *testing.T) {
+		files, err := elfdeps.Needs(self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s needs from the host: %v", filepath.Base(self), files)
+		tag := echotest.Image(t, s, self, "self", echo.Subcommand)
+		testUnits(t, s, echo.Spec{Name: fmt.Sprintf("socktui-echo-test-self-ctr-%d", os.Getpid()),
+			Mode: echo.ModeContainer, Image: tag, RuntimeDir: s.RuntimeDir})
+	})
 }
 
 func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
-	spec.Name = fmt.Sprintf("socktui-echo-test-%s-%d", spec.Mode, os.Getpid())
+	if spec.Name == "" {
+		spec.Name = fmt.Sprintf("socktui-echo-test-%s-%d", spec.Mode, os.Getpid())
+	}
 	spec.Port = freeDualPort(t)
 	spec.UnixDir = filepath.Join(s.Home, "echo-"+string(spec.Mode))
 	spec.VsockPort = freeVsockPort(t)
@@ -142,7 +168,7 @@ func testUnits(t *testing.T, s *sandbox.Sandbox, spec echo.Spec) {
 		waitNoContainer(t, spec.Name)
 	}
 	for _, pid := range sandbox.Processes(s.Dir) {
-		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "socktui-echo") {
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "socktui-echo") || (spec.Binary != "" && exe == spec.Binary) {
 			t.Errorf("process %d (%s) still runs after the service stopped", pid, exe)
 		}
 	}

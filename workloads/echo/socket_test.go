@@ -77,7 +77,7 @@ func TestFromFileClassifies(t *testing.T) {
 }
 
 func TestBuildImageMissingBinary(t *testing.T) {
-	err := echo.BuildImage(context.Background(), filepath.Join(t.TempDir(), "absent"), "localhost/never-built:x", nil)
+	err := echo.BuildImage(context.Background(), filepath.Join(t.TempDir(), "absent"), nil, "localhost/never-built:x", nil)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("BuildImage with no binary: %v, want a not-exist error", err)
 	}

@@ -1,6 +1,6 @@
 // Package echotest gives tests the echo workload's container image: built
-// from the static binary with a tag of the test's own, and removed when the
-// test ends.
+// from a binary with a tag of the test's own, and removed when the test
+// ends.
 package echotest
 
 import (
@@ -16,17 +16,19 @@ import (
 	"github.com/socktui/socktui/workloads/echo"
 )
 
-// Image builds the echo image from binary (a static socktui-echo) with
-// Podman under s's environment, tagged localhost/socktui-echo-NAME:PID so
+// Image builds the echo image from binary (socktui-echo, or a binary that
+// serves with args such as echo.Subcommand; static or dynamically linked,
+// see echo.BuildImage) with Podman under s's environment, tagged
+// localhost/socktui-echo-NAME:PID so
 // that test processes running side by side do not share it, and removes it
 // in t's cleanup. It fails t (skips it outside CI) without Podman.
-func Image(t testing.TB, s *sandbox.Sandbox, binary, name string) string {
+func Image(t testing.TB, s *sandbox.Sandbox, binary, name string, args ...string) string {
 	t.Helper()
 	sandboxtest.Need(t, "podman", "podman")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tag := fmt.Sprintf("localhost/socktui-echo-%s:%d", name, os.Getpid())
-	if err := echo.BuildImage(ctx, binary, tag, s.Env()); err != nil {
+	if err := echo.BuildImage(ctx, binary, args, tag, s.Env()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
