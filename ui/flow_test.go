@@ -112,8 +112,8 @@ func TestFlowProbeAllStreamsResults(t *testing.T) {
 	waitScreen(t, tm, "probe run 1 finished: 7/8 ok", "6/7 ok", "unsupported cold: no vsock loopback")
 
 	final := quit(t, tm)
-	if final.status.probes != 0 || final.status.busy() {
-		t.Errorf("after the run: %d probes in flight", final.status.probes)
+	if final.probes.inFlight() != 0 || final.busy() {
+		t.Errorf("after the run: %d probes in flight", final.probes.inFlight())
 	}
 	if got := final.units.get("podman.socket").cells[colProbe]; got != "1/1 ok" {
 		t.Errorf("podman.socket probe cell %q, want 1/1 ok", got)

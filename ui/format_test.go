@@ -117,43 +117,6 @@ func TestResultText(t *testing.T) {
 	}
 }
 
-func TestLayoutColumns(t *testing.T) {
-	natural := [numCols]int{14, 9, 40, 25, 12, 6}
-	tests := []struct {
-		w       int
-		dropped []int
-	}{
-		{200, nil},
-		{98, nil},
-		{75, nil},
-		{58, []int{colContainer}},
-		{45, []int{colContainer, colService}},
-	}
-	for _, tt := range tests {
-		cols := layoutColumns(natural, tt.w)
-		total := -1
-		for _, c := range cols {
-			if c > 0 {
-				total += c + 1
-			}
-		}
-		if total > tt.w {
-			t.Errorf("w=%d: columns %v take %d cells", tt.w, cols, total)
-		}
-		for _, d := range tt.dropped {
-			if cols[d] != 0 {
-				t.Errorf("w=%d: column %s kept (%v)", tt.w, colHeaders[d], cols)
-			}
-		}
-		if cols[colUnit] == 0 || cols[colState] == 0 || cols[colProbe] == 0 {
-			t.Errorf("w=%d: unit, state and probe must stay: %v", tt.w, cols)
-		}
-		if tt.w >= 200 && cols != [numCols]int{14, 9, 40, 25, 12, 6} {
-			t.Errorf("w=%d: natural widths changed: %v", tt.w, cols)
-		}
-	}
-}
-
 // TestListenEntryNetwork: the UI names every Listen type as the domain
 // rule and the probe do (the CLI's side is cli's
 // TestOneNetworkNamePerListenType).

@@ -1,6 +1,9 @@
 package ui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+)
 
 // keyMap is every key socktui answers to; the help overlay and the footer
 // are generated from it, so a binding and its help never drift apart.
@@ -61,5 +64,17 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Quit, k.Back, k.Detail, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive},
 		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.InstallDemo},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+	}
+}
+
+// viewportKeys is the scrolling part of the bindings, for the detail and
+// timeline viewports: the same keys as the list, and nothing else (the
+// viewport's own defaults would take d, u, f, b, h and l, which socktui
+// binds to other things or not at all).
+func (k keyMap) viewportKeys() viewport.KeyMap {
+	off := key.NewBinding(key.WithDisabled())
+	return viewport.KeyMap{
+		Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown,
+		HalfPageUp: off, HalfPageDown: off, Left: off, Right: off,
 	}
 }

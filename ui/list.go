@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/socktui/socktui/internal/termtext"
@@ -23,33 +27,101 @@ const (
 
 var colHeaders = [numCols]string{"UNIT", "STATE", "LISTEN", "SERVICE", "CONTAINER", "PROBE"}
 
-// colMin is how narrow a column may get before it is dropped; colDrop is the
-// order columns are dropped in when the terminal is too narrow for all.
-var (
-	colMin  = [numCols]int{12, badgeWidth, 12, 12, 9, 6}
-	colDrop = []int{colContainer, colService, colListen}
-)
-
 func itoa(n int) string       { return strconv.Itoa(n) }
 func textWidth(s string) int  { return ansi.StringWidth(s) }
 func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 // listModel is the list pane: which units are visible (filter, inactive
-// toggle), which one is selected, and the scroll offset.
+// toggle), which one is selected, and which rows are in view.
 type listModel struct {
 	visible      []int  // indexes into unitStore.rows
 	selected     string // unit name of the selection, kept across updates
 	cursor       int    // index into visible
 	offset       int    // first visible row shown
-	filter       string
+	rows         int    // how many unit rows the pane shows, set by the layout
+	filter       textinput.Model
 	filtering    bool // the filter prompt has the keyboard
 	hideInactive bool
+}
+
+func newList(selected string) listModel {
+	ti := textinput.New()
+	ti.Prompt = ""
+	ti.KeyMap.Paste.SetEnabled(false) // no clipboard reads: a paste comes as keys
+	ti.Cursor.SetMode(cursor.CursorHide)
+	return listModel{selected: selected, filter: ti}
+}
+
+// filterText is the filter as typed, "" when there is none.
+func (l *listModel) filterText() string { return l.filter.Value() }
+
+// update moves the selection; st holds the units.
+func (l listModel) update(msg tea.KeyMsg, k keyMap, st *unitStore) (listModel, tea.Cmd) {
+	page := max(1, l.rows-1)
+	switch {
+	case key.Matches(msg, k.Up):
+		l.move(st, -1)
+	case key.Matches(msg, k.Down):
+		l.move(st, 1)
+	case key.Matches(msg, k.PageUp):
+		l.move(st, -page)
+	case key.Matches(msg, k.PageDown):
+		l.move(st, page)
+	case key.Matches(msg, k.Top):
+		l.move(st, -len(l.visible))
+	case key.Matches(msg, k.Bottom):
+		l.move(st, len(l.visible))
+	}
+	return l, nil
+}
+
+// openFilter gives the keyboard to the filter prompt.
+func (l listModel) openFilter() (listModel, tea.Cmd) {
+	l.filtering = true
+	l.filter.CursorEnd()
+	return l, l.filter.Focus()
+}
+
+// updateFilter edits the filter while the prompt is open: enter keeps it,
+// esc clears it, anything else is the text input's.
+func (l listModel) updateFilter(msg tea.KeyMsg, st *unitStore) (listModel, tea.Cmd) {
+	before := l.filter.Value()
+	var cmd tea.Cmd
+	switch msg.Type {
+	case tea.KeyEnter:
+		l.filtering = false
+		l.filter.Blur()
+	case tea.KeyEsc:
+		l.filtering = false
+		l.filter.Blur()
+		l.filter.Reset()
+	default:
+		l.filter, cmd = l.filter.Update(msg)
+	}
+	if l.filter.Value() != before {
+		l.rebuild(st)
+	}
+	return l, cmd
+}
+
+// clearFilter removes the filter.
+func (l listModel) clearFilter(st *unitStore) listModel {
+	l.filter.Reset()
+	l.rebuild(st)
+	return l
+}
+
+// toggleInactive hides or shows the units that are not listening.
+func (l listModel) toggleInactive(st *unitStore) listModel {
+	l.hideInactive = !l.hideInactive
+	l.rebuild(st)
+	return l
 }
 
 // rebuild recomputes the visible rows and the cursor after any change.
 func (l *listModel) rebuild(st *unitStore) {
 	l.visible = l.visible[:0]
-	f := strings.ToLower(l.filter)
+	f := strings.ToLower(l.filter.Value())
 	for i, r := range st.rows {
 		if l.hideInactive && (r.sock.LoadState != "loaded" || !r.sock.Listening()) {
 			continue
@@ -92,111 +164,116 @@ func (l *listModel) move(st *unitStore, delta int) {
 	l.syncSelected(st)
 }
 
-// layoutColumns fits the columns into width w: natural widths, then the
-// widest columns shrink down to their minimum, then columns are dropped.
-// It returns the width of each column, 0 for a dropped one.
-func layoutColumns(natural [numCols]int, w int) [numCols]int {
-	cols := natural
-	for i := range cols {
-		cols[i] = max(cols[i], textWidth(colHeaders[i]))
+// setRows shows rows unit rows and scrolls them so that the cursor is in
+// view; it is the one place the list's offset is kept valid.
+func (l *listModel) setRows(rows int) {
+	l.rows = max(1, rows)
+	if l.cursor < l.offset {
+		l.offset = l.cursor
 	}
-	total := func() int {
-		t, n := 0, 0
-		for _, c := range cols {
-			if c > 0 {
-				t += c
-				n++
-			}
-		}
-		return t + max(n-1, 0) // one space between columns
+	if l.cursor >= l.offset+l.rows {
+		l.offset = l.cursor - l.rows + 1
 	}
-	drop := 0
-	for total() > w {
-		widest := -1
-		for i, c := range cols {
-			if i == colState || c <= colMin[i] {
-				continue
-			}
-			if widest < 0 || c > cols[widest] {
-				widest = i
-			}
-		}
-		if widest >= 0 {
-			cols[widest] -= min(cols[widest]-colMin[widest], max(1, total()-w))
-			continue
-		}
-		if drop == len(colDrop) {
-			break
-		}
-		cols[colDrop[drop]] = 0
-		drop++
-	}
-	return cols
+	l.offset = clamp(l.offset, 0, max(0, len(l.visible)-l.rows))
 }
 
-// view renders the list pane in exactly h lines of at most w cells.
-func (l *listModel) view(st *unitStore, s Styles, w, h int, empty string) []string {
-	lines := make([]string, 0, h)
-	if h <= 0 {
-		return lines
-	}
-	if len(l.visible) == 0 {
-		for _, line := range strings.Split(empty, "\n") {
-			lines = append(lines, truncate(line, w))
-		}
-		return fill(lines, h)
-	}
-	const marker = 2 // "> " before the selected row
+// columns is the list's columns for the visible rows, as shareWidth sees
+// them: the unit, its state and its probes are never cut while a column
+// can be dropped instead; the container (the detail pane shows it too) is
+// shown only when nothing else is cut, then the service goes, then the
+// endpoints. short is the endpoints' width with one entry each.
+func (l *listModel) columns(st *unitStore) (cols []column, short int) {
 	var natural [numCols]int
+	shortListen := 0
+	for c := range natural {
+		natural[c] = textWidth(colHeaders[c])
+	}
+	hasContainer := false
 	for _, i := range l.visible {
 		r := st.rows[i]
 		for c := range natural {
 			natural[c] = max(natural[c], r.widths[c])
 		}
+		shortListen = max(shortListen, textWidth(r.listenShort))
+		hasContainer = hasContainer || r.cells[colContainer] != ""
 	}
-	cols := layoutColumns(natural, w-marker)
+	cols = make([]column, numCols)
+	for c := range cols {
+		cols[c] = column{natural: natural[c], min: natural[c]}
+	}
+	cols[colUnit].min = 28
+	short = max(shortListen, textWidth(colHeaders[colListen]))
+	cols[colListen] = column{natural: natural[colListen], min: min(short, 24), drop: 3}
+	cols[colService].min, cols[colService].drop = 16, 2
+	cols[colContainer].drop, cols[colContainer].optional = 1, true
+	if !hasContainer {
+		cols[colContainer] = column{drop: 1, optional: true}
+	}
+	return cols, short
+}
+
+// view renders the list pane: its header and rows in exactly h lines of
+// at most w cells, or empty when no unit is visible.
+func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string {
+	if h <= 0 {
+		return ""
+	}
+	lines := make([]string, 0, h)
+	if len(l.visible) == 0 {
+		for _, line := range strings.Split(empty, "\n") {
+			lines = append(lines, truncate(line, w))
+		}
+		return strings.Join(fill(lines, h), "\n")
+	}
+	const marker = 2 // "> " before the selected row
+	cols, short := l.columns(st)
+	widths := shareWidth(cols, w-marker, 1)
+	if widths[colListen] < cols[colListen].natural && short < cols[colListen].natural {
+		// Two endpoints do not fit: the column holds one and a count, and
+		// what that leaves goes to the others.
+		cols[colListen].natural = short
+		widths = shareWidth(cols, w-marker, 1)
+	}
 
 	header := make([]string, 0, numCols)
-	for c, cw := range cols {
+	for c, cw := range widths {
 		if cw > 0 {
 			header = append(header, pad(colHeaders[c], cw))
 		}
 	}
 	lines = append(lines, s.Header.Render(truncate("  "+strings.Join(header, " "), w)))
-
-	rows := h - 1
-	if l.cursor < l.offset {
-		l.offset = l.cursor
-	}
-	if l.cursor >= l.offset+rows {
-		l.offset = l.cursor - rows + 1
-	}
-	l.offset = clamp(l.offset, 0, max(0, len(l.visible)-rows))
 	for vi := l.offset; vi < len(l.visible) && len(lines) < h; vi++ {
-		r := st.rows[l.visible[vi]]
-		cells := make([]string, 0, numCols)
-		for c, cw := range cols {
-			if cw == 0 {
-				continue
-			}
-			if c == colState {
-				cells = append(cells, pad(s.badge(r.sock.State), cw))
-				continue
-			}
-			cells = append(cells, pad(r.cells[c], cw))
-		}
-		line := strings.Join(cells, " ")
+		line := rowLine(st.rows[l.visible[vi]], s, widths)
 		if vi == l.cursor {
 			lines = append(lines, s.Selected.Render("> "+ansi.Strip(line)))
 		} else {
 			lines = append(lines, "  "+line)
 		}
 	}
-	return fill(lines, h)
+	return strings.Join(fill(lines, h), "\n")
+}
+
+// rowLine is one unit's row in columns of widths (0: dropped). The
+// endpoints show two entries when they fit, else one and a count.
+func rowLine(r *unitRow, s Styles, widths []int) string {
+	cells := make([]string, 0, numCols)
+	for c, cw := range widths {
+		switch {
+		case cw == 0:
+			continue
+		case c == colState:
+			cells = append(cells, pad(s.badge(r.sock.State), cw))
+		case c == colListen && r.widths[c] > cw:
+			cells = append(cells, pad(r.listenShort, cw))
+		default:
+			cells = append(cells, pad(r.cells[c], cw))
+		}
+	}
+	return strings.Join(cells, " ")
 }
 
 // title is the list pane's title: how many units are shown and why not all.
-func (l *listModel) title(st *unitStore) string {
+func (l *listModel) title(st *unitStore, s Styles) string {
 	t := fmt.Sprintf("Sockets %d", len(st.rows))
 	if len(l.visible) != len(st.rows) {
 		t = fmt.Sprintf("Sockets %d of %d", len(l.visible), len(st.rows))
@@ -205,11 +282,22 @@ func (l *listModel) title(st *unitStore) string {
 		t += " · inactive hidden (a shows)"
 	}
 	if l.filtering {
-		t += " · filter: " + termtext.Clean(l.filter) + "█"
-	} else if l.filter != "" {
-		t += " · filter: " + termtext.Clean(l.filter) + " (esc clears)"
+		t += " · filter: " + l.prompt(s)
+	} else if f := l.filterText(); f != "" {
+		t += " · filter: " + termtext.Clean(f) + " (esc clears)"
 	}
 	return t
+}
+
+// prompt is the filter being typed with its cursor: a block after the
+// text, or the character under it in reverse.
+func (l *listModel) prompt(s Styles) string {
+	text := []rune(l.filter.Value())
+	pos := clamp(l.filter.Position(), 0, len(text))
+	if pos == len(text) {
+		return termtext.Clean(string(text)) + "█"
+	}
+	return termtext.Clean(string(text[:pos])) + s.Selected.Render(termtext.Clean(string(text[pos]))) + termtext.Clean(string(text[pos+1:]))
 }
 
 // fill pads lines with empty lines up to h, or cuts them to h.

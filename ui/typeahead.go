@@ -20,7 +20,7 @@ func (m Model) handleTypedAhead(msg tea.KeyMsg) (Model, tea.Cmd) {
 	for i, r := range msg.Runes {
 		var cmd tea.Cmd
 		if m.list.filtering {
-			m, cmd = m.handleFilterKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: msg.Runes[i:]})
+			m.list, cmd = m.list.updateFilter(tea.KeyMsg{Type: tea.KeyRunes, Runes: msg.Runes[i:]}, &m.units)
 			return m, tea.Batch(append(cmds, cmd)...)
 		}
 		m, cmd = m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})

@@ -18,12 +18,12 @@ func TestKeysTypedAhead(t *testing.T) {
 	// rest, which may itself hold "/".
 	m := loaded(t, Config{}, socks...)
 	m, _ = apply(m, runes("/ech/"))
-	if !m.list.filtering || m.list.filter != "ech/" {
-		t.Errorf(`"/ech/" in one message: filtering %v, filter %q; want the prompt open with "ech/"`, m.list.filtering, m.list.filter)
+	if !m.list.filtering || m.list.filterText() != "ech/" {
+		t.Errorf(`"/ech/" in one message: filtering %v, filter %q; want the prompt open with "ech/"`, m.list.filtering, m.list.filterText())
 	}
 	m, _ = apply(m, keyMsg("backspace"))
 	if m.Selected() != "echo.socket" {
-		t.Errorf(`filter %q selects %q, want echo.socket`, m.list.filter, m.Selected())
+		t.Errorf(`filter %q selects %q, want echo.socket`, m.list.filterText(), m.Selected())
 	}
 
 	// Navigation keys, each one a step.

@@ -12,14 +12,12 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
 )
@@ -85,111 +83,29 @@ const (
 	numPanes
 )
 
-// connState is the connection to the manager as the status line tells it.
-type connState int
-
-const (
-	connConnecting connState = iota
-	connConnected
-	connReconnecting
-	connEnded
-	// connGone: reconnecting for longer than ManagerGoneAfter; Watch still
-	// retries, the screen shows the last known state.
-	connGone
-)
-
-func (c connState) String() string {
-	return [...]string{"connecting", "connected", "reconnecting", "disconnected", "the manager is gone (retrying)"}[c]
-}
-
-// ManagerGoneAfter is how long the UI waits for a dropped connection to come
-// back before it says the manager is gone. A re-executed or reloaded
-// manager is back well within it.
-const ManagerGoneAfter = 5 * time.Second
-
-// managerGoneMsg fires ManagerGoneAfter after a disconnect; drops counts
-// disconnects, so a tick from an earlier drop does nothing.
-type managerGoneMsg struct{ drops int }
-
-// checkManagerGone sends managerGoneMsg after d.
-func checkManagerGone(d time.Duration, drops int) tea.Cmd {
-	return tea.Tick(d, func(time.Time) tea.Msg { return managerGoneMsg{drops: drops} })
-}
-
-// probeRun is one p or P press.
-type probeRun struct {
-	start     time.Time
-	total     int
-	done, ok  int
-	units     int
-	remaining map[string]int // name -> results still expected
-}
-
-// statusModel is the status line: manager, connection, work in flight and
-// the last error.
-type statusModel struct {
-	manager string
-	conn    connState
-	jobs    int // name actions in flight
-	probes  int // probes in flight
-	lastErr string
-	// drops counts disconnects from the manager.
-	drops   int
-	spinner spinner.Model
-	// spinning is true while a spinner tick is scheduled.
-	spinning bool
-}
-
-func (s *statusModel) busy() bool { return s.jobs > 0 || s.probes > 0 }
-
-func (s *statusModel) view(st Styles, w int) string {
-	parts := []string{"manager: " + termtext.Clean(orDash(s.manager)), s.conn.String()}
-	if s.busy() {
-		var work []string
-		if s.jobs > 0 {
-			work = append(work, plural(s.jobs, "job"))
-		}
-		if s.probes > 0 {
-			work = append(work, plural(s.probes, "probe"))
-		}
-		parts = append(parts, st.Spinner.Render(s.spinner.View())+" "+strings.Join(work, ", ")+" in flight")
-	}
-	line := strings.Join(parts, " · ")
-	if s.lastErr != "" {
-		line += " · " + st.Error.Render("error: "+s.lastErr)
-	}
-	return truncate(line, w)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// Model is the root Bubble Tea model. Build it with New.
+// Model is the root Bubble Tea model. Build it with New. It handles the
+// keys that reach across panes (quit, help, focus, unit actions and
+// probes) and the manager's and prober's messages, and routes everything
+// else to its children, which own their update and view.
 type Model struct {
 	ctx    context.Context
 	cfg    Config
 	now    func() time.Time
 	keys   keyMap
 	styles Styles
-	help   help.Model
 
 	width, height int
 	focus         pane
-	showHelp      bool
 	loaded        bool // the first Snapshot arrived
 
-	units    unitStore
+	units  unitStore
+	probes probeRuns
+
 	list     listModel
 	detail   detailModel
 	timeline timelineModel
 	status   statusModel
-
-	nextRun int
-	runs    map[int]*probeRun
+	help     helpModel
 }
 
 // New builds the model. It does no I/O: Init starts watching the manager.
@@ -201,27 +117,25 @@ func New(ctx context.Context, cfg Config) Model {
 		now = time.Now
 	}
 	styles := NewStyles(cfg.Renderer)
-	h := help.New()
-	m := Model{
-		ctx:    ctx,
-		cfg:    cfg,
-		now:    now,
-		keys:   newKeyMap(cfg.InstallDemo != nil),
-		styles: styles,
-		help:   h,
-		units:  unitStore{index: map[string]int{}},
-		list:   listModel{selected: cfg.Select},
-		status: statusModel{
-			manager: cfg.ManagerName,
-			spinner: spinner.New(spinner.WithSpinner(spinner.Line)),
-		},
-		runs: map[int]*probeRun{},
-	}
+	keys := newKeyMap(cfg.InstallDemo != nil)
 	if cfg.Prober == nil {
-		m.keys.Probe.SetEnabled(false)
-		m.keys.ProbeAll.SetEnabled(false)
+		keys.Probe.SetEnabled(false)
+		keys.ProbeAll.SetEnabled(false)
 	}
-	return m
+	return Model{
+		ctx:      ctx,
+		cfg:      cfg,
+		now:      now,
+		keys:     keys,
+		styles:   styles,
+		units:    unitStore{index: map[string]int{}},
+		probes:   newProbeRuns(),
+		list:     newList(cfg.Select),
+		detail:   newDetail(keys),
+		timeline: newTimeline(styles, keys),
+		status:   newStatus(cfg.ManagerName),
+		help:     helpModel{help: help.New()},
+	}
 }
 
 // Init starts watching the manager.
@@ -234,73 +148,44 @@ func (m Model) Init() tea.Cmd {
 
 // Update applies one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	next, cmd := m.update(msg)
-	next.fixOffsets()
-	return next, cmd
+	return m.update(msg)
 }
 
+// update routes msg to the part of the model it concerns, then lays the
+// panes out again.
 func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
-		return m, nil
+		m.help.help.Width = msg.Width
 	case tea.KeyMsg:
-		return m.handleKey(msg)
-	case watchStartedMsg:
-		return m, waitForEvent(msg.events)
-	case eventReceivedMsg:
-		m.applyEvent(msg.ev)
-		if msg.ev.Kind == unit.Disconnected && m.status.conn == connReconnecting {
-			return m, tea.Batch(waitForEvent(msg.events), checkManagerGone(ManagerGoneAfter, m.status.drops))
-		}
-		return m, waitForEvent(msg.events)
-	case managerGoneMsg:
-		if msg.drops == m.status.drops && m.status.conn == connReconnecting {
-			m.status.conn = connGone
-			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", formatDuration(ManagerGoneAfter))
-			m.status.lastErr = why
-			m.timeline.add(m.now(), "the manager is gone: "+why+"; still retrying", true)
-		}
-		return m, nil
-	case watchEndedMsg:
-		m.status.conn = connEnded
-		m.timeline.add(m.now(), "event stream ended", false)
-		return m, nil
-	case actionFinishedMsg:
-		m.status.jobs--
-		if msg.err != nil {
-			m.fail(msg.err)
-		} else {
-			m.timeline.add(m.now(), msg.action+" "+termtext.Clean(strings.Join(msg.units, ", "))+": done", false)
-		}
-		return m, nil
-	case probesStartedMsg:
-		return m, waitForProbe(msg.run, msg.results)
-	case probeFinishedMsg:
-		m.applyProbe(msg.run, msg.result)
-		return m, waitForProbe(msg.run, msg.results)
-	case probeRunFinishedMsg:
-		m.finishRun(msg.run)
-		return m, nil
-	case demoInstalledMsg:
-		m.status.jobs--
-		if msg.err != nil {
-			m.fail(fmt.Errorf("install demo: %w", msg.err))
-		} else {
-			m.timeline.add(m.now(), "demo workload installed", false)
-		}
-		return m, nil
+		m, cmd = m.handleKey(msg)
+	case watchStartedMsg, eventReceivedMsg, watchEndedMsg, managerGoneMsg:
+		m, cmd = m.updateManager(msg)
+	case probesStartedMsg, probeFinishedMsg, probeRunFinishedMsg:
+		m, cmd = m.updateProbes(msg)
+	case actionFinishedMsg, demoInstalledMsg:
+		m.finishJob(msg)
 	case spinner.TickMsg:
-		if !m.status.busy() {
-			m.status.spinning = false // nothing in flight: let the ticks stop
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.status.spinner, cmd = m.status.spinner.Update(msg)
-		return m, cmd
+		m.status, cmd = m.status.update(msg, m.busy())
 	}
-	return m, nil
+	m.layout()
+	return m, cmd
+}
+
+// busy reports whether a unit action or a probe is in flight.
+func (m *Model) busy() bool { return m.status.jobs > 0 || m.probes.inFlight() > 0 }
+
+// startSpinner schedules the first spinner tick unless one is scheduled.
+func (m *Model) startSpinner() tea.Cmd { return m.status.start(m.busy()) }
+
+// Selected is the unit name under the cursor, "" when none.
+func (m Model) Selected() string {
+	if r := m.list.current(&m.units); r != nil {
+		return r.sock.Unit
+	}
+	return ""
 }
 
 // FrameRate is the renderer's frames per second in Run. Bubble Tea v1's

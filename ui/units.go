@@ -18,8 +18,9 @@ type unitRow struct {
 	sock unit.Socket
 	// results holds the last probe result per Listen entry, by probeKey.
 	results map[string]probe.Result
-	// probing counts this unit's probes in flight.
-	probing int
+	// inFlight is how many of this unit's probes are in flight, as
+	// probeRuns counts them (set by setInFlight, never counted here).
+	inFlight int
 	// triggeredAt is the first sign of a connection since the service was
 	// last inactive (the socket going running, or a cold probe starting);
 	// zero when there is none pending.
@@ -27,9 +28,13 @@ type unitRow struct {
 
 	cells  [numCols]string
 	widths [numCols]int
-	search string // lower-cased text the filter matches against
+	// listenShort is the endpoints cell when two entries do not fit: the
+	// first and a count.
+	listenShort string
+	search      string // lower-cased text the filter matches against
 }
 
+// probeKey is the key of one endpoint's result in unitRow.results.
 func probeKey(typ, addr string) string { return typ + " " + addr }
 
 // probeCounts is how many of the unit's stored results are ok, and how many
@@ -70,9 +75,11 @@ func (r *unitRow) refresh() {
 	r.cells[colUnit] = termtext.Clean(s.Unit)
 	r.cells[colState] = stateBadge(s.State)
 	r.cells[colListen] = listenSummary(s.Listen, 2)
+	r.listenShort = listenSummary(s.Listen, 1)
 	var svc, ctr []string
 	for _, v := range s.Services {
-		svc = append(svc, termtext.Clean(v.Unit)+" "+termtext.Clean(string(v.ActiveState)))
+		// The state first: a narrow column cuts the name, not the state.
+		svc = append(svc, termtext.Clean(string(v.ActiveState))+" "+termtext.Clean(v.Unit))
 		if v.Container != "" {
 			ctr = append(ctr, termtext.Clean(v.Container))
 		}
@@ -84,15 +91,23 @@ func (r *unitRow) refresh() {
 	r.cells[colContainer] = joinMax(ctr, 1)
 	ok, total := r.probeCounts()
 	p := probeSummary(ok, total)
-	if r.probing > 0 {
-		n := len(s.Listen)
-		p = "probing " + itoa(max(0, n-r.probing)) + "/" + itoa(n)
+	if r.inFlight > 0 {
+		n := max(len(s.Listen), r.inFlight)
+		p = "probing " + itoa(n-r.inFlight) + "/" + itoa(n)
 	}
 	r.cells[colProbe] = p
 	for i, c := range r.cells {
 		r.widths[i] = textWidth(c)
 	}
 	r.search = strings.ToLower(r.cells[colUnit] + " " + termtext.Clean(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
+}
+
+// setInFlight sets how many of the unit's probes are in flight.
+func (r *unitRow) setInFlight(n int) {
+	if r.inFlight != n {
+		r.inFlight = n
+		r.refresh()
+	}
 }
 
 // joinMax joins the first max items and counts the rest: "a +2".

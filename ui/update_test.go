@@ -165,11 +165,11 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("tab: focus %v, want list", m.focus)
 	}
 	m, _ = apply(m, keyMsg("?"))
-	if !m.showHelp || !strings.Contains(ansi.Strip(m.View()), "probe all endpoints") {
+	if !m.help.open || !strings.Contains(ansi.Strip(m.View()), "probe all endpoints") {
 		t.Errorf("? did not show the help")
 	}
 	m, _ = apply(m, keyMsg("esc"))
-	if m.showHelp {
+	if m.help.open {
 		t.Errorf("esc did not close the help")
 	}
 }
@@ -189,8 +189,8 @@ func TestQuit(t *testing.T) {
 	m := loaded(t, Config{}, echoSocket(unit.StateIdle))
 	m, _ = apply(m, keyMsg("/"))
 	m, cmd := apply(m, keyMsg("q"))
-	if cmd != nil || m.list.filter != "q" {
-		t.Errorf("q in the filter prompt: cmd %v filter %q", cmd, m.list.filter)
+	if cmd != nil || m.list.filterText() != "q" {
+		t.Errorf("q in the filter prompt: cmd %v filter %q", cmd, m.list.filterText())
 	}
 	_, cmd = apply(m, keyMsg("ctrl+c"))
 	if cmd == nil {
@@ -206,17 +206,17 @@ func TestFilterAndToggle(t *testing.T) {
 	for _, k := range []string{"/", "E", "c", "h", "o", "x", "backspace"} {
 		m, _ = apply(m, keyMsg(k))
 	}
-	if m.list.filter != "Echo" || len(m.list.visible) != 1 || m.Selected() != "echo.socket" {
-		t.Errorf("filter %q: %d visible, selected %q", m.list.filter, len(m.list.visible), m.Selected())
+	if m.list.filterText() != "Echo" || len(m.list.visible) != 1 || m.Selected() != "echo.socket" {
+		t.Errorf("filter %q: %d visible, selected %q", m.list.filterText(), len(m.list.visible), m.Selected())
 	}
 	m, _ = apply(m, keyMsg("enter"))
 	m, _ = apply(m, keyMsg("j")) // navigation again, not typing
-	if m.list.filter != "Echo" || m.list.filtering {
-		t.Errorf("after enter: filter %q filtering %v", m.list.filter, m.list.filtering)
+	if m.list.filterText() != "Echo" || m.list.filtering {
+		t.Errorf("after enter: filter %q filtering %v", m.list.filterText(), m.list.filtering)
 	}
 	m, _ = apply(m, keyMsg("esc"))
-	if m.list.filter != "" || len(m.list.visible) != 3 {
-		t.Errorf("esc: filter %q, %d visible", m.list.filter, len(m.list.visible))
+	if m.list.filterText() != "" || len(m.list.visible) != 3 {
+		t.Errorf("esc: filter %q, %d visible", m.list.filterText(), len(m.list.visible))
 	}
 	m, _ = apply(m, keyMsg("a"))
 	for _, i := range m.list.visible {
@@ -334,8 +334,8 @@ func TestProbeAllStreamsResults(t *testing.T) {
 	m := loaded(t, Config{Prober: prober}, append(otherSockets(), echoSocket(unit.StateIdle))...)
 	m, cmd := apply(m, keyMsg("P"))
 	msgs, ticked := runCmdTicks(cmd)
-	if m.status.probes != 8 || !ticked {
-		t.Fatalf("P: %d probes in flight (want 8: 7 echo + 1 podman), spinner %v", m.status.probes, ticked)
+	if m.probes.inFlight() != 8 || !ticked {
+		t.Fatalf("P: %d probes in flight (want 8: 7 echo + 1 podman), spinner %v", m.probes.inFlight(), ticked)
 	}
 	if len(got) != 8 {
 		t.Fatalf("ProbeAll got %d targets, want 8 (the stopped dbus.socket is skipped)", len(got))
@@ -350,14 +350,14 @@ func TestProbeAllStreamsResults(t *testing.T) {
 		go func() { results <- okResult(tg) }()
 		msgs = runCmd(wait)
 		m, wait = apply(m, msgs[0])
-		if m.status.probes != 8-i-1 {
-			t.Errorf("after %d results: %d in flight", i+1, m.status.probes)
+		if m.probes.inFlight() != 8-i-1 {
+			t.Errorf("after %d results: %d in flight", i+1, m.probes.inFlight())
 		}
 	}
 	close(results)
 	m, _ = apply(m, runCmd(wait)[0])
-	if len(m.runs) != 0 || m.status.probes != 0 {
-		t.Errorf("after the run: %d runs, %d probes", len(m.runs), m.status.probes)
+	if len(m.probes.runs) != 0 || m.probes.inFlight() != 0 {
+		t.Errorf("after the run: %d runs, %d probes", len(m.probes.runs), m.probes.inFlight())
 	}
 	r := m.units.get("echo.socket")
 	if ok, total := r.probeCounts(); ok != 7 || total != 7 || r.cells[colProbe] != "7/7 ok" {
@@ -390,8 +390,8 @@ func TestProbeRunClosedEarly(t *testing.T) {
 		}
 	}
 	r := m.units.get("echo.socket")
-	if m.status.probes != 0 || r.probing != 0 {
-		t.Errorf("in flight after the run closed: status %d, row %d", m.status.probes, r.probing)
+	if m.probes.inFlight() != 0 || r.inFlight != 0 {
+		t.Errorf("in flight after the run closed: status %d, row %d", m.probes.inFlight(), r.inFlight)
 	}
 	if r.cells[colProbe] != "0/1 ok" {
 		t.Errorf("probe cell %q, want 0/1 ok", r.cells[colProbe])
@@ -451,7 +451,7 @@ func TestUnitsAddedRemovedReconnected(t *testing.T) {
 		t.Errorf("after add: %d visible, selected %q", len(m.list.visible), m.Selected())
 	}
 	m, _ = apply(m, event(unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("EOF")}))
-	if m.status.conn != connReconnecting || !strings.Contains(m.status.view(m.styles, 200), "reconnecting") {
+	if m.status.conn != connReconnecting || !strings.Contains(m.status.view(m.styles, 200, 0), "reconnecting") {
 		t.Errorf("after Disconnected: %v", m.status.conn)
 	}
 	m, _ = apply(m, event(unit.Event{Kind: unit.Reconnected, At: t0, Sockets: []unit.Socket{pod, echoSocket(unit.StateIdle)}}))
@@ -509,7 +509,7 @@ func TestScrolling(t *testing.T) {
 	m := newTestModel(t, Config{}, 60, 15)
 	socks := append(manySockets(50), echoSocket(unit.StateIdle))
 	m, _ = apply(m, snapshot(socks...))
-	rows := m.listRows()
+	rows := m.list.rows
 	m, _ = apply(m, keyMsg("G"))
 	if m.Selected() != "echo.socket" || !strings.Contains(ansi.Strip(m.View()), "> echo.socket") {
 		t.Errorf("G: selected %q, view:\n%s", m.Selected(), ansi.Strip(m.View()))
@@ -537,15 +537,15 @@ func TestScrolling(t *testing.T) {
 	}
 	_, detailH, _ := m.paneHeights()
 	lines := detailLines(m.list.current(&m.units), m.styles, m.width)
-	if want := len(lines) - (detailH - 1); m.detail.offset != want || want <= 0 {
-		t.Errorf("detail offset %d after 100 j, want %d", m.detail.offset, want)
+	if want := len(lines) - (detailH - 1); m.detail.vp.YOffset != want || want <= 0 {
+		t.Errorf("detail offset %d after 100 j, want %d", m.detail.vp.YOffset, want)
 	}
 	if view := ansi.Strip(m.View()); !strings.Contains(view, "accept no") {
 		t.Errorf("the end of the detail is not shown:\n%s", view)
 	}
 	m, _ = apply(m, keyMsg("k"))
-	if m.detail.offset != len(lines)-(detailH-1)-1 {
-		t.Errorf("k after the end: offset %d", m.detail.offset)
+	if m.detail.vp.YOffset != len(lines)-(detailH-1)-1 {
+		t.Errorf("k after the end: offset %d", m.detail.vp.YOffset)
 	}
 
 	// The timeline scrolls back through older entries and stops at the first.
@@ -602,7 +602,7 @@ func TestManagerGone(t *testing.T) {
 		t.Errorf("the first drop's tick acted on the second drop: %v", m.status.conn)
 	}
 	m, _ = apply(m, managerGoneMsg{drops: m.status.drops})
-	line := m.status.view(m.styles, 300)
+	line := m.status.view(m.styles, 300, 0)
 	if m.status.conn != connGone || !strings.Contains(line, "the manager is gone") || !strings.Contains(line, "q quits") {
 		t.Errorf("after the gone tick: %v, status line %q", m.status.conn, line)
 	}

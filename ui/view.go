@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/socktui/socktui/internal/termtext"
@@ -13,16 +12,32 @@ import (
 // paneHeights splits the body between the list, detail and timeline panes
 // (each including its title line): the list takes what its rows need up to
 // half, the detail what it needs, and the timeline keeps at least 3 lines.
+// The body is what the header, the status line and the footer leave.
 func (m *Model) paneHeights() (list, detail, timeline int) {
-	body := m.height - lipgloss.Height(m.headerView()) - 2 // status and footer
-	list = clamp(len(m.list.visible)+2, 4, body/2)
+	body := m.height - lipgloss.Height(m.headerView()) -
+		lipgloss.Height(m.status.view(m.styles, m.width, 0)) - lipgloss.Height(m.help.footer(m.keys))
+	const title, header = 1, 1
+	list = clamp(len(m.list.visible)+title+header, 4, body/2)
 	if len(m.list.visible) == 0 {
-		list = clamp(strings.Count(m.emptyText(), "\n")+2, 4, body/2)
+		list = clamp(lipgloss.Height(m.emptyText())+title, 4, body/2)
 	}
-	need := len(detailLines(m.list.current(&m.units), m.styles, m.width)) + 1
-	detail = clamp(need, 3, body-list-3)
+	detail = clamp(m.detail.lineCount()+title, 3, body-list-3)
 	timeline = body - list - detail
 	return list, detail, timeline
+}
+
+// layout fits the panes to the terminal and their content after every
+// message: the detail shows the selected unit, and each pane gets its
+// height. It is the one place where scroll offsets are kept valid.
+func (m *Model) layout() {
+	if m.width < MinWidth || m.height < MinHeight {
+		return // View says the terminal is too small
+	}
+	m.detail.show(m.list.current(&m.units), m.styles, m.width)
+	listH, detailH, timeH := m.paneHeights()
+	m.list.setRows(listH - 2) // its title and header
+	m.detail.setHeight(detailH - 1)
+	m.timeline.setSize(m.width, timeH-1)
 }
 
 // headerView is the title line and, when set, the hint line.
@@ -58,8 +73,8 @@ func (m *Model) emptyText() string {
 			text += "\nOr press d to install the demo workload here\n(transient units, removed when socktui exits)."
 		}
 		return text
-	case m.list.filter != "":
-		return fmt.Sprintf("No unit matches %q (esc clears the filter).", termtext.Clean(m.list.filter))
+	case m.list.filterText() != "":
+		return fmt.Sprintf("No unit matches %q (esc clears the filter).", termtext.Clean(m.list.filterText()))
 	default:
 		return "Every unit is inactive and hidden: press a to show them."
 	}
@@ -81,23 +96,20 @@ func (m Model) View() string {
 		}
 		return strings.Join(fill(msg, m.height), "\n")
 	}
-	lines := strings.Split(m.headerView(), "\n")
 	listH, detailH, timeH := m.paneHeights()
-	body := listH + detailH + timeH
-	if m.showHelp {
-		lines = append(lines, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)))
-		lines = append(lines, fill(m.fullHelp(), body-1)...)
+	parts := []string{m.headerView()}
+	if m.help.open {
+		parts = append(parts, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)),
+			strings.Join(fill(m.help.overlay(m.keys, m.width), listH+detailH+timeH-1), "\n"))
 	} else {
-		lines = append(lines, m.paneTitle(paneList, m.list.title(&m.units)))
-		lines = append(lines, m.list.view(&m.units, m.styles, m.width, listH-1, m.emptyText())...)
-		sel := m.list.current(&m.units)
-		lines = append(lines, m.paneTitle(paneDetail, "Detail"))
-		lines = append(lines, m.detail.view(sel, m.styles, m.width, detailH-1)...)
-		lines = append(lines, m.paneTitle(paneTimeline, "Timeline"))
-		lines = append(lines, m.timeline.view(m.styles, m.width, timeH-1)...)
+		parts = append(parts,
+			m.paneTitle(paneList, m.list.title(&m.units, m.styles)),
+			m.list.view(&m.units, m.styles, m.width, listH-1, m.emptyText()),
+			m.paneTitle(paneDetail, "Detail"), m.detail.view(),
+			m.paneTitle(paneTimeline, "Timeline"), m.timeline.view())
 	}
-	lines = append(lines, m.status.view(m.styles, m.width))
-	lines = append(lines, m.help.View(m.keys))
+	parts = append(parts, m.status.view(m.styles, m.width, m.probes.inFlight()), m.help.footer(m.keys))
+	lines := strings.Split(strings.Join(parts, "\n"), "\n")
 	for i := range lines {
 		lines[i] = truncate(lines[i], m.width)
 	}
@@ -108,47 +120,4 @@ func (m Model) View() string {
 func rule(text string, w int) string {
 	text = truncate(text, w)
 	return text + strings.Repeat("─", w-textWidth(text))
-}
-
-// fullHelp is the help overlay's lines, generated from the key bindings:
-// bubbles/help's columns when they all fit the width, else every enabled
-// binding flowed into as many columns as fit, top to bottom.
-func (m *Model) fullHelp() []string {
-	groups := m.keys.FullHelp()
-	need := 0
-	for i, g := range groups {
-		if i > 0 {
-			need += textWidth(m.help.FullSeparator)
-		}
-		need += lipgloss.Width(m.help.FullHelpView([][]key.Binding{g}))
-	}
-	if need <= m.width {
-		return strings.Split(m.help.FullHelpView(groups), "\n")
-	}
-	var keys, descs []string
-	kw, dw := 0, 0
-	for _, g := range groups {
-		for _, b := range g {
-			if !b.Enabled() {
-				continue
-			}
-			h := b.Help()
-			keys, descs = append(keys, h.Key), append(descs, h.Desc)
-			kw, dw = max(kw, textWidth(h.Key)), max(dw, textWidth(h.Desc))
-		}
-	}
-	const gap = 2
-	colW := kw + 1 + dw
-	cols := max(1, (m.width+gap)/(colW+gap))
-	rows := (len(keys) + cols - 1) / cols
-	out := make([]string, rows)
-	for i := range keys {
-		r, c := i%rows, i/rows
-		cell := m.help.Styles.FullKey.Render(pad(keys[i], kw)) + " " + m.help.Styles.FullDesc.Render(pad(descs[i], dw))
-		if c > 0 {
-			out[r] += strings.Repeat(" ", gap)
-		}
-		out[r] += cell
-	}
-	return out
 }

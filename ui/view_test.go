@@ -99,14 +99,14 @@ func keysOf(s string) []string {
 // as a Prober would stream them.
 func finishProbes(t *testing.T, m Model) Model {
 	t.Helper()
-	id := m.nextRun
-	run := m.runs[id]
+	id := m.probes.last
+	run := m.probes.runs[id]
 	if run == nil {
 		t.Fatalf("no probe run started")
 	}
 	var results []probe.Result
 	for _, r := range m.units.rows {
-		if run.remaining[r.sock.Unit] == 0 {
+		if run.pending[r.sock.Unit] == 0 {
 			continue
 		}
 		for _, tg := range r.sock.Targets() {

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/termtext"
+	"github.com/socktui/socktui/unit"
+)
+
+// connState is the connection to the manager as the status line tells it.
+type connState int
+
+const (
+	connConnecting connState = iota
+	connConnected
+	connReconnecting
+	connEnded
+	// connGone: reconnecting for longer than ManagerGoneAfter; Watch still
+	// retries, the screen shows the last known state.
+	connGone
+)
+
+func (c connState) String() string {
+	return [...]string{"connecting", "connected", "reconnecting", "disconnected", "the manager is gone (retrying)"}[c]
+}
+
+// ManagerGoneAfter is how long the UI waits for a dropped connection to come
+// back before it says the manager is gone. A re-executed or reloaded
+// manager is back well within it.
+const ManagerGoneAfter = 5 * time.Second
+
+// managerGoneMsg fires ManagerGoneAfter after a disconnect; drops counts
+// disconnects, so a tick from an earlier drop does nothing.
+type managerGoneMsg struct{ drops int }
+
+// checkManagerGone sends managerGoneMsg after d.
+func checkManagerGone(d time.Duration, drops int) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return managerGoneMsg{drops: drops} })
+}
+
+// updateManager applies the messages of the manager's event stream.
+func (m Model) updateManager(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case watchStartedMsg:
+		return m, waitForEvent(msg.events)
+	case eventReceivedMsg:
+		m.applyEvent(msg.ev)
+		if msg.ev.Kind == unit.Disconnected && m.status.conn == connReconnecting {
+			return m, tea.Batch(waitForEvent(msg.events), checkManagerGone(ManagerGoneAfter, m.status.drops))
+		}
+		return m, waitForEvent(msg.events)
+	case managerGoneMsg:
+		if msg.drops == m.status.drops && m.status.conn == connReconnecting {
+			m.status.conn = connGone
+			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", formatDuration(ManagerGoneAfter))
+			m.status.lastErr = why
+			m.timeline.add(m.now(), "the manager is gone: "+why+"; still retrying", true)
+		}
+	case watchEndedMsg:
+		m.status.conn = connEnded
+		m.timeline.add(m.now(), "event stream ended", false)
+	}
+	return m, nil
+}
+
+// applyEvent applies one manager event to the units and the timeline.
+func (m *Model) applyEvent(ev unit.Event) {
+	at := ev.At
+	if at.IsZero() {
+		at = m.now()
+	}
+	switch ev.Kind {
+	case unit.Snapshot, unit.Reconnected:
+		m.applySnapshot(ev, at)
+	case unit.UnitChanged, unit.UnitAdded:
+		if ev.Socket == nil {
+			return
+		}
+		row, old := m.units.upsert(*ev.Socket)
+		if old == nil {
+			m.timeline.add(at, termtext.Clean(ev.Socket.Unit)+" added", false)
+			m.list.rebuild(&m.units)
+			return
+		}
+		m.transitions(row, *old, at)
+		if m.list.hideInactive || m.list.filterText() != "" {
+			m.list.rebuild(&m.units)
+		}
+	case unit.UnitRemoved:
+		if m.units.remove(ev.Unit) {
+			m.timeline.add(at, termtext.Clean(ev.Unit)+" removed", false)
+			m.list.rebuild(&m.units)
+		}
+	case unit.JobFinished:
+		if ev.JobResult != "" && ev.JobResult != "done" {
+			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
+		}
+	case unit.Disconnected:
+		if m.status.conn != connGone {
+			m.status.conn = connReconnecting
+			m.status.drops++
+		}
+		text := "disconnected from the manager"
+		if ev.Err != nil {
+			text += ": " + termtext.Clean(ev.Err.Error())
+			m.status.lastErr = text
+		}
+		m.timeline.add(at, text, true)
+	}
+}
+
+// transitions adds the timeline lines for a socket that changed from old to
+// row.sock at time at, and tracks activation latency: from the first sign of
+// a connection (the socket going running, or a cold probe starting) to its
+// service becoming active.
+func (m *Model) transitions(row *unitRow, old unit.Socket, at time.Time) {
+	s := row.sock
+	// The socket going running is the first connection, unless the service
+	// is already up in the same snapshot: then the latency is unknown.
+	if s.SubState == "running" && old.SubState != "running" && row.triggeredAt.IsZero() && !serviceActive(s) {
+		row.triggeredAt = at
+	}
+	if s.State != old.State {
+		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(s.Unit), orDash(string(old.State)), orDash(string(s.State)))
+		if s.State == unit.StateFailed && s.Reason != "" {
+			text += ": " + termtext.Clean(s.Reason)
+		}
+		m.timeline.add(at, text, s.State == unit.StateFailed)
+	}
+	for _, svc := range s.Services {
+		prev := unit.Inactive
+		for _, o := range old.Services {
+			if o.Unit == svc.Unit {
+				prev = o.ActiveState
+			}
+		}
+		if prev == svc.ActiveState {
+			continue
+		}
+		text := fmt.Sprintf("%s %s -> %s", termtext.Clean(svc.Unit), termtext.Clean(string(prev)), termtext.Clean(string(svc.ActiveState)))
+		switch svc.ActiveState {
+		case unit.Active:
+			if !row.triggeredAt.IsZero() && !at.Before(row.triggeredAt) {
+				text += "  " + formatDuration(at.Sub(row.triggeredAt)) + " after first connection"
+			}
+			row.triggeredAt = time.Time{}
+		case unit.Inactive, unit.Failed:
+			row.triggeredAt = time.Time{}
+		}
+		m.timeline.add(at, text, svc.ActiveState == unit.Failed)
+	}
+}
+
+// applySnapshot replaces every unit with those of a Snapshot or a
+// Reconnected event.
+func (m *Model) applySnapshot(ev unit.Event, at time.Time) {
+	first := !m.loaded
+	m.loaded = true
+	if m.status.conn == connGone || m.status.conn == connReconnecting {
+		// The error was the lost connection, which is back.
+		m.status.lastErr = ""
+	}
+	m.status.conn = connConnected
+	m.units.replace(ev.Sockets)
+	m.list.rebuild(&m.units)
+	what := "reloaded"
+	switch {
+	case ev.Kind == unit.Reconnected:
+		what = "reconnected"
+	case first:
+		what = "connected"
+	}
+	m.timeline.add(at, fmt.Sprintf("%s: %s", what, plural(len(ev.Sockets), "socket unit")), false)
+}
+
+// serviceActive reports whether any service of the socket is fully
+// active, not only coming up (unit.Socket.ServiceUp): a socket that goes
+// running while its service is still activating is a first connection
+// whose activation latency is measured.
+func serviceActive(s unit.Socket) bool {
+	for _, svc := range s.Services {
+		if svc.ActiveState == unit.Active {
+			return true
+		}
+	}
+	return false
+}
