@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/unit"
@@ -18,37 +20,59 @@ func connect(ctx context.Context, env *Env, system bool) (*systemdbus.Client, er
 	return systemdbus.Connect(ctx, systemdbus.Options{System: system, Getenv: env.Getenv})
 }
 
-// runList is `socktui list [PATTERN...] [--all] [--json]`.
-func runList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "list", "[PATTERN...] [--all] [--json] [--system]")
-	all := fs.Bool("all", false, "also show inactive sockets and socket unit files that are not loaded")
-	asJSON := fs.Bool("json", false, "print a JSON array of sockets instead of a table")
-	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
-	patterns, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// listOptions are the arguments of `socktui list`.
+type listOptions struct {
+	patterns  []string
+	all, json bool
+}
+
+// newListCommand is `socktui list [PATTERN...]`.
+func newListCommand(g *globals) *cobra.Command {
+	var o listOptions
+	cmd := &cobra.Command{
+		Use:   "list [PATTERN...]",
+		Short: "List socket units with their activation state",
+		Long: `List socket units as systemctl list-sockets does, one line per listen
+address, with the activation state, the services each one activates and
+their states, and the container a service runs. Without --all only active
+and failed sockets are listed.
+
+A PATTERN is a unit name or a glob, matched as systemd matches them; a name
+without a type suffix means a .socket unit (echo: echo.socket).`,
+		ValidArgsFunction: completeUnits(g),
+		RunE: func(cmd *cobra.Command, patterns []string) error {
+			o.patterns = patterns
+			return runList(cmd.Context(), g, o)
+		},
 	}
-	for _, p := range patterns {
+	cmd.Flags().BoolVar(&o.all, "all", false, "also show inactive sockets and socket unit files that are not loaded")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON array of sockets instead of a table")
+	return cmd
+}
+
+// runList is `socktui list [PATTERN...] [--all] [--json]`.
+func runList(ctx context.Context, g *globals, o listOptions) error {
+	for _, p := range o.patterns {
 		if err := systemdbus.CheckPattern(p); err != nil {
 			return usagef("%v", err)
 		}
 	}
-	c, err := connect(ctx, env, *system)
+	c, err := connect(ctx, g.env, g.system)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: patterns, All: *all})
+	socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: o.patterns, All: o.all})
 	if err != nil {
 		if errors.Is(err, systemdbus.ErrBadPattern) {
 			return usagef("%v", err)
 		}
 		return err
 	}
-	if *asJSON {
-		return writeJSON(env.Stdout, socks)
+	if o.json {
+		return writeJSON(g.env.Stdout, socks)
 	}
-	writeTable(env.Stdout, socks, *all)
+	writeTable(g.env.Stdout, socks, o.all)
 	return nil
 }
 

@@ -51,13 +51,13 @@ func TestListAndActionUsage(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"list", "--bogus"}, cli.ExitUsage, "flag provided but not defined"},
+		{[]string{"list", "--bogus"}, cli.ExitUsage, "unknown flag: --bogus"},
 		{[]string{"list", "a b"}, cli.ExitUsage, "invalid unit name or pattern"},
 		{[]string{"list", "[abc"}, cli.ExitUsage, "invalid unit name or pattern"},
 		{[]string{"start"}, cli.ExitUsage, "needs at least one unit"},
 		{[]string{"stop", "web*"}, cli.ExitUsage, "not patterns"},
 		{[]string{"restart", "x;reboot"}, cli.ExitUsage, "invalid unit name"},
-		{[]string{"reset-failed", "--nope", "x"}, cli.ExitUsage, "flag provided but not defined"},
+		{[]string{"reset-failed", "--nope", "x"}, cli.ExitUsage, "unknown flag: --nope"},
 		{[]string{"list"}, cli.ExitFailure, "socktui demo"},
 		{[]string{"start", "echo"}, cli.ExitFailure, "no systemd manager answered"},
 	}

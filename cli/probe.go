@@ -9,20 +9,66 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/unit"
 )
 
+// probeLong is the help of `socktui probe`.
+const probeLong = `Probe every endpoint of the socket units named, or of every listening
+socket unit when none is, and print a table, or JSON with --json. The exit
+status is 1 when a probe failed.
+
+A UNIT is a unit name or a glob, matched as systemd matches them; a name
+without a type suffix means a .socket unit (echo: echo.socket).
+
+Probe kinds (--kind), and what their ok proves:
+` + kindHelp
+
+// kindHelp says what each probe kind proves, for --help.
+const kindHelp = `  echo     a random line sent comes back
+  http     GET / (/_ping for the Podman API) gets a status below 500
+  connect  the endpoint takes the connection, nothing more
+  auto     chosen per name: SOCKTUI_PROBE in the service's environment,
+           else echo for socktui's echo, http for web servers and the
+           Podman API, else connect
+A cold probe (its service not running) also follows the activation it
+starts: ok only once the service came up (connect: and stayed up for
+--settle); failed, at once, when the service or the socket failed.`
+
+// newProbeCommand is `socktui probe [UNIT...]`; run gets the options once
+// they are checked (runProbe, or a test's).
+func newProbeCommand(g *globals, run func(context.Context, probeOptions) error) *cobra.Command {
+	var f probeFlags
+	cmd := &cobra.Command{
+		Use:               "probe [UNIT...]",
+		Short:             "Probe every endpoint of socket units",
+		Long:              probeLong,
+		ValidArgsFunction: completeUnits(g),
+		RunE: func(cmd *cobra.Command, units []string) error {
+			opts, err := f.options(units, g.system)
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.kind, "kind", string(unit.KindAuto), "probe `KIND`: auto, echo, connect or http (see above)")
+	fs.DurationVar(&f.timeout, "timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
+	fs.DurationVar(&f.coldTimeout, "cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
+	fs.DurationVar(&f.settle, "settle", probe.DefaultSettle, "how long a cold connect probe watches the service it started stay up")
+	fs.BoolVar(&f.json, "json", false, "print a JSON array of results")
+	return cmd
+}
+
 // runProbe is `socktui probe`: it probes every endpoint of the socket units
 // named (all listening ones when none), prints a table or JSON, and fails
 // (exit status 1) when a probe did, 2 on bad usage.
-func runProbe(ctx context.Context, env *Env, args []string) error {
-	opts, err := parseProbeArgs(env, args)
-	if err != nil {
-		return err
-	}
+func runProbe(ctx context.Context, env *Env, opts probeOptions) error {
 	c, err := connect(ctx, env, opts.system)
 	if err != nil {
 		return err
@@ -41,18 +87,14 @@ func runProbe(ctx context.Context, env *Env, args []string) error {
 	return probeUnits(ctx, env, opts, list, p)
 }
 
-// kindHelp says what each probe kind proves, for --help.
-const kindHelp = `  echo     a random line sent comes back
-  http     GET / (/_ping for the Podman API) gets a status below 500
-  connect  the endpoint takes the connection, nothing more
-  auto     chosen per name: SOCKTUI_PROBE in the service's environment,
-           else echo for socktui's echo, http for web servers and the
-           Podman API, else connect
-A cold probe (its service not running) also follows the activation it
-starts: ok only once the service came up (connect: and stayed up for
---settle); failed, at once, when the service or the socket failed.`
+// probeFlags are the flags of `socktui probe` as given.
+type probeFlags struct {
+	kind                         string
+	timeout, coldTimeout, settle time.Duration
+	json                         bool
+}
 
-// probeOptions are the arguments of `socktui probe`.
+// probeOptions are the arguments of `socktui probe`, checked.
 type probeOptions struct {
 	units       []string
 	kind        unit.Kind
@@ -63,33 +105,22 @@ type probeOptions struct {
 	system      bool
 }
 
-const probeUsage = "[UNIT...] [--kind auto|echo|connect|http] [--timeout D] [--cold-timeout D] [--settle D] [--json] [--system]"
-
-func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
-	fs := newFlagSet(env, "probe", probeUsage)
-	kind := fs.String("kind", string(unit.KindAuto), "probe kind, and what its ok proves:\n"+kindHelp)
-	timeout := fs.Duration("timeout", probe.DefaultTimeout, "timeout of a probe whose service is already active")
-	cold := fs.Duration("cold-timeout", probe.DefaultColdTimeout, "timeout of a probe that must first activate its service")
-	settle := fs.Duration("settle", probe.DefaultSettle, "how long a cold connect probe watches the service it started stay up")
-	asJSON := fs.Bool("json", false, "print a JSON array of results")
-	system := fs.Bool("system", false, "probe the system manager's socket units instead of the user manager's")
-	units, err := parseFlags(fs, args)
-	if err != nil {
-		return probeOptions{}, err
-	}
-	k, err := probe.ParseKind(*kind)
+// options checks the flags and the units named and returns the options,
+// bare unit names completed to .socket ones; bad input is a UsageError.
+func (f probeFlags) options(units []string, system bool) (probeOptions, error) {
+	k, err := probe.ParseKind(f.kind)
 	if err != nil {
 		return probeOptions{}, usagef("--kind: %v", err)
 	}
-	opts := probeOptions{units: units, kind: k, timeout: *timeout, coldTimeout: *cold, settle: *settle, json: *asJSON, system: *system}
+	opts := probeOptions{kind: k, timeout: f.timeout, coldTimeout: f.coldTimeout, settle: f.settle, json: f.json, system: system}
 	if opts.timeout <= 0 || opts.coldTimeout <= 0 || opts.settle <= 0 {
 		return probeOptions{}, usagef("timeouts and --settle must be positive")
 	}
-	for i, u := range opts.units {
+	for _, u := range units {
 		if err := systemdbus.CheckPattern(u); err != nil {
 			return probeOptions{}, usagef("%v", err)
 		}
-		opts.units[i] = systemdbus.SocketName(u)
+		opts.units = append(opts.units, systemdbus.SocketName(u))
 	}
 	return opts, nil
 }

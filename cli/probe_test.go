@@ -35,6 +35,19 @@ func testEnv() (*Env, *bytes.Buffer, *bytes.Buffer) {
 	return &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}, &out, &errOut
 }
 
+// parseProbeArgs runs `socktui probe ARGS` through the command line's
+// parsing and checks, and returns the options runProbe would get.
+func parseProbeArgs(env *Env, args []string) (probeOptions, error) {
+	var got probeOptions
+	g := &globals{env: env}
+	line := append([]string{"probe"}, args...)
+	root := newBareRoot(g, line)
+	root.AddCommand(newProbeCommand(g, func(_ context.Context, opts probeOptions) error { got = opts; return nil }))
+	root.SetArgs(line)
+	_, err := root.ExecuteC()
+	return got, err
+}
+
 func TestParseProbeArgs(t *testing.T) {
 	tests := []struct {
 		args    []string

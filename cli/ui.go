@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
 
 	"github.com/socktui/socktui/demo"
 	"github.com/socktui/socktui/internal/termtext"
@@ -18,23 +20,21 @@ import (
 	"github.com/socktui/socktui/workloads/echo"
 )
 
+// addUI makes root open the interactive UI, with its flag --kind.
+func addUI(root *cobra.Command, g *globals) {
+	var kind string
+	root.Flags().StringVar(&kind, "kind", string(unit.KindAuto), "probe `KIND` of p and P: auto, echo, connect or http (see above)")
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return runUI(cmd.Context(), g, kind) }
+}
+
 // runUI opens the interactive UI on the user (or system) manager.
-func runUI(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "", "[--system] [--kind auto|echo|connect|http]")
-	system := fs.Bool("system", false, "talk to the system manager instead of the user manager")
-	kind := fs.String("kind", string(unit.KindAuto), "probe kind of p and P, and what its ok proves:\n"+kindHelp)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	k, err := probe.ParseKind(*kind)
+func runUI(ctx context.Context, g *globals, kind string) error {
+	env := g.env
+	k, err := probe.ParseKind(kind)
 	if err != nil {
 		return usagef("--kind: %v", err)
 	}
-	client, err := connect(ctx, env, *system)
+	client, err := connect(ctx, env, g.system)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 		}
 		return sess.Install(ctx)
 	}
-	if *system {
+	if g.system {
 		install = nil
 	}
 	defer func() {
@@ -78,41 +78,81 @@ func runUI(ctx context.Context, env *Env, args []string) error {
 	})
 }
 
+// demoFlags are the flags of `socktui demo`.
+type demoFlags struct {
+	mode              string
+	port              int
+	idleExit          time.Duration
+	sandbox, noPodman bool
+	echoBinary        string
+}
+
+// newDemoCommand is `socktui demo`.
+func newDemoCommand(g *globals) *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the UI on the bundled echo workload, in a private manager if needed",
+		Long: `Run the UI on socktui's bundled echo workload: socket units listening on
+every socket type systemd can pass, and the echo service they activate, in
+a container when Podman works. It uses the user manager, or a private one
+when none is reachable or with --sandbox, and removes everything it
+installed on exit.`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.system {
+				return usagef("--system: the demo runs in a user manager or a private one, not the system manager")
+			}
+			return runDemo(cmd.Context(), g.env, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.mode, "mode", "auto", "how to run the echo workload: `MODE` is auto (container when Podman works), container or bare")
+	fs.IntVar(&f.port, "port", 0, "TCP/UDP `PORT` of the echo workload on 127.0.0.1 and [::1] (0: a free one)")
+	fs.DurationVar(&f.idleExit, "idle-exit", demo.DefaultIdleExit, "the echo service exits after this long without traffic (0: never)")
+	fs.BoolVar(&f.sandbox, "sandbox", false, "use a private systemd user manager even when a user manager is reachable")
+	fs.BoolVar(&f.noPodman, "no-podman-socket", false, "do not start the manager's podman.socket")
+	fs.StringVar(&f.echoBinary, "echo-binary", "", "`PATH` of the socktui-echo binary (default: beside socktui, then PATH)")
+	cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var names []cobra.Completion
+		for _, m := range demoModes() {
+			names = append(names, m.name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// demoMode is a value of demo's --mode and the echo.Mode it means.
+type demoMode struct {
+	name string
+	mode echo.Mode
+}
+
+// demoModes are the values of demo's --mode; auto is the zero Mode, which
+// chooses a container when Podman works.
+func demoModes() []demoMode {
+	return []demoMode{{"auto", ""}, {"container", echo.ModeContainer}, {"bare", echo.ModeBare}}
+}
+
 // runDemo runs the UI on the bundled echo workload, in a private manager
 // when no user manager is reachable, and removes everything on exit.
-func runDemo(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "demo", "[--mode auto|container|bare] [--port N] [--idle-exit D] [--sandbox] [--no-podman-socket]")
-	mode := fs.String("mode", "auto", "how to run the echo workload: auto (container when Podman works), container or bare")
-	port := fs.Int("port", 0, "TCP/UDP port of the echo workload on 127.0.0.1 and [::1] (0: a free one)")
-	idle := fs.Duration("idle-exit", demo.DefaultIdleExit, "the echo service exits after this long without traffic (0: never)")
-	forceSandbox := fs.Bool("sandbox", false, "use a private systemd user manager even when a user manager is reachable")
-	noPodman := fs.Bool("no-podman-socket", false, "do not start the manager's podman.socket")
-	echoBin := fs.String("echo-binary", "", "path of the socktui-echo binary (default: beside socktui, then PATH)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
+func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	opts := demo.Options{
-		Port: *port, EchoBinary: *echoBin, Sandbox: *forceSandbox, NoPodmanSocket: *noPodman,
-		Progress: env.Stderr, Getenv: env.Getenv, IdleExit: *idle,
+		Port: f.port, EchoBinary: f.echoBinary, Sandbox: f.sandbox, NoPodmanSocket: f.noPodman,
+		Progress: env.Stderr, Getenv: env.Getenv, IdleExit: f.idleExit,
 	}
-	if *idle == 0 {
+	if f.idleExit == 0 {
 		opts.IdleExit = -1
 	}
-	switch *mode {
-	case "auto":
-	case "container":
-		opts.Mode = echo.ModeContainer
-	case "bare":
-		opts.Mode = echo.ModeBare
-	default:
-		return usagef("--mode must be auto, container or bare, not %q", *mode)
+	i := slices.IndexFunc(demoModes(), func(m demoMode) bool { return m.name == f.mode })
+	if i < 0 {
+		return usagef("--mode must be auto, container or bare, not %q", f.mode)
 	}
-	if *port < 0 || *port > 65535 {
-		return usagef("--port %d is out of range", *port)
+	opts.Mode = demoModes()[i].mode
+	if f.port < 0 || f.port > 65535 {
+		return usagef("--port %d is out of range", f.port)
 	}
 
 	sess, err := demo.Start(ctx, opts)

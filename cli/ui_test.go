@@ -22,7 +22,7 @@ func TestUIUsageErrors(t *testing.T) {
 		{[]string{"demo", "--mode", "vm"}, "--mode must be auto, container or bare"},
 		{[]string{"demo", "--port", "70000"}, "out of range"},
 		{[]string{"demo", "extra"}, `unexpected argument "extra"`},
-		{[]string{"demo", "--bogus"}, "flag provided but not defined"},
+		{[]string{"demo", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"--system", "extra"}, `unexpected argument "extra"`},
 		{[]string{"--kind", "ping"}, `--kind: unknown probe kind "ping": want auto, echo, connect or http`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
