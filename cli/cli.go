@@ -57,6 +57,12 @@ func usagef(format string, args ...any) error {
 // (a table with failed rows, say) and only wants ExitFailure.
 var errSilent = errors.New("failure already reported")
 
+// exitStatus is returned by a command that chose its exit status itself
+// (echo-server, whose workload returns one) and has reported why.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // Run runs socktui with args (without the program name) and returns the exit
 // status. ctx is cancelled on SIGINT/SIGTERM by main; every command stops
 // and cleans up when it is.
@@ -102,13 +108,18 @@ func report(env *Env, name string, err error) int {
 	if name != "" {
 		prefix, help = "socktui "+name, "socktui "+name+" --help"
 	}
-	var ue *UsageError
+	var (
+		ue     *UsageError
+		status exitStatus
+	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.Stderr, "%s: %s\nRun '%s' for usage.\n", prefix, termtext.Clean(ue.Msg), help)
 		return ExitUsage
+	case errors.As(err, &status):
+		return int(status)
 	case errors.Is(err, errSilent):
 		return ExitFailure
 	case errors.Is(err, context.Canceled):

@@ -43,6 +43,7 @@ func newRootCommand(env *Env, line []string) (*cobra.Command, *globals) {
 		newActionCommand(g, "stop", "Stop socket units"),
 		newActionCommand(g, "restart", "Restart socket units"),
 		newActionCommand(g, "reset-failed", "Reset failed units; a failed socket listens again"),
+		newEchoServerCommand(g),
 	)
 	root.SetHelpCommand(newHelpCommand())
 	addCompletionCommand(root)
