@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	"github.com/socktui/socktui/unit"
 )
@@ -16,25 +17,34 @@ import (
 // in plain words, for example that systemd refuses to start a socket whose
 // service is still active.
 func (c *Client) StartUnit(ctx context.Context, name string) error {
-	return c.runJob(ctx, "start", name, "StartUnit", name, "replace")
+	return c.runJob(ctx, "start", name, func(ctx context.Context, j *sd.Conn, ch chan<- string) (int, error) {
+		return j.StartUnitContext(ctx, name, "replace", ch)
+	})
 }
 
 // StopUnit stops unit and waits for its job to finish.
 func (c *Client) StopUnit(ctx context.Context, name string) error {
-	return c.runJob(ctx, "stop", name, "StopUnit", name, "replace")
+	return c.runJob(ctx, "stop", name, func(ctx context.Context, j *sd.Conn, ch chan<- string) (int, error) {
+		return j.StopUnitContext(ctx, name, "replace", ch)
+	})
 }
 
 // RestartUnit restarts unit (starting it when it is stopped) and waits for
 // its job to finish.
 func (c *Client) RestartUnit(ctx context.Context, name string) error {
-	return c.runJob(ctx, "restart", name, "RestartUnit", name, "replace")
+	return c.runJob(ctx, "restart", name, func(ctx context.Context, j *sd.Conn, ch chan<- string) (int, error) {
+		return j.RestartUnitContext(ctx, name, "replace", ch)
+	})
 }
 
 // ResetFailed clears unit's failed state and its start-limit counters. It
-// runs no job and returns when the manager has done it.
+// runs no job and returns when the manager has done it, within callTimeout.
 func (c *Client) ResetFailed(ctx context.Context, name string) error {
-	var err error
-	_, err = c.retry(ctx, func(s *session) error { return c.call(ctx, s, "ResetFailedUnit", name).Err })
+	_, err := c.retry(ctx, func(s *session) error {
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		return s.jobs.ResetFailedUnitContext(ctx, name)
+	})
 	if err != nil {
 		return fmt.Errorf("reset-failed %s: %w", name, explain(err, "reset-failed", name))
 	}
@@ -101,37 +111,21 @@ const (
 	listTimeout = 60 * time.Second
 )
 
-// call calls a manager method, allowing polkit to ask the user for
-// authorization on the system manager. It gives up after callTimeout.
-func (c *Client) call(ctx context.Context, s *session, method string, args ...any) *dbus.Call {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	msg := &dbus.Message{
-		Type: dbus.TypeMethodCall,
-		Headers: map[dbus.HeaderField]dbus.Variant{
-			dbus.FieldPath:        dbus.MakeVariant(managerPath),
-			dbus.FieldDestination: dbus.MakeVariant(busName),
-			dbus.FieldInterface:   dbus.MakeVariant(managerIface),
-			dbus.FieldMember:      dbus.MakeVariant(method),
-		},
-		Body: args,
-	}
-	if c.opts.System {
-		msg.Flags = dbus.FlagAllowInteractiveAuthorization
-	}
-	if len(args) > 0 {
-		msg.Headers[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(args...))
-	}
-	return <-s.conn.SendWithContext(ctx, msg, make(chan *dbus.Call, 1)).Done
-}
+// startFunc starts a job with one of go-systemd's calls (StartUnitContext
+// and its kin), which sends the job's result to ch when it ends.
+type startFunc func(ctx context.Context, jobs *sd.Conn, ch chan<- string) (int, error)
 
-// runJob calls a manager method that returns a job and waits for the job's
-// JobRemoved signal.
-func (c *Client) runJob(ctx context.Context, verb, name, method string, args ...any) error {
-	var result <-chan string
+// runJob starts a job and waits for its end. The call is bounded by
+// callTimeout, the job by ctx alone. go-systemd registers ch before it can
+// read the job's JobRemoved, and sends the result into ch's buffer; it
+// never closes ch, so a connection that closes first is seen on its
+// context.
+func (c *Client) runJob(ctx context.Context, verb, name string, start startFunc) error {
+	result := make(chan string, 1)
 	s, err := c.retry(ctx, func(s *session) error {
-		var err error
-		result, err = c.startJob(ctx, s, method, args...)
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		_, err := start(ctx, s.jobs, result)
 		return err
 	})
 	if err != nil {
@@ -140,34 +134,19 @@ func (c *Client) runJob(ctx context.Context, verb, name, method string, args ...
 	var r string
 	select {
 	case r = <-result:
+	case <-s.conn.Context().Done():
+		select {
+		case r = <-result: // it ended as the connection closed
+		default:
+			return fmt.Errorf("%s %s: the connection closed before the job finished: %w", verb, name, ErrDisconnected)
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("%s %s: waiting for the job: %w", verb, name, ctx.Err())
 	}
 	if r == "done" {
 		return nil
 	}
-	if r == "" {
-		return fmt.Errorf("%s %s: the connection closed before the job finished: %w", verb, name, ErrDisconnected)
-	}
 	return fmt.Errorf("%s %s: %w", verb, name, c.jobFailure(ctx, s, verb, name, r))
-}
-
-// startJob calls method and registers a waiter for the job it returns. No
-// lock is held across the call: the dispatcher must keep reading signals
-// while the reply is on its way (with one connection, a blocked dispatcher
-// stalls the reply itself). A JobRemoved that overtakes the reply is kept by
-// the dispatcher and handed over here.
-func (c *Client) startJob(ctx context.Context, s *session, method string, args ...any) (<-chan string, error) {
-	select {
-	case <-s.done:
-		return nil, ErrDisconnected
-	default:
-	}
-	var job dbus.ObjectPath
-	if err := c.call(ctx, s, method, args...).Store(&job); err != nil {
-		return nil, err
-	}
-	return s.await(job), nil
 }
 
 // jobFailure explains a job result other than "done".
@@ -182,37 +161,50 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, name, result 
 	case "skipped", "unsupported", "invalid":
 		return fmt.Errorf("%w: the job was %s", ErrRefused, result)
 	}
-	// "failed": say why, from the unit's own state.
-	read := func(p dbus.ObjectPath, iface, prop string, out any) {
-		var v dbus.Variant
-		if s.object(p).CallWithContext(ctx, propsIface+".Get", 0, iface, prop).Store(&v) == nil {
-			_ = v.Store(out)
+	// "failed": say why, from the unit's own state, read within callTimeout.
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	read := func(unit, typ, prop string, out any) {
+		if p, err := s.jobs.GetUnitTypePropertyContext(ctx, unit, typ, prop); err == nil {
+			_ = p.Value.Store(out)
 		}
 	}
-	p := unitPath(name)
 	var active, res, load string
-	read(p, unitIface, "ActiveState", &active)
-	read(p, unitIface, "LoadState", &load)
+	read(name, "Unit", "ActiveState", &active)
+	read(name, "Unit", "LoadState", &load)
 	if load != "" && load != "loaded" {
 		return fmt.Errorf("%w: the unit is %s", ErrRefused, load)
 	}
-	iface := serviceIface
+	typ := "Service"
 	if strings.HasSuffix(name, ".socket") {
-		iface = socketIface
+		typ = "Socket"
 	}
-	read(p, iface, "Result", &res)
-	if iface == socketIface && verb != "stop" {
+	read(name, typ, "Result", &res)
+	starting := typ == "Socket" && verb != "stop"
+	if starting {
 		var triggers []string
-		read(p, unitIface, "Triggers", &triggers)
+		read(name, "Unit", "Triggers", &triggers)
 		for _, t := range triggers {
 			var st string
-			read(unitPath(t), unitIface, "ActiveState", &st)
+			read(t, "Unit", "ActiveState", &st)
 			if st == "active" || st == "activating" || st == "deactivating" || st == "reloading" {
 				return fmt.Errorf("%w: systemd will not start a socket whose service %s is still %s; "+
 					"stop %s first, or let it exit", ErrRefused, t, st, t)
 			}
 		}
 	}
+	if starting && (res == "" || res == "success") {
+		return fmt.Errorf("%w: the job failed and the socket is %s: systemd could not open its listeners "+
+			"(an address already in use, a missing folder or a permission; see systemctl status %s)", ErrRefused, orUnknown(active), name)
+	}
+	if res != "" && res != "success" {
+		return fmt.Errorf("%w: the job failed (%s: %s); the unit is %s", ErrRefused, res, resultWords(res, name), orUnknown(active))
+	}
+	return fmt.Errorf("%w: the job failed; the unit is %s (see systemctl status %s)", ErrRefused, orUnknown(active), name)
+}
+
+// resultWords says in words what a unit's Result means.
+func resultWords(res, name string) string {
 	why := map[string]string{
 		"resources":               "systemd could not set it up (an address already in use, a missing directory, or a limit)",
 		"exit-code":               "its process exited with a failure code",
@@ -226,16 +218,9 @@ func (c *Client) jobFailure(ctx context.Context, s *session, verb, name, result 
 		"protocol":                "its service broke the protocol",
 	}[res]
 	if why == "" {
-		why = "see journalctl or systemctl status " + name
+		return "see journalctl or systemctl status " + name
 	}
-	if iface == socketIface && verb != "stop" && (res == "" || res == "success") {
-		return fmt.Errorf("%w: the job failed and the socket is %s: systemd could not open its listeners "+
-			"(an address already in use, a missing folder or a permission; see systemctl status %s)", ErrRefused, orUnknown(active), name)
-	}
-	if res != "" && res != "success" {
-		return fmt.Errorf("%w: the job failed (%s: %s); the unit is %s", ErrRefused, res, why, orUnknown(active))
-	}
-	return fmt.Errorf("%w: the job failed; the unit is %s (see systemctl status %s)", ErrRefused, orUnknown(active), name)
+	return why
 }
 
 // explain turns a D-Bus error from the manager into one a person can act
@@ -283,7 +268,7 @@ func orDefault(s, def string) string {
 }
 
 // CreateTransientSocket creates t's socket and service units in one call
-// (StartTransientUnit with the service as an auxiliary unit), starts the
+// (StartTransientUnitAux, the service as the auxiliary unit), starts the
 // socket and waits for the job.
 func (c *Client) CreateTransientSocket(ctx context.Context, t unit.SocketSpec) error {
 	if !strings.HasSuffix(t.Name, ".socket") {
@@ -300,68 +285,62 @@ func (c *Client) CreateTransientSocket(ctx context.Context, t unit.SocketSpec) e
 	for i, l := range t.Listen {
 		listen[i] = struct{ Type, Address string }{l.Type, l.Address}
 	}
-	sockProps := []property{
-		{"Description", dbus.MakeVariant(orDefault(t.Description, t.Name))},
-		{"Listen", dbus.MakeVariant(listen)},
+	sockProps := []sd.Property{
+		sd.PropDescription(orDefault(t.Description, t.Name)),
+		{Name: "Listen", Value: dbus.MakeVariant(listen)},
 	}
 	if t.Accept {
-		sockProps = append(sockProps, property{"Accept", dbus.MakeVariant(true)})
+		sockProps = append(sockProps, sd.Property{Name: "Accept", Value: dbus.MakeVariant(true)})
 	}
 	if t.RemoveOnStop {
-		sockProps = append(sockProps, property{"RemoveOnStop", dbus.MakeVariant(true)})
+		sockProps = append(sockProps, sd.Property{Name: "RemoveOnStop", Value: dbus.MakeVariant(true)})
 	}
-	svcProps := []property{
-		{"Description", dbus.MakeVariant(orDefault(svc.Description, svc.Name))},
-		{"ExecStart", execProp(svc.ExecStart)},
+	// PropExecStart's flag is systemd's ignore-failure (go-systemd calls it
+	// uncleanIsFailure): false, a failing command fails the service.
+	svcProps := []sd.Property{
+		sd.PropDescription(orDefault(svc.Description, svc.Name)),
+		sd.PropExecStart(svc.ExecStart, false),
 	}
-	if len(svc.ExecStartPre) > 0 {
-		svcProps = append(svcProps, property{"ExecStartPre", execProp(svc.ExecStartPre...)})
-	}
-	if len(svc.ExecStop) > 0 {
-		svcProps = append(svcProps, property{"ExecStop", execProp(svc.ExecStop...)})
-	}
-	if len(svc.ExecStopPost) > 0 {
-		svcProps = append(svcProps, property{"ExecStopPost", execProp(svc.ExecStopPost...)})
+	for _, e := range []struct {
+		name string
+		cmds [][]string
+	}{{"ExecStartPre", svc.ExecStartPre}, {"ExecStop", svc.ExecStop}, {"ExecStopPost", svc.ExecStopPost}} {
+		if len(e.cmds) > 0 {
+			svcProps = append(svcProps, execList(e.name, e.cmds))
+		}
 	}
 	for _, kv := range [][2]string{{"Type", svc.Type}, {"NotifyAccess", svc.NotifyAccess}, {"KillMode", svc.KillMode}} {
 		if kv[1] != "" {
-			svcProps = append(svcProps, property{kv[0], dbus.MakeVariant(kv[1])})
+			svcProps = append(svcProps, sd.Property{Name: kv[0], Value: dbus.MakeVariant(kv[1])})
 		}
 	}
 	if len(svc.Environment) > 0 {
-		svcProps = append(svcProps, property{"Environment", dbus.MakeVariant(svc.Environment)})
+		svcProps = append(svcProps, sd.Property{Name: "Environment", Value: dbus.MakeVariant(svc.Environment)})
 	}
 	if svc.TimeoutStopSec > 0 {
-		svcProps = append(svcProps, property{"TimeoutStopUSec", dbus.MakeVariant(uint64(svc.TimeoutStopSec.Microseconds()))})
+		svcProps = append(svcProps, sd.Property{Name: "TimeoutStopUSec", Value: dbus.MakeVariant(uint64(svc.TimeoutStopSec.Microseconds()))})
 	}
-	aux := []auxUnit{{svc.Name, svcProps}}
-	return c.runJob(ctx, "create", t.Name, "StartTransientUnit", t.Name, "fail", sockProps, aux)
+	aux := []sd.PropertyCollection{{Name: svc.Name, Properties: svcProps}}
+	return c.runJob(ctx, "create", t.Name, func(ctx context.Context, j *sd.Conn, ch chan<- string) (int, error) {
+		return j.StartTransientUnitAux(ctx, t.Name, "fail", sockProps, aux, ch)
+	})
 }
 
-type property struct {
-	Name  string
-	Value dbus.Variant
-}
-
-type auxUnit struct {
-	Name       string
-	Properties []property
-}
-
-// execProp builds an Exec* property value, a(sasb).
-func execProp(cmds ...[]string) dbus.Variant {
-	type execSpec struct {
+// execList is an Exec* property of several commands, a(sasb) as
+// sd.PropExecStart writes for its one command.
+func execList(name string, cmds [][]string) sd.Property {
+	type execCommand struct {
 		Path          string
 		Args          []string
 		IgnoreFailure bool
 	}
-	out := make([]execSpec, 0, len(cmds))
+	out := make([]execCommand, 0, len(cmds))
 	for _, c := range cmds {
 		if len(c) > 0 {
-			out = append(out, execSpec{c[0], c, false})
+			out = append(out, execCommand{c[0], c, false})
 		}
 	}
-	return dbus.MakeVariant(out)
+	return sd.Property{Name: name, Value: dbus.MakeVariant(out)}
 }
 
 // RemoveTransient stops a transient socket and its service and clears a

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -48,7 +49,9 @@ var (
 // Options configure Connect. The zero value connects to the user manager of
 // the calling process.
 type Options struct {
-	// System selects the system manager instead of the user manager.
+	// System selects the system manager instead of the user manager. The
+	// default transport then lets polkit ask the user to authorize a call
+	// (interactiveAuth); a custom Dial's connection decides for itself.
 	System bool
 	// Dial, when set, replaces the default transport: it returns an
 	// authenticated *dbus.Conn, created with ConnOptions() so that signals
@@ -110,61 +113,14 @@ type dialled struct {
 	private string
 }
 
-// session is one live connection with its job-result dispatcher.
+// session is one live connection to the manager. conn is socktui's own
+// godbus connection: Watch reads its signals, listings call on it. jobs is
+// go-systemd's client over that same connection (jobClient): the actions run
+// their jobs and read why one failed through it.
 type session struct {
 	conn    *dbus.Conn
+	jobs    *sd.Conn
 	private string // see dialled
-	sigs    chan *dbus.Signal
-
-	mu   sync.Mutex                      // guards jobs and ended
-	jobs map[dbus.ObjectPath]chan string // waiters, each buffered for its one result
-	// ended holds results of jobs nobody waits for yet: a JobRemoved can
-	// overtake the reply that names its job. Bounded: the oldest go first.
-	ended      map[dbus.ObjectPath]string
-	endedOrder []dbus.ObjectPath
-	done       chan struct{} // closed when the dispatcher has seen the connection close
-}
-
-// maxEnded bounds session.ended: jobs other clients started end there too.
-const maxEnded = 1024
-
-// await returns a channel that receives job's result ("" if the connection
-// closes first).
-func (s *session) await(job dbus.ObjectPath) <-chan string {
-	ch := make(chan string, 1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.ended[job]; ok {
-		delete(s.ended, job)
-		ch <- r
-		return ch
-	}
-	select {
-	case <-s.done:
-		close(ch)
-	default:
-		s.jobs[job] = ch
-	}
-	return ch
-}
-
-// jobEnded delivers a JobRemoved result to its waiter, or keeps it for one
-// that has not registered yet. It never blocks on anything but s.mu, which
-// is never held across a D-Bus call.
-func (s *session) jobEnded(job dbus.ObjectPath, result string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ch, ok := s.jobs[job]; ok {
-		ch <- result
-		delete(s.jobs, job)
-		return
-	}
-	if len(s.endedOrder) >= maxEnded {
-		delete(s.ended, s.endedOrder[0])
-		s.endedOrder = s.endedOrder[1:]
-	}
-	s.ended[job] = result
-	s.endedOrder = append(s.endedOrder, job)
 }
 
 // Connect connects to the user manager (or the system manager with
@@ -239,13 +195,34 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 			return nil, err
 		}
 	}
-	s := &session{conn: conn, private: d.private, sigs: make(chan *dbus.Signal, 16),
-		jobs: map[dbus.ObjectPath]chan string{}, ended: map[dbus.ObjectPath]string{},
-		done: make(chan struct{})}
-	conn.Signal(s.sigs)
-	go s.dispatch()
-	c.cur = s
-	return s, nil
+	jobs, err := jobClient(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c.cur = &session{conn: conn, jobs: jobs, private: d.private}
+	return c.cur, nil
+}
+
+// jobClient builds go-systemd's client over conn. NewConnection asks its
+// dial function for two connections, one for calls and one for signals;
+// both are conn. go-systemd holds its job lock across the call that starts
+// a job, so its dispatcher cannot hand out a JobRemoved before the waiter
+// is registered, and waits for the lock meanwhile; that stalls nothing else
+// because godbus's signal handlers never block conn's reader on a slow
+// channel (the sequential handler of ConnOptions queues without bound).
+// NewConnection's AddMatch call (answered with an error peer to peer, and
+// redundant on a bus) has no timeout: conn is closed when ctx ends or
+// callTimeout passes first, so that a frozen manager cannot hold Connect.
+func jobClient(ctx context.Context, conn *dbus.Conn) (*sd.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	jobs, err := sd.NewConnection(func() (*dbus.Conn, error) { return conn, nil })
+	if !stop() {
+		return nil, fmt.Errorf("systemdbus: the manager did not answer: %w", ctx.Err())
+	}
+	return jobs, err
 }
 
 // subscribe readies a bus connection: Hello, a match rule for the manager's
@@ -262,28 +239,6 @@ func subscribe(ctx context.Context, conn *dbus.Conn) error {
 		return fmt.Errorf("systemdbus: subscribe: %w", explain(err, "", ""))
 	}
 	return nil
-}
-
-// dispatch hands JobRemoved results to the actions waiting for them. It
-// ends when the connection closes; waiters then get "".
-func (s *session) dispatch() {
-	defer func() {
-		s.mu.Lock()
-		for p, ch := range s.jobs {
-			close(ch)
-			delete(s.jobs, p)
-		}
-		close(s.done)
-		s.mu.Unlock()
-	}()
-	for sig := range s.sigs {
-		if sig.Name != managerIface+".JobRemoved" || len(sig.Body) < 4 {
-			continue
-		}
-		path, _ := sig.Body[1].(dbus.ObjectPath)
-		result, _ := sig.Body[3].(string)
-		s.jobEnded(path, result)
-	}
 }
 
 // defaultDial tries the manager's private socket, then the bus.
@@ -315,7 +270,7 @@ func (c *Client) defaultDial(ctx context.Context) (dialled, error) {
 	var tried []string
 	var permErr error
 	if private != "" {
-		conn, err := DialPrivate(ctx, private)
+		conn, err := dialPrivate(ctx, private, c.connOptions())
 		if err == nil {
 			return dialled{conn: conn, private: private}, nil
 		}
@@ -327,7 +282,7 @@ func (c *Client) defaultDial(ctx context.Context) (dialled, error) {
 		tried = append(tried, "the private socket ($XDG_RUNTIME_DIR is not set)")
 	}
 	if busAddr != "" {
-		conn, err := dialBus(ctx, busAddr)
+		conn, err := dialBus(ctx, busAddr, c.connOptions())
 		if err == nil {
 			return dialled{conn: conn, bus: true}, nil
 		}
@@ -351,10 +306,14 @@ func (c *Client) defaultDial(ctx context.Context) (dialled, error) {
 // with EXTERNAL authentication, as systemctl does. The connection is made
 // with ConnOptions. Tests use it to build an Options.Dial.
 func DialPrivate(ctx context.Context, path string) (*dbus.Conn, error) {
+	return dialPrivate(ctx, path, ConnOptions())
+}
+
+func dialPrivate(ctx context.Context, path string, opts []dbus.ConnOption) (*dbus.Conn, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	return dialAuth(ctx, "unix:path="+path, func(conn *dbus.Conn) error {
+	return dialAuth(ctx, "unix:path="+path, opts, func(conn *dbus.Conn) error {
 		return conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))})
 	})
 }
@@ -380,14 +339,34 @@ type bufferedStream struct {
 
 func (b bufferedStream) Read(p []byte) (int, error) { return b.r.Read(p) }
 
-func dialBus(ctx context.Context, addr string) (*dbus.Conn, error) {
-	return dialAuth(ctx, addr, func(conn *dbus.Conn) error { return conn.Auth(nil) })
+func dialBus(ctx context.Context, addr string, opts []dbus.ConnOption) (*dbus.Conn, error) {
+	return dialAuth(ctx, addr, opts, func(conn *dbus.Conn) error { return conn.Auth(nil) })
+}
+
+// connOptions are the options of the default transport's connections:
+// ConnOptions and, on the system manager, interactiveAuth.
+func (c *Client) connOptions() []dbus.ConnOption {
+	if c.opts.System {
+		return append(ConnOptions(), interactiveAuth())
+	}
+	return ConnOptions()
+}
+
+// interactiveAuth marks every method call as one polkit may ask the user to
+// authorize, as systemctl does on the system manager. go-systemd calls with
+// no flags, so the connection adds it to each call it sends.
+func interactiveAuth() dbus.ConnOption {
+	return dbus.WithOutgoingInterceptor(func(m *dbus.Message) {
+		if m.Type == dbus.TypeMethodCall {
+			m.Flags |= dbus.FlagAllowInteractiveAuthorization
+		}
+	})
 }
 
 // dialAuth dials addr and authenticates within ctx: a socket whose server
 // accepts but never answers must not hang the caller.
-func dialAuth(ctx context.Context, addr string, auth func(*dbus.Conn) error) (*dbus.Conn, error) {
-	conn, err := dbus.Dial(addr, ConnOptions()...)
+func dialAuth(ctx context.Context, addr string, opts []dbus.ConnOption, auth func(*dbus.Conn) error) (*dbus.Conn, error) {
+	conn, err := dbus.Dial(addr, opts...)
 	if err != nil {
 		return nil, err
 	}

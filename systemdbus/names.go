@@ -7,28 +7,18 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
 const unitPathPrefix = "/org/freedesktop/systemd1/unit/"
 
-// unitPath is the object path systemd gives unit name: every byte that is
-// not an ASCII letter or digit becomes _xx (bus_label_escape).
+// unitPath is the object path systemd gives unit name (bus_label_escape):
+// every byte that is not an ASCII letter or digit, and a leading digit,
+// becomes _xx. sd.PathBusEscape writes a byte below 0x10 with one hex digit;
+// no unit name holds one.
 func unitPath(name string) dbus.ObjectPath {
-	if name == "" {
-		return unitPathPrefix + "_"
-	}
-	var b strings.Builder
-	b.WriteString(unitPathPrefix)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "_%02x", c)
-		}
-	}
-	return dbus.ObjectPath(b.String())
+	return dbus.ObjectPath(unitPathPrefix + sd.PathBusEscape(name))
 }
 
 // unitName reverses unitPath; ok is false for paths that are not unit paths.

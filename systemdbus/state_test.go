@@ -12,6 +12,8 @@ func TestUnitPathRoundTrip(t *testing.T) {
 		{"echo.socket", "/org/freedesktop/systemd1/unit/echo_2esocket"},
 		{"web-echo@0-127.0.0.1:3000.service", "/org/freedesktop/systemd1/unit/web_2decho_400_2d127_2e0_2e0_2e1_3a3000_2eservice"},
 		{"a_b.socket", "/org/freedesktop/systemd1/unit/a_5fb_2esocket"},
+		{"1echo.socket", "/org/freedesktop/systemd1/unit/_31echo_2esocket"}, // a leading digit is escaped
+		{"a1.socket", "/org/freedesktop/systemd1/unit/a1_2esocket"},
 		{"", "/org/freedesktop/systemd1/unit/_"},
 	}
 	for _, tt := range tests {
