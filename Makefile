@@ -7,9 +7,8 @@ BIN := bin
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
 
-build: ## build bin/socktui and bin/socktui-echo (static binaries)
+build: ## build bin/socktui, a static binary; the demo's echo workload is its echo-server subcommand
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/socktui ./cmd/socktui
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/socktui-echo ./workloads/echo/cmd/socktui-echo
 
 demo: deps build ## run socktui on the bundled echo workload
 	$(BIN)/socktui demo

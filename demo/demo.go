@@ -4,6 +4,11 @@
 // Podman works here, else as a bare process — and the manager's
 // podman.socket. Close removes all of it.
 //
+// The echo server is the running executable itself: its units run
+// `socktui echo-server` (echo.Subcommand), and the container image is
+// built from the same binary, so that the socktui binary alone (as `go
+// install` leaves it) is all the demo needs.
+//
 // It never imports Bubble Tea: cli wires a Session into the UI.
 package demo
 
@@ -27,10 +32,6 @@ import (
 // Name is the base name of the demo's echo units: Name.socket, Name.service.
 const Name = "socktui-echo"
 
-// EchoBinaryName is the echo workload's executable, built by `make build`
-// into bin/ beside socktui.
-const EchoBinaryName = "socktui-echo"
-
 // PodmanSocket is the user manager's socket-activated Podman API service.
 const PodmanSocket = "podman.socket"
 
@@ -39,8 +40,8 @@ type Options struct {
 	// Mode forces echo.ModeContainer or echo.ModeBare; empty chooses
 	// container mode when Podman can build and run the image, else bare.
 	Mode echo.Mode
-	// EchoBinary is the static socktui-echo binary; empty looks beside the
-	// running executable, then in PATH.
+	// EchoBinary, when set, is a standalone echo server (socktui-echo) to
+	// run instead of the running executable's echo.Subcommand.
 	EchoBinary string
 	// Port is the TCP/UDP port on 127.0.0.1 and [::1]; 0 picks a free one.
 	Port int
@@ -78,6 +79,11 @@ type Session struct {
 	// mode was chosen when it was not asked for.
 	Mode echo.Mode
 	Note string
+	// Image is the image the echo service runs in container mode: built
+	// from the echo server's binary and named by its digest
+	// (echo.ImageTag). The demo leaves it in Podman's storage for the next
+	// run.
+	Image string
 
 	opts              Options
 	runtimeDir        string   // the manager's XDG_RUNTIME_DIR
@@ -183,7 +189,7 @@ func (s *Session) Install(ctx context.Context) error {
 }
 
 func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
-	bin, err := findEchoBinary(s.opts.EchoBinary)
+	bin, args, err := s.echoServer()
 	if err != nil {
 		return echo.Spec{}, err
 	}
@@ -206,29 +212,58 @@ func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
 		UnixDir:    filepath.Join(s.runtimeDir, Name+"-"+strconv.Itoa(port)),
 		VsockPort:  port,
 		Binary:     bin,
+		BinaryArgs: args,
 		RuntimeDir: s.runtimeDir,
 		IdleExit:   idle,
 	}
-	spec.Mode, s.Note = s.chooseMode(ctx, bin)
+	spec.Mode, s.Note = s.chooseMode(ctx, bin, args)
 	if spec.Mode == echo.ModeContainer {
 		spec.Podman, _ = exec.LookPath("podman")
+		spec.Image = s.Image
 	}
 	return spec, nil
 }
 
+// echoServer is the program that runs the echo server, with the arguments
+// that come before the server's flags: this executable with
+// echo.Subcommand, or Options.EchoBinary alone.
+func (s *Session) echoServer() (string, []string, error) {
+	if s.opts.EchoBinary != "" {
+		abs, err := filepath.Abs(s.opts.EchoBinary)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("echo binary: %w", err)
+		}
+		return abs, nil, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("finding the running executable, which serves the echo workload: %w", err)
+	}
+	return exe, []string{echo.Subcommand}, nil
+}
+
 // chooseMode returns the mode to run the echo workload in and, when bare
-// mode was chosen on its own, why.
-func (s *Session) chooseMode(ctx context.Context, bin string) (echo.Mode, string) {
+// mode was chosen on its own, why. For container mode it sets s.Image,
+// building the image from bin when Podman does not have it yet.
+func (s *Session) chooseMode(ctx context.Context, bin string, args []string) (echo.Mode, string) {
 	if s.opts.Mode == echo.ModeBare {
 		return echo.ModeBare, ""
 	}
 	if _, err := exec.LookPath("podman"); err != nil {
 		return echo.ModeBare, "bare mode: podman is not installed"
 	}
-	ok, err := echo.ImageExists(ctx, echo.DefaultImage, s.env)
+	tag, err := echo.ImageTag(bin, args)
+	var ok bool
+	if err == nil {
+		s.Image = tag
+		ok, err = echo.ImageExists(ctx, tag, s.env)
+	}
 	if err == nil && !ok {
-		s.progress("building image %s from %s", echo.DefaultImage, bin)
-		err = echo.BuildImage(ctx, bin, nil, echo.DefaultImage, s.env)
+		s.progress("building image %s from %s", tag, bin)
+		err = echo.BuildImage(ctx, bin, args, tag, s.env)
 	}
 	if err != nil {
 		if s.opts.Mode == echo.ModeContainer {
@@ -291,31 +326,6 @@ func (s *Session) Close(ctx context.Context) error {
 		s.Sandbox = nil
 	}
 	return errors.Join(errs...)
-}
-
-// findEchoBinary returns path when set, else socktui-echo beside the running
-// executable, else in PATH.
-func findEchoBinary(path string) (string, error) {
-	if path != "" {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return "", err
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return "", fmt.Errorf("echo binary: %w", err)
-		}
-		return abs, nil
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), EchoBinaryName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(EchoBinaryName); err == nil {
-		return filepath.Abs(p)
-	}
-	return "", fmt.Errorf("cannot find %s beside socktui or in PATH: build it with `make build` (it lands in bin/), or pass --echo-binary", EchoBinaryName)
 }
 
 func firstLine(s string) string {

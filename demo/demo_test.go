@@ -3,28 +3,35 @@ package demo
 import (
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
+
+	"github.com/socktui/socktui/workloads/echo"
 )
 
-func TestFindEchoBinary(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, EchoBinaryName)
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+// The echo server is the running executable's subcommand, unless a
+// standalone one is named.
+func TestEchoServer(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := findEchoBinary(bin); err != nil || got != bin {
-		t.Errorf("findEchoBinary(%q) = %q, %v", bin, got, err)
+	bin, args, err := (&Session{}).echoServer()
+	if err != nil || bin != self || !slices.Equal(args, []string{echo.Subcommand}) {
+		t.Errorf("echoServer() = %q %q, %v; want %q [%s]", bin, args, err, self, echo.Subcommand)
 	}
-	if _, err := findEchoBinary(filepath.Join(dir, "missing")); err == nil {
-		t.Error("findEchoBinary of a missing file succeeded")
+
+	dir := t.TempDir()
+	standalone := filepath.Join(dir, "socktui-echo")
+	if err := os.WriteFile(standalone, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir)
-	if got, err := findEchoBinary(""); err != nil || got != bin {
-		t.Errorf("findEchoBinary from PATH = %q, %v; want %q", got, err, bin)
+	t.Chdir(dir)
+	bin, args, err = (&Session{opts: Options{EchoBinary: "socktui-echo"}}).echoServer()
+	if err != nil || bin != standalone || args != nil {
+		t.Errorf("echoServer() with EchoBinary = %q %q, %v; want %q alone", bin, args, err, standalone)
 	}
-	t.Setenv("PATH", t.TempDir())
-	if _, err := findEchoBinary(""); err == nil || !strings.Contains(err.Error(), "make build") {
-		t.Errorf("findEchoBinary with none anywhere = %v, want advice to run make build", err)
+	if _, _, err := (&Session{opts: Options{EchoBinary: "missing"}}).echoServer(); err == nil {
+		t.Error("echoServer() with a missing EchoBinary succeeded")
 	}
 }

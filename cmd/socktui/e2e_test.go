@@ -30,10 +30,6 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	sandboxtest.Need(t, "tmux", "tmux")
 	bin := testbin.Build(t, "cmd/socktui")
-	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
-	if filepath.Dir(bin) != filepath.Dir(echoBin) {
-		t.Fatalf("socktui and socktui-echo built into different folders: %s, %s", bin, echoBin)
-	}
 
 	x := &tmux{t: t, session: fmt.Sprintf("socktui-e2e-%d", os.Getpid())}
 	log := filepath.Join(t.TempDir(), "stderr")

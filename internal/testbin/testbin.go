@@ -1,5 +1,8 @@
 // Package testbin builds the project's binaries for tests that run them for
-// real (the CLI, the echo workload), once per test process.
+// real: Build makes static ones once per test process (socktui, whose
+// hidden echo-server subcommand is the demo's workload, and the standalone
+// socktui-echo the workload's own measurements use); Install makes socktui
+// as a user's `go install` does.
 package testbin
 
 import (
@@ -51,6 +54,29 @@ func Build(t testing.TB, pkg string) string {
 	}
 	built[pkg] = out
 	return out
+}
+
+// Install runs `go install ./PKG` (pkg an import path below the module, such
+// as "cmd/socktui") as a user on a fresh machine does, and returns the
+// installed binary's path: into an empty GOBIN of t's own (t.TempDir),
+// with this process's environment as it is (its GOFLAGS, GOCACHE and
+// CGO_ENABLED: `go install` links with cgo wherever gcc is installed, so
+// the binary may be dynamically linked). Unlike Build it forces nothing and
+// builds on every call.
+func Install(t testing.TB, pkg string) string {
+	t.Helper()
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", "./"+pkg)
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install ./%s: %v\n%s", pkg, err, b)
+	}
+	ents, err := os.ReadDir(gobin)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("go install ./%s left %v in GOBIN %s, want one binary (%v)", pkg, ents, gobin, err)
+	}
+	return filepath.Join(gobin, ents[0].Name())
 }
 
 // reapStale removes the folders of test processes that are gone: a package

@@ -1,6 +1,10 @@
-// Command socktui-echo is socktui's bundled workload: a socket-activated echo
-// server for every socket type systemd can pass (see package echo). It exits
-// 0 on SIGTERM or SIGINT and after --idle-exit.
+// Command socktui-echo is socktui's bundled workload alone: a
+// socket-activated echo server for every socket type systemd can pass (see
+// package echo). It exits 0 on SIGTERM or SIGINT and after --idle-exit.
+//
+// socktui serves the same way as `socktui echo-server`, which is what the
+// demo runs; this small binary stays for measuring the server by itself
+// (its RSS, cold start and abuse tests) and for running it without socktui.
 package main
 
 import (
