@@ -54,6 +54,26 @@ func listenSummary(ls []unit.Listen, max int) string {
 	return b.String()
 }
 
+// fitListen fits a listenSummary into w cells. A long address loses its
+// start, not its end: the end of a path names the socket
+// ("unix …/gnupg/S.dirmngr"), and the network name and the count of
+// further entries ("+6") stay.
+func fitListen(summary string, w int) string {
+	if textWidth(summary) <= w {
+		return summary
+	}
+	rest, more := summary, ""
+	if i := strings.LastIndex(summary, " +"); i > 0 && !strings.Contains(summary[i+2:], " ") {
+		rest, more = summary[:i], summary[i:]
+	}
+	network, addr, ok := strings.Cut(rest, " ")
+	keep := w - textWidth(network) - textWidth(" …") - textWidth(more)
+	if !ok || keep < 4 {
+		return truncate(summary, w)
+	}
+	return network + " …" + ansi.TruncateLeft(addr, textWidth(addr)-keep, "") + more
+}
+
 // formatDuration is a duration for people: "0.4 ms", "12.5 ms", "171 ms",
 // "2.3 s", "4m05s". Negative durations read as zero.
 func formatDuration(d time.Duration) string {

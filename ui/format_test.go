@@ -99,6 +99,26 @@ func TestProbeSummary(t *testing.T) {
 	}
 }
 
+func TestFitListen(t *testing.T) {
+	tests := []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"tcp4 127.0.0.1:3100 +6", 30, "tcp4 127.0.0.1:3100 +6"},
+		{"unix /tmp/socktui-sandbox-3609931570/run/gnupg/S.dirmngr", 30, "unix …1570/run/gnupg/S.dirmngr"},
+		{"unix /tmp/socktui-sandbox-3609931570/run/gnupg/S.dirmngr", 26, "unix …/run/gnupg/S.dirmngr"},
+		{"unix /run/user/0/podman/podman.sock +1", 25, "unix …dman/podman.sock +1"},
+		{"unixpacket /run/x", 12, "unixpacket …"}, // no room for the address: cut
+	}
+	for _, tt := range tests {
+		got := fitListen(tt.in, tt.w)
+		if got != tt.want || textWidth(got) > tt.w {
+			t.Errorf("fitListen(%q, %d) = %q (%d cells), want %q", tt.in, tt.w, got, textWidth(got), tt.want)
+		}
+	}
+}
+
 func TestResultText(t *testing.T) {
 	tests := []struct {
 		r    probe.Result

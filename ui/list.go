@@ -204,7 +204,7 @@ func (l *listModel) columns(st *unitStore) (cols []column, short int) {
 	cols[colUnit].min = 28
 	short = max(shortListen, textWidth(colHeaders[colListen]))
 	cols[colListen] = column{natural: natural[colListen], min: min(short, 24), drop: 3}
-	cols[colService].min, cols[colService].drop = 16, 2
+	cols[colService].min, cols[colService].drop = 20, 2
 	cols[colContainer].drop, cols[colContainer].optional = 1, true
 	if !hasContainer {
 		cols[colContainer] = column{drop: 1, optional: true}
@@ -264,7 +264,7 @@ func rowLine(r *unitRow, s Styles, widths []int) string {
 		case c == colState:
 			cells = append(cells, pad(s.badge(r.sock.State), cw))
 		case c == colListen && r.widths[c] > cw:
-			cells = append(cells, pad(r.listenShort, cw))
+			cells = append(cells, pad(fitListen(r.listenShort, cw), cw))
 		default:
 			cells = append(cells, pad(r.cells[c], cw))
 		}

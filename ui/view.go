@@ -11,13 +11,15 @@ import (
 
 // paneHeights splits the body between the list, detail and timeline panes
 // (each including its title line): the list takes what its rows need up to
-// half, the detail what it needs, and the timeline keeps at least 3 lines.
+// a third, the detail what it needs, and the timeline keeps at least 3 lines.
 // The body is what the header, the status line and the footer leave.
 func (m *Model) paneHeights() (list, detail, timeline int) {
 	body := m.height - lipgloss.Height(m.headerView()) -
 		lipgloss.Height(m.status.view(m.styles, m.width, 0)) - lipgloss.Height(m.help.footer(m.keys))
 	const title, header = 1, 1
-	list = clamp(len(m.list.visible)+title+header, 4, body/2)
+	// A third for the list: the detail of the selected unit is what a
+	// short terminal must show most of.
+	list = clamp(len(m.list.visible)+title+header, 4, body/3)
 	if len(m.list.visible) == 0 {
 		list = clamp(lipgloss.Height(m.emptyText())+title, 4, body/2)
 	}

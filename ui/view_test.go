@@ -56,6 +56,16 @@ func TestViewGolden(t *testing.T) {
 		{name: "probing", w: 100, h: 24, cfg: Config{Select: "echo.socket"},
 			msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), keyMsg("P"),
 				probeFinishedMsg{run: 1, result: okResult(echoSocket(unit.StateIdle).Targets()[0])}}},
+		// The demo's manager at the two sizes people use most and a wide
+		// one: the state, every probe outcome, its RTT and cold/warm stay
+		// whole; long paths lose their start.
+		{name: "demo_80x24", w: 80, h: 24, cfg: Config{Select: "socktui-echo.socket", Hint: "press P to probe every endpoint"},
+			msgs: []any{snapshot(demoSockets()...), "P"}},
+		{name: "demo_200x50", w: 200, h: 50, cfg: Config{Select: "socktui-echo.socket", Hint: "press P to probe every endpoint"},
+			msgs: []any{snapshot(demoSockets()...), "P"}},
+		{name: "demo_failed_80x24", w: 80, h: 24, cfg: Config{Select: "socktui-echo.socket"},
+			msgs: []any{snapshot(demoFailed()), keyMsg("p"), probeFinishedMsg{run: 1, result: failedResult(demoFailed().Targets()[0])},
+				probeRunFinishedMsg{run: 1}}},
 		{name: "filtered", w: 100, h: 20, msgs: []any{snapshot(append(otherSockets(), echoSocket(unit.StateIdle))...), "/", "pod", "enter", "a"}},
 	}
 	for _, tt := range tests {
@@ -147,4 +157,57 @@ func assertFrame(t *testing.T, view string, w, h int) {
 			t.Errorf("line %d is %d cells wide, more than %d: %q", i, tw, w, l)
 		}
 	}
+}
+
+// sandboxRun is the runtime folder of the demo's private manager.
+const sandboxRun = "/tmp/socktui-sandbox-3609931570/run"
+
+// demoSockets is what `socktui demo` shows on a private manager: the
+// user's usual sockets with long paths, and the echo workload's eight
+// endpoints, its service up in a container.
+func demoSockets() []unit.Socket {
+	plain := func(name, path string) unit.Socket {
+		return unit.Socket{Unit: name + ".socket", LoadState: "loaded", ActiveState: "active", SubState: "listening",
+			Listen:   []unit.Listen{{Type: "Stream", Address: sandboxRun + "/" + path}},
+			Triggers: []string{name + ".service"}, State: unit.StateIdle,
+			Services: []unit.Service{{Unit: name + ".service", ActiveState: "inactive", SubState: "dead"}}}
+	}
+	dir := sandboxRun + "/socktui-echo-39527/"
+	echo := unit.Socket{
+		Unit: "socktui-echo.socket", Description: "socktui echo workload (container localhost/socktui-echo:da70b93a160b23bc)",
+		LoadState: "loaded", ActiveState: "active", SubState: "running", Result: "success", State: unit.StateActive,
+		Listen: []unit.Listen{
+			{Type: "Stream", Address: "127.0.0.1:39527"}, {Type: "Datagram", Address: "127.0.0.1:39527"},
+			{Type: "Stream", Address: "[::1]:39527"}, {Type: "Datagram", Address: "[::1]:39527"},
+			{Type: "Stream", Address: dir + "echo.sock"}, {Type: "Datagram", Address: dir + "echo.dgram"},
+			{Type: "SequentialPacket", Address: dir + "echo.seqpacket"}, {Type: "Stream", Address: "vsock::39527"},
+		},
+		Triggers: []string{"socktui-echo.service"},
+		Services: []unit.Service{{Unit: "socktui-echo.service", ActiveState: "active", SubState: "running", MainPID: 14728,
+			Since: t0.Add(-2 * time.Second), Result: "success", Container: "socktui-echo"}},
+	}
+	return []unit.Socket{
+		plain("dirmngr", "gnupg/S.dirmngr"), plain("gpg-agent-browser", "gnupg/S.gpg-agent.browser"),
+		plain("gpg-agent-extra", "gnupg/S.gpg-agent.extra"), plain("gpg-agent-ssh", "gnupg/S.gpg-agent.ssh"),
+		plain("gpg-agent", "gnupg/S.gpg-agent"), plain("pk-debconf-helper", "pk-debconf-socket"),
+		plain("podman", "podman/podman.sock"), echo,
+	}
+}
+
+// demoFailed is the echo socket after its service failed to start: a long
+// reason, which the detail pane must show whole.
+func demoFailed() unit.Socket {
+	s := demoSockets()[7]
+	s.ActiveState, s.SubState, s.Result, s.State = "failed", "failed", "service-start-limit-hit", unit.StateFailed
+	s.Reason = "socket: service-start-limit-hit; service socktui-echo.service: image localhost/socktui-echo:latest is not in local storage and the service runs it with --pull=never: build or pull it, then reset-failed"
+	s.Services[0].ActiveState, s.Services[0].SubState, s.Services[0].Result, s.Services[0].MainPID = "failed", "failed", "exit-code", 0
+	return s
+}
+
+// failedResult is a cold probe of t that found the service failing.
+func failedResult(t unit.Target) probe.Result {
+	r := okResult(t)
+	r.Outcome, r.RTT, r.Cold = probe.Failed, 1800*time.Millisecond, true
+	r.Error = "activation failed: service socktui-echo.service: exit-code (status 125: image not known)"
+	return r
 }

@@ -53,13 +53,13 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	x.keys("P")
 	screen := x.waitFor("every endpoint ok and the service active", 60*time.Second,
-		regexp.MustCompile(`tcp4 127\.0\.0\.1:\d+ +ok`),
-		regexp.MustCompile(`tcp6 \[::1\]:\d+ +ok`),
-		regexp.MustCompile(`udp4 127\.0\.0\.1:\d+ +ok`),
-		regexp.MustCompile(`udp6 \[::1\]:\d+ +ok`),
-		regexp.MustCompile(`unix /\S+echo\.sock +ok`),
-		regexp.MustCompile(`unixpacket /\S+ +ok`),
-		regexp.MustCompile(`vsock \S+ +unsupported`),
+		regexp.MustCompile(`(?m)^ +ok +.*tcp4 127\.0\.0\.1:\d+`),
+		regexp.MustCompile(`(?m)^ +ok +.*tcp6 \[::1\]:\d+`),
+		regexp.MustCompile(`(?m)^ +ok +.*udp4 127\.0\.0\.1:\d+`),
+		regexp.MustCompile(`(?m)^ +ok +.*udp6 \[::1\]:\d+`),
+		regexp.MustCompile(`(?m)^ +ok +.*unix /\S+echo\.sock`),
+		regexp.MustCompile(`(?m)^ +ok +.*unixpacket /\S+`),
+		regexp.MustCompile(`(?m)^ +unsupported +.*vsock \S+`),
 		regexp.MustCompile(`socktui-echo\.socket +\[active\]`))
 	t.Logf("after P:\n%s", screen)
 

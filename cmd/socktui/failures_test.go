@@ -297,7 +297,7 @@ func TestFailingServiceEndToEnd(t *testing.T) {
 	x.keys("p")
 	x.waitFor("the UI's probe failed beside the failed unit", 60*time.Second,
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\].* 0/1 ok`),
-		regexp.MustCompile(`tcp4 `+regexp.QuoteMeta(addr)+` +failed .*(exit-code|limit-hit)`))
+		regexp.MustCompile(`(?m)^ +failed +.*tcp4 `+regexp.QuoteMeta(addr)+`  .*(exit-code|limit-hit)`))
 
 	// Repeated activation: the socket itself fails with a start-limit result.
 	limitRE := regexp.MustCompile(`trigger-limit-hit|service-start-limit-hit`)
@@ -445,12 +445,12 @@ func TestSilentAndClosingServices(t *testing.T) {
 	x.filter(silent)
 	x.keys("p")
 	x.waitFor("the silent service's timeout on screen", 60*time.Second,
-		regexp.MustCompile(`tcp4 `+regexp.QuoteMeta(silentAddr)+` +timeout`))
+		regexp.MustCompile(`(?m)^ +timeout +.*tcp4 `+regexp.QuoteMeta(silentAddr)))
 	x.clearFilter()
 	x.filter(closing)
 	x.keys("p")
 	x.waitFor("the closing service's error on screen", 60*time.Second,
-		regexp.MustCompile(`tcp6 `+regexp.QuoteMeta(closingAddr)+` +error`))
+		regexp.MustCompile(`(?m)^ +error +.*tcp6 `+regexp.QuoteMeta(closingAddr)))
 	x.quit(30 * time.Second)
 }
 
