@@ -4,10 +4,11 @@
 // user session (see the README's "Sandbox" section).
 //
 // The host is never touched: /run/systemd is a tmpfs inside the namespace,
-// every file lives under one temporary folder, and Close stops the manager,
-// every process it started (services, conmon, containers) and removes the
-// folder. A sandbox left behind by a process that was killed is reaped by the
-// next Start.
+// every file lives under one temporary folder, the manager runs in a cgroup of
+// its own (so its units live under that cgroup, not beside other sandboxes'
+// units), and Close stops the manager, every process it started (services,
+// conmon, containers) and removes the cgroup and the folder. A sandbox left
+// behind by a process that was killed is reaped by the next Start.
 package sandbox
 
 import (
@@ -75,6 +76,12 @@ type Sandbox struct {
 	ContainersConfPath string
 	// StartupTime is how long Start took from exec to a connectable socket.
 	StartupTime time.Duration
+	// Cgroups are the manager's own cgroup folders, one at the root of
+	// every mounted hierarchy this process is in (for example
+	// /sys/fs/cgroup/unified/socktui-sandbox-123-9f3a1c2e), all with the
+	// same base name. The manager takes its cgroup as its root, so
+	// its units run in <folder>/app.slice/NAME.service.
+	Cgroups []string
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd has been waited for
@@ -141,6 +148,12 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	cgroups, err := planCgroups(dir)
+	if err != nil {
+		_ = reap(dir)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.Cgroups = cgroups.folders()
 	logf, err := os.Create(filepath.Join(dir, "manager.log"))
 	if err != nil {
 		os.RemoveAll(dir)
@@ -148,12 +161,31 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	defer logf.Close()
 
-	// The shell runs inside the new mount namespace: it hides the host's
+	// The shell runs inside the new mount namespace. It first waits, with
+	// no child process, until this process has moved it into the sandbox's
+	// cgroups and says "go" on fd 3 (EOF: this process died, give up):
+	// systemd takes the cgroup it starts in as its root, so its units land
+	// under the sandbox's cgroup instead of at /app.slice, shared with every
+	// other sandbox on the machine. The folders are made only then, by
+	// cgroups.join, so that they are empty for no longer than a mkdir: a
+	// manager whose root is a hierarchy's root trims every empty cgroup of
+	// it when it exits (seen: a folder made just before exec vanished).
+	// CLONE_INTO_CGROUP (SysProcAttr.CgroupFD) would reach only the v2
+	// hierarchy of a hybrid host. Then the shell hides the host's
 	// /run/systemd behind a tmpfs holding the "system" folder that makes
-	// systemd believe it was booted with systemd, then becomes the manager.
-	// Go makes the namespace's mounts private before exec.
-	script := `mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$0" --user`
+	// systemd believe it was booted with systemd, and becomes the manager
+	// (exec keeps the PID, and so the cgroups). Go makes the namespace's
+	// mounts private before exec.
+	script := `read -r go <&3 && [ "$go" = go ] && exec 3<&- && ` +
+		`mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$0" --user`
+	gate, release, err := os.Pipe()
+	if err != nil {
+		_ = reap(dir)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	defer release.Close()
 	cmd := exec.Command("/bin/sh", "-c", script, systemd)
+	cmd.ExtraFiles = []*os.File{gate}
 	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
 	cmd.Dir = s.Home
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -163,8 +195,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		Setpgid:      true,
 	}
 	begin := time.Now()
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
+	err = cmd.Start()
+	gate.Close()
+	if err != nil {
+		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
 	}
 	s.cmd = cmd
@@ -173,6 +207,15 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if err := cgroups.join(cmd.Process.Pid); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if _, err := release.Write([]byte("go\n")); err != nil {
+		log := s.logTail()
+		s.Close()
+		return nil, fmt.Errorf("sandbox: releasing the manager: %w%s", err, log)
 	}
 
 	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
@@ -283,8 +326,8 @@ func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
 
 // Close stops the manager (SIGTERM: a user manager then runs exit.target,
 // stopping every unit), waits for it, kills anything of the sandbox still
-// running, and removes the sandbox folder. It is idempotent; later calls
-// return the first call's result.
+// running, and removes the sandbox's cgroups and folder. It is idempotent;
+// later calls return the first call's result.
 func (s *Sandbox) Close() error {
 	s.closing.Do(func() { s.closeErr = s.close() })
 	return s.closeErr
@@ -326,9 +369,12 @@ func ReapStale(tmp string) {
 	}
 }
 
-// reap kills every process that belongs to the sandbox in dir (it carries the
-// marker in its environment, or descends from one that does, as a container
-// under conmon does) and removes dir.
+// reap kills every process that belongs to the sandbox in dir (see
+// Processes), by PID, then removes its cgroups bottom-up and dir. The cgroups
+// are never killed through cgroup.kill: on this kernel a cgroup once killed
+// so SIGKILLs whatever is later spawned into it (and the names are never
+// reused anyway). When a cgroup cannot be removed, dir (with its list of
+// cgroups) stays for a later ReapStale.
 func reap(dir string) error {
 	for range 3 {
 		pids := Processes(dir)
@@ -343,6 +389,11 @@ func reap(dir string) error {
 	if left := Processes(dir); len(left) > 0 {
 		return fmt.Errorf("sandbox: processes %v survived SIGKILL", left)
 	}
+	for _, cg := range recordedCgroups(dir) {
+		if err := removeCgroup(cg); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("sandbox: removing %s: %w", dir, err)
 	}
@@ -350,8 +401,9 @@ func reap(dir string) error {
 }
 
 // Processes lists the live processes of the sandbox whose folder is dir: those
-// with MarkerEnv=dir in their environment and all their descendants. Tests
-// use it to assert that Close left nothing behind.
+// with MarkerEnv=dir in their environment, those in the sandbox's cgroups
+// (while dir still lists them), and all their descendants. Tests use it to
+// assert that Close left nothing behind.
 func Processes(dir string) []int {
 	ents, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
@@ -376,6 +428,13 @@ func Processes(dir string) []int {
 		if env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); err == nil &&
 			bytes.Contains(append(env, 0), marker) {
 			marked = append(marked, pid)
+		}
+	}
+	for _, cg := range recordedCgroups(dir) {
+		for _, pid := range cgroupProcs(cg) {
+			if _, live := parent[pid]; live {
+				marked = append(marked, pid)
+			}
 		}
 	}
 	in := map[int]bool{}

@@ -120,6 +120,13 @@ func TestSandboxActivatesTransientSocket(t *testing.T) {
 	if len(procs) < 2 { // the manager and sleep at least
 		t.Fatalf("sandbox processes = %v, want the manager and the service", procs)
 	}
+	// And in the sandbox's cgroup, as does the manager; the test process
+	// stays where it was.
+	assertInSandboxCgroup(t, s, s.ManagerPID(), "")
+	assertInSandboxCgroup(t, s, mainPID(t, conn, service), service)
+	if own, _ := os.ReadFile("/proc/self/cgroup"); bytes.Contains(own, []byte(filepath.Base(s.Cgroups[0]))) {
+		t.Errorf("the test process was moved into the sandbox's cgroup:\n%s", own)
+	}
 
 	if _, err := conn.StopUnitContext(ctx, socket, "replace", done); err != nil {
 		t.Fatal(err)
@@ -135,6 +142,69 @@ func TestSandboxActivatesTransientSocket(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	assertNothingLeft(t, s, procs)
+}
+
+// TestSandboxesIsolateSameNamedUnits starts two sandboxes at once, each
+// running a service of the same name, as parallel test binaries do. Each
+// service must run in its own sandbox's cgroup, and stopping one must leave
+// the other running: when both managers put their units at /app.slice of the
+// host's hierarchies, stopping one killed the other's process too.
+func TestSandboxesIsolateSameNamedUnits(t *testing.T) {
+	const unit = "same-name.service"
+	type started struct {
+		s    *sandbox.Sandbox
+		conn *sd.Conn
+		pid  int
+	}
+	var sbx [2]started
+	for i := range sbx {
+		s := sandboxtest.Start(t)
+		sbx[i] = started{s: s, conn: dialManager(t, s)}
+	}
+	for _, x := range sbx {
+		done := make(chan string, 1)
+		if _, err := x.conn.StartTransientUnitContext(context.Background(), unit, "fail", []sd.Property{
+			sd.PropExecStart([]string{"/bin/sleep", "infinity"}, false),
+		}, done); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r != "done" {
+			t.Fatalf("starting %s in %s: job %s", unit, x.s.Dir, r)
+		}
+	}
+	for i := range sbx {
+		x := &sbx[i]
+		waitState(t, x.conn, unit, "active")
+		x.pid = mainPID(t, x.conn, unit)
+		assertInSandboxCgroup(t, x.s, x.pid, unit)
+		cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", x.pid))
+		t.Logf("sandbox %d: %s is process %d in\n%s", i, unit, x.pid, cg)
+	}
+	if sbx[0].s.Cgroups[0] == sbx[1].s.Cgroups[0] {
+		t.Fatalf("both sandboxes use the cgroup %s", sbx[0].s.Cgroups[0])
+	}
+
+	done := make(chan string, 1)
+	if _, err := sbx[0].conn.StopUnitContext(context.Background(), unit, "replace", done); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	waitState(t, sbx[0].conn, unit, "inactive")
+	if active, sub := unitState(t, sbx[1].conn, unit); active != "active" || sub != "running" {
+		t.Errorf("stopping %s in one sandbox left the other's %s/%s, want active/running", unit, active, sub)
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sbx[1].pid)); err != nil || bytes.Contains(st, []byte(") Z ")) {
+		t.Errorf("the other sandbox's process %d died with the first's unit (%v)", sbx[1].pid, err)
+	}
+	if got := mainPID(t, sbx[1].conn, unit); got != sbx[1].pid {
+		t.Errorf("the other sandbox's %s changed main process %d -> %d", unit, sbx[1].pid, got)
+	}
+	for _, x := range sbx {
+		if err := x.s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		assertNothingLeft(t, x.s, []int{x.pid})
+	}
 }
 
 // TestCloseReapsEverything checks the safety net: a service that ignores
@@ -170,6 +240,8 @@ func TestReapStale(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte("4194305 0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Its cgroup, as a killed manager leaves it: with its units' folders.
+	cgroup := staleCgroup(t, dir)
 	live := filepath.Join(tmp, "socktui-sandbox-live")
 	if err := os.MkdirAll(live, 0o700); err != nil {
 		t.Fatal(err)
@@ -184,6 +256,40 @@ func TestReapStale(t *testing.T) {
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("live sandbox %s was removed: %v", live, err)
 	}
+	if cgroup != "" {
+		if _, err := os.Stat(cgroup); !os.IsNotExist(err) {
+			t.Errorf("stale sandbox's cgroup %s still exists (%v)", cgroup, err)
+		}
+	}
+}
+
+// staleCgroup makes a cgroup with a unit's folder below it in the v2
+// hierarchy and records it in the sandbox folder dir, or returns "" when
+// this process may not make cgroups.
+func staleCgroup(t *testing.T, dir string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(root, "cgroup.subtree_control")); err != nil {
+			continue
+		}
+		cg := filepath.Join(root, filepath.Base(dir)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		if err := os.MkdirAll(filepath.Join(cg, "app.slice", "x.service"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			os.Remove(filepath.Join(cg, "app.slice", "x.service"))
+			os.Remove(filepath.Join(cg, "app.slice"))
+			os.Remove(cg)
+		})
+		if err := os.WriteFile(filepath.Join(dir, "cgroups"), []byte(cg+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return cg
+	}
+	return ""
 }
 
 func TestUnavailableSaysWhy(t *testing.T) {
@@ -218,6 +324,69 @@ func assertNothingLeft(t *testing.T, s *sandbox.Sandbox, before []int) {
 	}
 	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
 		t.Errorf("sandbox folder %s remains (%v)", s.Dir, err)
+	}
+	if len(s.Cgroups) == 0 {
+		t.Errorf("the sandbox recorded no cgroup")
+	}
+	for _, cg := range s.Cgroups {
+		if _, err := os.Stat(cg); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s remains after Close (%v)", cg, err)
+		}
+	}
+}
+
+func mainPID(t *testing.T, conn *sd.Conn, service string) int {
+	t.Helper()
+	p, err := conn.GetServicePropertyContext(context.Background(), service, "MainPID")
+	if err != nil {
+		t.Fatalf("reading %s's MainPID: %v", service, err)
+	}
+	pid := int(p.Value.Value().(uint32))
+	if pid == 0 {
+		t.Fatalf("%s has no main process", service)
+	}
+	return pid
+}
+
+// assertInSandboxCgroup checks, from /proc/PID/cgroup, that pid is inside
+// s's cgroup, and, when unit is set, in that unit's cgroup under the
+// sandbox's app.slice, in the hierarchies by which a manager tracks (and
+// stops) a unit's processes: name=systemd and v2. In the v1 controllers
+// (cpu, memory, ...) it is only logged: any manager whose root is a
+// hierarchy's root (one started before sandboxes had cgroups, still running
+// on the machine) migrates every process into its root there when it
+// realizes its root slice (seen: a sandbox's service moved to 4:memory:/).
+func assertInSandboxCgroup(t *testing.T, s *sandbox.Sandbox, pid int, unit string) {
+	t.Helper()
+	if len(s.Cgroups) == 0 {
+		t.Fatal("the sandbox recorded no cgroup")
+	}
+	name := filepath.Base(s.Cgroups[0])
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatalf("reading process %d's cgroups: %v", pid, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < len(s.Cgroups) {
+		t.Errorf("process %d is in %d hierarchies, the sandbox made cgroups in %d:\n%s", pid, len(lines), len(s.Cgroups), b)
+	}
+	for _, line := range lines {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			t.Fatalf("process %d: malformed cgroup line %q", pid, line)
+		}
+		path := f[2]
+		systemdOwned := f[1] == "name=systemd" || (f[0] == "0" && f[1] == "")
+		if !strings.Contains(path+"/", "/"+name+"/") {
+			if !systemdOwned {
+				t.Logf("process %d is in %s, outside the sandbox's cgroup %s: moved by another manager", pid, line, name)
+				continue
+			}
+			t.Errorf("process %d is in %s, outside the sandbox's cgroup %s", pid, line, name)
+		}
+		if unit != "" && systemdOwned && !strings.HasSuffix(path, "/"+name+"/app.slice/"+unit) {
+			t.Errorf("process %d is in %s, want .../%s/app.slice/%s", pid, line, name, unit)
+		}
 	}
 }
 

@@ -1,0 +1,262 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cgroupsFile, in the sandbox folder, lists the sandbox's cgroup folders, one
+// a line. It is written before they are made, so that a sandbox torn at any
+// point can be reaped.
+const cgroupsFile = "cgroups"
+
+// cgroupPlan is the sandbox's cgroup: one folder in every mounted hierarchy
+// this process is in (the v1 controllers, the named name=systemd hierarchy
+// and the v2 one on a hybrid host; the v2 one alone on a unified host), all
+// with the same name, each at the root of its hierarchy as mounted here.
+//
+// Not under this process's own cgroup: that is often another manager's unit
+// (a test run from a sandbox's service, or /init.scope of a manager whose
+// root is the hierarchy's root), and a manager migrates everything below its
+// unit's folder in the systemd hierarchy into that unit's folder in the v1
+// controllers (seen: a sandbox's manager pulled back into /init.scope in
+// cpu, memory and pids).
+type cgroupPlan []cgroupFolder
+
+type cgroupFolder struct {
+	hierarchy        // the parent: the hierarchy's root
+	path      string // the sandbox's folder below it
+}
+
+// planCgroups names the sandbox's cgroup after the sandbox folder dir plus a
+// random suffix (never reused, see reap) and records the folders in dir,
+// before any exists, so that a sandbox torn at any point can be reaped.
+func planCgroups(dir string) (cgroupPlan, error) {
+	hs, err := ownCgroups()
+	if err != nil {
+		return nil, err
+	}
+	if len(hs) == 0 {
+		return nil, errors.New("no mounted cgroup hierarchy found in /proc/self/cgroup and /proc/self/mountinfo")
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix)
+	var plan cgroupPlan
+	for _, h := range hs {
+		plan = append(plan, cgroupFolder{hierarchy: h, path: filepath.Join(h.path, name)})
+	}
+	if err := os.WriteFile(filepath.Join(dir, cgroupsFile), []byte(strings.Join(plan.folders(), "\n")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func (p cgroupPlan) folders() []string {
+	var out []string
+	for _, f := range p {
+		out = append(out, f.path)
+	}
+	return out
+}
+
+// join makes the folders and moves pid into them. A folder stays empty only
+// between its mkdir and the write of pid: a manager whose root is the
+// hierarchy's root may trim it then, so a folder that vanished is made
+// again (it held nothing, so making it again is no reuse).
+func (p cgroupPlan) join(pid int) error {
+	for _, f := range p {
+		var err error
+		for attempt := 0; attempt < 10; attempt++ {
+			if err = f.make(attempt > 0); err == nil {
+				err = os.WriteFile(filepath.Join(f.path, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("moving the manager into its cgroup %s: %w", f.path, err)
+		}
+	}
+	return nil
+}
+
+// make makes the folder; again allows it to exist already, which on the first
+// try would mean another's cgroup of that name. A new v1 cpuset folder starts
+// with no CPUs and no memory nodes, which no process may join, so it gets its
+// parent's.
+func (f cgroupFolder) make(again bool) error {
+	if err := os.Mkdir(f.path, 0o755); err != nil && !(again && errors.Is(err, fs.ErrExist)) {
+		return err
+	}
+	if !f.v1 {
+		return nil
+	}
+	for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if _, err := os.Stat(filepath.Join(f.path, file)); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				if _, err := os.Stat(f.path); err != nil {
+					return err // trimmed: make it again
+				}
+			}
+			continue // not the cpuset hierarchy
+		}
+		b, err := os.ReadFile(filepath.Join(f.hierarchy.path, file))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(f.path, file), b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("copying %s down: %w", file, err)
+		}
+	}
+	return nil
+}
+
+// hierarchy is where one cgroup hierarchy is mounted.
+type hierarchy struct {
+	path string // for example /sys/fs/cgroup/unified
+	v1   bool
+}
+
+// ownCgroups finds the mount point of every hierarchy this process is in
+// (/proc/self/cgroup) that is mounted here (/proc/self/mountinfo). A
+// hierarchy with no mount is skipped: nothing, systemd included, can place
+// processes in it.
+func ownCgroups() ([]hierarchy, error) {
+	type mount struct {
+		point string
+		opts  map[string]bool // super options: the controllers, name=...
+		v2    bool
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var mounts []mount
+	for _, line := range strings.Split(string(mi), "\n") {
+		// ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - TYPE SOURCE SUPER
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
+			continue
+		}
+		m := mount{point: unescapeMount(f[4]), opts: map[string]bool{}, v2: g[0] == "cgroup2"}
+		for _, o := range strings.Split(g[2], ",") {
+			m.opts[o] = true
+		}
+		mounts = append(mounts, m)
+	}
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	var out []hierarchy
+	sc := bufio.NewScanner(bytes.NewReader(cg))
+	for sc.Scan() {
+		// ID:CONTROLLERS:PATH; v2 is 0::PATH.
+		f := strings.SplitN(sc.Text(), ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		v2 := f[0] == "0" && f[1] == ""
+	mounts:
+		for _, m := range mounts {
+			if m.v2 != v2 {
+				continue
+			}
+			for _, c := range strings.Split(f[1], ",") {
+				if !v2 && !m.opts[c] {
+					continue mounts
+				}
+			}
+			out = append(out, hierarchy{path: m.point, v1: !v2})
+			break
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// recordedCgroups reads the cgroup folders listed in the sandbox folder dir.
+func recordedCgroups(dir string) []string {
+	b, _ := os.ReadFile(filepath.Join(dir, cgroupsFile))
+	return strings.Fields(string(b))
+}
+
+// cgroupProcs lists the processes in folder and all its descendant cgroups
+// (the manager's units are below it).
+func cgroupProcs(folder string) []int {
+	var pids []int
+	_ = filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		for _, s := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(s); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return nil
+	})
+	return pids
+}
+
+// removeCgroup removes folder and the cgroups the manager left below it
+// (app.slice and the like, after a manager that was killed), children before
+// parents. A cgroup whose last process has just died may report EBUSY for a
+// moment; it is retried for up to two seconds.
+func removeCgroup(folder string) error {
+	var dirs []string
+	_ = filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	deadline := time.Now().Add(2 * time.Second)
+	// WalkDir visits a folder before its children: remove in reverse.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		for {
+			err := syscall.Rmdir(dirs[i])
+			if err == nil || errors.Is(err, syscall.ENOENT) {
+				break
+			}
+			if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+				return fmt.Errorf("removing cgroup %s: %w", dirs[i], err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
