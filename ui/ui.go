@@ -4,14 +4,17 @@
 //
 // It talks to systemd and to the prober only through the Manager and Prober
 // interfaces declared here, so it runs against fakes in tests. Updates come
-// only from Manager.Watch; nothing polls, and no timer runs while idle (the
-// spinner ticks only while a job or probe is in flight). All unit text is
-// sanitized before it is drawn.
+// only from Manager.Watch; nothing polls, and no timer runs while idle: the
+// spinner ticks only while a job or probe is in flight, and Run draws
+// through its own screen (ui/internal/screen), which writes a frame only
+// when it changed. All unit text is sanitized before it is drawn.
 package ui
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -19,6 +22,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/ui/internal/screen"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -188,23 +192,63 @@ func (m Model) Selected() string {
 	return ""
 }
 
-// FrameRate is the renderer's frames per second in Run. Bubble Tea v1's
-// renderer wakes up on every frame even when nothing changed, so this sets
-// both the idle CPU cost and the worst added latency of a screen update.
-// Measured with 1,000 units on a shared 2-core VM (BenchmarkIdleCPU,
-// BenchmarkEventToScreen): 60 fps idled at 0.8-1.2% of a core with an
-// event-to-screen p50 of 8 ms; 40 fps at about 0.7% with a p50 of 13 ms.
+// FrameRate is the most frames per second Run writes to the terminal. The
+// screen writes a changed frame at once and then waits a frame interval
+// before the next write, so it bounds how much a burst of events costs, not
+// how soon the first one shows; nothing runs while nothing changes, so it
+// costs no idle CPU either (BenchmarkIdleCPU, BenchmarkStateChangeToFrame).
 const FrameRate = 40
 
 // Run shows the UI on the terminal (alternate screen) until the user quits
 // or ctx ends, and restores the terminal before it returns. It returns nil
 // when the user quits; when ctx ends first the error wraps
 // tea.ErrProgramKilled and ctx.Err(). opts are added after Run's own
-// options (alternate screen, ctx, FrameRate), so they can override them.
+// options (ctx, no Bubble Tea renderer), so they can override them.
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
-	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(FrameRate)}, opts...)
-	if _, err := tea.NewProgram(New(ctx, cfg), opts...).Run(); err != nil {
+	tty, err := screen.OpenTerminal(os.Stdin, os.Stdout)
+	if err != nil {
+		return fmt.Errorf("ui: %w", err)
+	}
+	defer tty.Close()
+	p, scr := newProgram(ctx, cfg, os.Stdout, FrameRate, opts...)
+	tty.WatchSize(func(w, h int) { p.Send(tea.WindowSizeMsg{Width: w, Height: h}) })
+	_, err = p.Run()
+	scr.Stop() // after p.Run, also when it panicked: the terminal is restored
+	if err != nil {
 		return fmt.Errorf("ui: %w", err)
 	}
 	return nil
 }
+
+// newProgram is the program Run runs, drawing on out at most fps frames a
+// second through a screen.Screen, which the caller stops after the
+// program's Run returns.
+func newProgram(ctx context.Context, cfg Config, out io.Writer, fps int, opts ...tea.ProgramOption) (*tea.Program, *screen.Screen) {
+	scr := screen.New(out, fps)
+	opts = append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(out), tea.WithoutRenderer()}, opts...)
+	scr.Start()
+	return tea.NewProgram(shownModel{Model: New(ctx, cfg), screen: scr}, opts...), scr
+}
+
+// shownModel is Model drawn by a screen.Screen instead of Bubble Tea's
+// standard renderer, which wakes at its frame rate for the program's whole
+// life (see package screen): after each message the frame goes to the
+// screen, which writes it only when it changed.
+type shownModel struct {
+	Model
+	screen *screen.Screen
+}
+
+// Update applies msg to the model and hands its new frame to the screen.
+func (s shownModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if size, ok := msg.(tea.WindowSizeMsg); ok {
+		s.screen.Resize(size.Width, size.Height)
+	}
+	var cmd tea.Cmd
+	s.Model, cmd = s.Model.update(msg)
+	s.screen.Show(s.Model.View())
+	return s, cmd
+}
+
+// View is empty: the screen draws the frames.
+func (s shownModel) View() string { return "" }
