@@ -10,6 +10,7 @@ import (
 
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // newActionCommand is `socktui VERB UNIT...` for the actions start, stop,
@@ -93,24 +94,24 @@ func isGlobName(s string) bool {
 	return false
 }
 
-// resetAndRestart clears unit's failed state; a failed socket is brought
+// resetAndRestart clears a unit's failed state; a failed socket is brought
 // back to listening with its failed services reset (ReviveSocket), since a
 // failed socket stays down after a plain reset-failed.
-func resetAndRestart(ctx context.Context, c *systemdbus.Client, unit string) error {
-	if strings.HasSuffix(unit, ".socket") {
-		socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{unit}, All: true})
+func resetAndRestart(ctx context.Context, c *systemdbus.Client, name string) error {
+	if strings.HasSuffix(name, ".socket") {
+		socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{name}, All: true})
 		if err != nil {
 			return err
 		}
 		for _, sk := range socks {
-			if sk.Unit != unit || sk.ActiveState != "failed" {
+			if sk.Unit != name || sk.ActiveState != unit.Failed {
 				continue
 			}
-			if err := c.ReviveSocket(ctx, unit, sk.FailedServices()); err != nil {
-				return fmt.Errorf("bringing %s back to listening: %w", unit, err)
+			if err := c.ReviveSocket(ctx, name, sk.FailedServices()); err != nil {
+				return fmt.Errorf("bringing %s back to listening: %w", name, err)
 			}
 			return nil
 		}
 	}
-	return c.ResetFailed(ctx, unit)
+	return c.ResetFailed(ctx, name)
 }

@@ -184,7 +184,7 @@ func (f *activationFeed) apply(ev unit.Event) {
 // idle, and a new activation moves it on.
 func activationOf(prev *unit.Socket, cur unit.Socket) probe.Activation {
 	switch {
-	case cur.ActiveState == "failed":
+	case cur.ActiveState == unit.Failed:
 		return probe.Activation{State: probe.ActivationFailed, Reason: cur.Reason}
 	case cur.State == unit.StateFailed:
 		if prev == nil || prev.State == unit.StateFailed && prev.Reason == cur.Reason {

@@ -153,7 +153,7 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 		if !strings.HasSuffix(u.Name, ".socket") {
 			continue
 		}
-		if !all && (u.ActiveState == "inactive" || u.LoadState != "loaded") {
+		if !all && (unit.ActiveState(u.ActiveState) == unit.Inactive || u.LoadState != "loaded") {
 			continue
 		}
 		if watch && u.LoadState == "not-found" {
@@ -315,7 +315,7 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 			if len(in.exec) > 0 {
 				in.Exec = argvs(in.exec[:1])[0]
 			}
-			if in.Container != "" && in.ActiveState == "failed" && !in.explained {
+			if in.Container != "" && in.ActiveState == unit.Failed && !in.explained {
 				in.Reason = explainFailure(ctx, podmanImageExists, in.exec)
 				in.explained = true
 			}

@@ -188,7 +188,7 @@ func (w *watcher) applyReason(f finerReason) {
 		}
 		before := sk.Clone()
 		for i := range sk.Services {
-			if svc := &sk.Services[i]; svc.Unit == f.name && svc.ActiveState == "failed" {
+			if svc := &sk.Services[i]; svc.Unit == f.name && svc.ActiveState == unit.Failed {
 				svc.Reason = f.reason
 			}
 		}
@@ -282,10 +282,10 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 				if svc.Unit != name {
 					continue
 				}
-				wasFailed := svc.ActiveState == "failed"
+				wasFailed := svc.ActiveState == unit.Failed
 				applyService(svc, iface, changed)
 				switch {
-				case svc.ActiveState != "failed":
+				case svc.ActiveState != unit.Failed:
 					svc.Reason = ""
 				case !wasFailed && svc.Container != "":
 					// Once per failure, shared by every socket of the service.
@@ -380,7 +380,7 @@ func (w *watcher) changed(before unit.Socket, sk *unit.Socket, at time.Time) {
 func (w *watcher) readCounters() error {
 	var names []string
 	for name, sk := range w.socks {
-		if sk.Accept && sk.ActiveState == "active" {
+		if sk.Accept && sk.ActiveState == unit.Active {
 			names = append(names, name)
 		}
 	}
