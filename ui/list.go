@@ -228,9 +228,9 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 	const marker = 2 // "> " before the selected row
 	cols, short := l.columns(st)
 	widths := shareWidth(cols, w-marker, 1)
-	if widths[colListen] < cols[colListen].natural && short < cols[colListen].natural {
-		// Two endpoints do not fit: the column holds one and a count, and
-		// what that leaves goes to the others.
+	if !allNatural(cols, widths) && short < cols[colListen].natural {
+		// Not everything fits: the endpoints column holds one entry and a
+		// count, and what that leaves goes to the others first.
 		cols[colListen].natural = short
 		widths = shareWidth(cols, w-marker, 1)
 	}
@@ -251,6 +251,16 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 		}
 	}
 	return strings.Join(fill(lines, h), "\n")
+}
+
+// allNatural reports whether every column got its natural width.
+func allNatural(cols []column, widths []int) bool {
+	for i, c := range cols {
+		if widths[i] != c.natural {
+			return false
+		}
+	}
+	return true
 }
 
 // rowLine is one unit's row in columns of widths (0: dropped). The
