@@ -174,14 +174,30 @@ func (s *Session) Install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	units, err := spec.Units()
-	if err != nil {
-		return fmt.Errorf("echo units: %w", err)
-	}
-	// A transient unit left by a demo that was killed would block the name.
-	_ = s.Client.RemoveTransient(ctx, units.Name, units.ServiceName())
-	if err := s.Client.CreateTransientSocket(ctx, units); err != nil {
-		return fmt.Errorf("creating %s: %w", units.Name, err)
+	var units unit.SocketSpec
+	for attempt := 1; ; attempt++ {
+		if units, err = spec.Units(); err != nil {
+			return fmt.Errorf("echo units: %w", err)
+		}
+		// A transient unit left by a demo that was killed (or by the
+		// attempt before) would block the name.
+		_ = s.Client.RemoveTransient(ctx, units.Name, units.ServiceName())
+		err = s.Client.CreateTransientSocket(ctx, units)
+		if err == nil {
+			break
+		}
+		// A port found free can be taken by another program before
+		// systemd binds it: try other ones, unless the port was asked for.
+		if s.opts.Port != 0 || attempt == 3 || ctx.Err() != nil {
+			_ = s.Client.RemoveTransient(ctx, units.Name, units.ServiceName())
+			return fmt.Errorf("creating %s: %w", units.Name, err)
+		}
+		port, perr := sandbox.FreePort()
+		if perr != nil {
+			return fmt.Errorf("creating %s: %w", units.Name, err)
+		}
+		s.progress("%s did not start on port %d (%v); trying port %d", units.Name, spec.Port, err, port)
+		spec = s.onPort(spec, port)
 	}
 	s.Units, s.Mode, s.installed = units, spec.Mode, true
 	s.progress("%s listening on port %d (%s mode)", units.Name, spec.Port, spec.Mode)
@@ -206,22 +222,27 @@ func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
 	case idle < 0:
 		idle = 0
 	}
-	spec := echo.Spec{
+	spec := s.onPort(echo.Spec{
 		Name:       Name,
-		Port:       port,
-		UnixDir:    filepath.Join(s.runtimeDir, Name+"-"+strconv.Itoa(port)),
-		VsockPort:  port,
 		Binary:     bin,
 		BinaryArgs: args,
 		RuntimeDir: s.runtimeDir,
 		IdleExit:   idle,
-	}
+	}, port)
 	spec.Mode, s.Note = s.chooseMode(ctx, bin, args)
 	if spec.Mode == echo.ModeContainer {
 		spec.Podman, _ = exec.LookPath("podman")
 		spec.Image = s.Image
 	}
 	return spec, nil
+}
+
+// onPort puts spec's listeners on port: TCP and UDP, vsock, and a unix
+// folder named after it.
+func (s *Session) onPort(spec echo.Spec, port int) echo.Spec {
+	spec.Port, spec.VsockPort = port, port
+	spec.UnixDir = filepath.Join(s.runtimeDir, Name+"-"+strconv.Itoa(port))
+	return spec
 }
 
 // echoServer is the program that runs the echo server, with the arguments
