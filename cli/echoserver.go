@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -12,7 +13,7 @@ import (
 // `socktui echo-server --help`, on stderr) and chooses the exit status.
 func newEchoServerCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:                "echo-server [FLAGS]",
+		Use:                unit.EchoSubcommand + " [FLAGS]",
 		Short:              "Run the bundled echo workload (what the demo's units start)",
 		Hidden:             true,
 		DisableFlagParsing: true,

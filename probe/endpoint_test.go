@@ -279,6 +279,8 @@ func TestChooseKind(t *testing.T) {
 		want unit.Kind
 	}{
 		{"socktui-echo.socket", []string{"/usr/local/bin/socktui-echo", "--mode=host"}, unit.KindEcho},
+		{"demo.socket", []string{"/root/go/bin/socktui", "echo-server", "--idle-exit=30s"}, unit.KindEcho},
+		{"demo.socket", []string{"/usr/bin/other", "echo-server"}, unit.KindConnect},
 		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--rm", "--network=none", "localhost/socktui-echo:latest"}, unit.KindEcho},
 		{"echo-ctr.socket", []string{"/usr/bin/podman", "run", "--image=localhost/socktui-echo-test1:v2"}, unit.KindEcho},
 		{"socktui-echo-a1.socket", nil, unit.KindEcho},

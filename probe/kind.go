@@ -19,10 +19,6 @@ func ParseKind(s string) (unit.Kind, error) {
 	return "", fmt.Errorf("unknown probe kind %q: want auto, echo, connect or http", s)
 }
 
-// EchoWorkload is the name of socktui's bundled echo workload: the binary a
-// service runs and the image a container runs both start with it.
-const EchoWorkload = "socktui-echo"
-
 // isWebServer reports whether a program or image name is a server that
 // answers HTTP on its sockets.
 func isWebServer(name string) bool {
@@ -42,7 +38,8 @@ func isWebServer(name string) bool {
 //
 // name is the socket (or service) unit name; serviceExec is the command line
 // of the service it triggers, nil when unknown: then the unit name alone
-// decides, and a unit named socktui-echo* counts as the echo workload. Of a
+// decides, and a unit named socktui-echo* counts as the echo workload; a
+// line running `socktui echo-server` is the echo workload too. Of a
 // `podman run` line that package podmancmd reads to its image, the image
 // and the container's command are looked at; of any other line, every word.
 func ChooseKind(name string, serviceExec []string) unit.Kind {
@@ -51,7 +48,7 @@ func ChooseKind(name string, serviceExec []string) unit.Kind {
 		return unit.KindHTTP
 	}
 	if len(serviceExec) == 0 {
-		if strings.HasPrefix(base, EchoWorkload) {
+		if strings.HasPrefix(base, unit.EchoWorkload) {
 			return unit.KindEcho
 		}
 		return unit.KindConnect
@@ -65,7 +62,10 @@ func ChooseKind(name string, serviceExec []string) unit.Kind {
 	for i, arg := range serviceExec {
 		name := programName(arg)
 		switch {
-		case strings.HasPrefix(name, EchoWorkload):
+		case strings.HasPrefix(name, unit.EchoWorkload):
+			return unit.KindEcho
+		case arg == unit.EchoSubcommand && i > 0 && strings.HasPrefix(programName(serviceExec[i-1]), "socktui"):
+			// socktui echo-server: the echo workload run by socktui itself.
 			return unit.KindEcho
 		case isWebServer(name):
 			return unit.KindHTTP

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/socktui/socktui/unit"
 )
 
 // Usage is the start of socktui-echo's help and of the message it prints
@@ -28,7 +29,7 @@ or, for development, with --listen tcp:127.0.0.1:3000.
 // `socktui echo-server [flags]` serves as `socktui-echo [flags]` does, so
 // that the socktui binary alone can run the demo (Spec.BinaryArgs) and be
 // the demo's image (BuildImage).
-const Subcommand = "echo-server"
+const Subcommand = unit.EchoSubcommand
 
 // listenFlags collects repeated --listen values.
 type listenFlags []string
