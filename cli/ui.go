@@ -113,7 +113,7 @@ installed on exit.`,
 	fs.DurationVar(&f.idleExit, "idle-exit", demo.DefaultIdleExit, "the echo service exits after this long without traffic (0: never)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use a private systemd user manager even when a user manager is reachable")
 	fs.BoolVar(&f.noPodman, "no-podman-socket", false, "do not start the manager's podman.socket")
-	fs.StringVar(&f.echoBinary, "echo-binary", "", "`PATH` of the socktui-echo binary (default: beside socktui, then PATH)")
+	fs.StringVar(&f.echoBinary, "echo-binary", "", "`PATH` of a stand-alone socktui-echo binary to run instead of socktui's own echo-server")
 	cmd.RegisterFlagCompletionFunc("mode", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var names []cobra.Completion
 		for _, m := range demoModes() {
