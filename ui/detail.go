@@ -54,17 +54,23 @@ func (d *detailModel) setHeight(h int) {
 
 // update scrolls the pane.
 func (d detailModel) update(msg tea.KeyMsg, k keyMap) (detailModel, tea.Cmd) {
+	var cmd tea.Cmd
+	d.vp, cmd = scrollViewport(d.vp, msg, k)
+	return d, cmd
+}
+
+// scrollViewport applies a scrolling key to a pane's viewport: top and
+// bottom from the keyMap, the rest as the viewport's own keys.
+func scrollViewport(vp viewport.Model, msg tea.KeyMsg, k keyMap) (viewport.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Top):
-		d.vp.GotoTop()
+		vp.GotoTop()
 	case key.Matches(msg, k.Bottom):
-		d.vp.GotoBottom()
+		vp.GotoBottom()
 	default:
-		var cmd tea.Cmd
-		d.vp, cmd = d.vp.Update(msg)
-		return d, cmd
+		return vp.Update(msg)
 	}
-	return d, nil
+	return vp, nil
 }
 
 // view is exactly the pane's height in lines.

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -105,17 +104,9 @@ func (t *timelineModel) setSize(w, h int) {
 
 // update scrolls the timeline: up is older.
 func (t timelineModel) update(msg tea.KeyMsg, k keyMap) (timelineModel, tea.Cmd) {
-	switch {
-	case key.Matches(msg, k.Top):
-		t.vp.GotoTop()
-	case key.Matches(msg, k.Bottom):
-		t.vp.GotoBottom()
-	default:
-		var cmd tea.Cmd
-		t.vp, cmd = t.vp.Update(msg)
-		return t, cmd
-	}
-	return t, nil
+	var cmd tea.Cmd
+	t.vp, cmd = scrollViewport(t.vp, msg, k)
+	return t, cmd
 }
 
 // view is exactly the viewport's height in lines.
