@@ -1,38 +1,41 @@
 package sandbox
 
 import (
-	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-func TestFreePortIsFreeEverywhere(t *testing.T) {
-	port, err := FreePort()
-	if err != nil {
+func TestFreePortReservesAcrossCalls(t *testing.T) {
+	seen := map[int]bool{}
+	for range 50 {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] || p < portLow || p > portHigh {
+			t.Fatalf("port %d handed out twice or outside %d-%d", p, portLow, portHigh)
+		}
+		seen[p] = true
+		b, err := os.ReadFile(filepath.Join(os.TempDir(), "socktui-ports", strconv.Itoa(p)))
+		if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+			t.Fatalf("port %d: reservation %q, %v; want this process's PID", p, b, err)
+		}
+	}
+	// A reservation of a process that is gone is taken over.
+	dir := filepath.Join(os.TempDir(), "socktui-ports")
+	path := filepath.Join(dir, "20000")
+	os.Remove(path)
+	if err := os.WriteFile(path, []byte("2147483646\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := strconv.Itoa(port)
-	for _, a := range []struct{ network, addr string }{{"tcp4", "127.0.0.1:" + p}, {"tcp6", "[::1]:" + p}} {
-		l, err := net.Listen(a.network, a.addr)
-		if err != nil {
-			t.Fatalf("FreePort gave %d but %s %s is taken: %v", port, a.network, a.addr, err)
-		}
-		l.Close()
+	if !reserve(dir, 20000) {
+		t.Fatal("a dead process's reservation was not taken over")
 	}
-	for _, a := range []struct{ network, addr string }{{"udp4", "127.0.0.1:" + p}, {"udp6", "[::1]:" + p}} {
-		c, err := net.ListenPacket(a.network, a.addr)
-		if err != nil {
-			t.Fatalf("FreePort gave %d but %s %s is taken: %v", port, a.network, a.addr, err)
-		}
-		c.Close()
+	if reserve(dir, 20000) {
+		t.Fatal("a reservation of this process was handed out again")
 	}
-	// A port taken on one family only is not free.
-	l, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if portFree(l.Addr().(*net.TCPAddr).Port) {
-		t.Errorf("portFree(%d) = true while [::1] holds it", l.Addr().(*net.TCPAddr).Port)
-	}
+	os.Remove(path)
 }
