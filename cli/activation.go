@@ -273,7 +273,7 @@ const EnvProbeKind = "SOCKTUI_PROBE"
 // through the Prober's Activations.
 type unitProber struct {
 	p    *probe.Prober
-	kind unit.Kind // KindAuto: per name
+	kind unit.Kind // KindAuto: per unit
 	// envs reads services' Environment (systemdbus's ServiceEnvironments);
 	// nil: no declared kinds.
 	envs func(ctx context.Context, services []string) (map[string][]string, error)

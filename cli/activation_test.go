@@ -95,7 +95,7 @@ func TestActivationFeed(t *testing.T) {
 	}
 	events <- unit.Event{Kind: unit.UnitRemoved, Unit: "a.socket"}
 	var got []probe.ActivationState
-	for a := range ch { // closed once the name is removed
+	for a := range ch { // closed once the unit is removed
 		got = append(got, a.State)
 	}
 	want := []probe.ActivationState{probe.ActivationIdle, probe.ActivationStarting, probe.ActivationUp, probe.ActivationFailed}

@@ -3,6 +3,7 @@ package systemdbus
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ type watcher struct {
 	socks     map[string]*unit.Socket
 	owners    map[string][]string // service -> the sockets that trigger it
 	seq       map[string]dbus.Sequence
-	files     map[string]string // socket name file -> its state
+	files     map[string]string // socket unit file -> its state
 	reloading bool
 	// reasons holds the last failure reason worked out per service
 	// (explain), for a failure whose status was overwritten by a restart.
@@ -258,88 +259,13 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 	at := time.Now()
 	switch sig.Name {
 	case propsIface + ".PropertiesChanged":
-		name, ok := unitName(sig.Path)
-		if !ok || len(sig.Body) < 2 || sig.Sequence < w.seq[name] {
-			return nil
-		}
-		iface, _ := sig.Body[0].(string)
-		changed, _ := sig.Body[1].(map[string]dbus.Variant)
-		if sk := w.socks[name]; sk != nil {
-			before := sk.Clone()
-			applySocket(sk, iface, changed)
-			w.changed(before, sk, at)
-		}
-		var reason string
-		explained := false
-		for _, owner := range w.owners[name] {
-			sk := w.socks[owner]
-			if sk == nil {
-				continue
-			}
-			before := sk.Clone()
-			for i := range sk.Services {
-				svc := &sk.Services[i]
-				if svc.Unit != name {
-					continue
-				}
-				wasFailed := svc.ActiveState == unit.Failed
-				applyService(svc, iface, changed)
-				switch {
-				case svc.ActiveState != unit.Failed:
-					svc.Reason = ""
-				case !wasFailed && svc.Container != "":
-					// Once per failure, shared by every socket of the service.
-					if !explained {
-						explained = true
-						var err error
-						if reason, err = w.explain(name); err != nil {
-							return err
-						}
-					}
-					svc.Reason = reason
-				}
-			}
-			w.changed(before, sk, at)
-		}
+		return w.propertiesChanged(sig, at)
 	case managerIface + ".UnitNew":
 		id, _ := sig.Body[0].(string)
-		if w.reloading || !strings.HasSuffix(id, ".socket") || w.socks[id] != nil {
-			return nil
-		}
-		l, err := list(w.ctx, w.s, []string{id}, true, true)
-		if err != nil {
-			return err
-		}
-		for k, v := range l.seq {
-			w.seq[k] = v
-		}
-		for k, v := range l.files {
-			w.files[k] = v
-		}
-		for i := range l.sockets {
-			sk := l.sockets[i]
-			if w.socks[sk.Unit] != nil {
-				continue
-			}
-			w.add(&sk)
-			c := sk.Clone()
-			if !w.emit(unit.Event{Kind: unit.UnitAdded, At: at, Unit: sk.Unit, Socket: &c}) {
-				return nil
-			}
-		}
+		return w.unitNew(id, at)
 	case managerIface + ".UnitRemoved":
 		id, _ := sig.Body[0].(string)
-		if w.reloading || w.socks[id] == nil {
-			return nil
-		}
-		// systemd unloads inactive units nobody references; a socket with a
-		// name file is still there to start, so it stays (as it was:
-		// stopped). The listing knows the name files: no call needed.
-		if st, ok := w.files[id]; ok && st != "transient" {
-			return nil
-		}
-		w.remove(id)
-		w.emit(unit.Event{Kind: unit.UnitRemoved, At: at, Unit: id})
+		w.unitRemoved(id, at)
 	case managerIface + ".JobRemoved":
 		if len(sig.Body) < 4 {
 			return nil
@@ -362,6 +288,95 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 		w.emit(unit.Event{Kind: unit.Snapshot, At: at, Sockets: w.all()})
 	}
 	return nil
+}
+
+// propertiesChanged applies a PropertiesChanged of a socket or of a
+// service some sockets trigger, explaining a container service's new
+// failure once however many sockets trigger it.
+func (w *watcher) propertiesChanged(sig *dbus.Signal, at time.Time) error {
+	name, ok := unitName(sig.Path)
+	if !ok || len(sig.Body) < 2 || sig.Sequence < w.seq[name] {
+		return nil
+	}
+	iface, _ := sig.Body[0].(string)
+	changed, _ := sig.Body[1].(map[string]dbus.Variant)
+	if sk := w.socks[name]; sk != nil {
+		before := sk.Clone()
+		applySocket(sk, iface, changed)
+		w.changed(before, sk, at)
+	}
+	var reason string
+	explained := false
+	for _, owner := range w.owners[name] {
+		sk := w.socks[owner]
+		if sk == nil {
+			continue
+		}
+		before := sk.Clone()
+		for i := range sk.Services {
+			svc := &sk.Services[i]
+			if svc.Unit != name {
+				continue
+			}
+			wasFailed := svc.ActiveState == unit.Failed
+			applyService(svc, iface, changed)
+			switch {
+			case svc.ActiveState != unit.Failed:
+				svc.Reason = ""
+			case !wasFailed && svc.Container != "":
+				if !explained {
+					explained = true
+					var err error
+					if reason, err = w.explain(name); err != nil {
+						return err
+					}
+				}
+				svc.Reason = reason
+			}
+		}
+		w.changed(before, sk, at)
+	}
+	return nil
+}
+
+// unitNew lists a socket unit that appeared and emits UnitAdded.
+func (w *watcher) unitNew(id string, at time.Time) error {
+	if w.reloading || !strings.HasSuffix(id, ".socket") || w.socks[id] != nil {
+		return nil
+	}
+	l, err := list(w.ctx, w.s, []string{id}, true, true)
+	if err != nil {
+		return err
+	}
+	maps.Copy(w.seq, l.seq)
+	maps.Copy(w.files, l.files)
+	for i := range l.sockets {
+		sk := l.sockets[i]
+		if w.socks[sk.Unit] != nil {
+			continue
+		}
+		w.add(&sk)
+		c := sk.Clone()
+		if !w.emit(unit.Event{Kind: unit.UnitAdded, At: at, Unit: sk.Unit, Socket: &c}) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// unitRemoved forgets a socket unit systemd unloaded, unless a unit file
+// keeps it there to start: systemd unloads inactive units nobody
+// references, and such a socket stays (as it was: stopped). The listing
+// knows the unit files: no call needed.
+func (w *watcher) unitRemoved(id string, at time.Time) {
+	if w.reloading || w.socks[id] == nil {
+		return
+	}
+	if st, ok := w.files[id]; ok && st != "transient" {
+		return
+	}
+	w.remove(id)
+	w.emit(unit.Event{Kind: unit.UnitRemoved, At: at, Unit: id})
 }
 
 // changed recomputes sk's derived state and emits UnitChanged when anything
