@@ -73,6 +73,10 @@ type finerReason struct {
 	reason  string
 }
 
+// watch is Watch's goroutine: connect, list, follow, and on a dropped
+// connection back off and start over. It stays one function (about 70
+// lines) because the backoff and the Disconnected-once state belong to the
+// whole loop.
 func (c *Client) watch(ctx context.Context, out chan<- unit.Event) {
 	defer close(out)
 	w := &watcher{ctx: ctx, out: out, finer: make(chan finerReason), imageExists: c.imageExists,
