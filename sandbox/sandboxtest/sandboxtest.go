@@ -39,6 +39,14 @@ func Start(t testing.TB) *sandbox.Sandbox {
 		t.Fatalf("starting the sandbox: %v", err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			// What systemd said of the failure (a bind refused, a unit
+			// that would not start) is in its own log.
+			if b, err := os.ReadFile(filepath.Join(s.Dir, "manager.log")); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				t.Logf("the sandbox manager's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
+		}
 		if err := s.Close(); err != nil {
 			t.Errorf("closing the sandbox: %v", err)
 		}
