@@ -75,6 +75,9 @@ type Session struct {
 	Sandbox *sandbox.Sandbox
 	// Units are the echo workload's units, once installed.
 	Units unit.SocketSpec
+	// Container is the echo workload's container name in container mode,
+	// once installed (ContainerName of its port).
+	Container string
 	// Mode is the echo workload's mode, once installed; Note says why bare
 	// mode was chosen when it was not asked for.
 	Mode echo.Mode
@@ -200,6 +203,9 @@ func (s *Session) Install(ctx context.Context) error {
 		spec = s.onPort(spec, port)
 	}
 	s.Units, s.Mode, s.installed = units, spec.Mode, true
+	if spec.Mode == echo.ModeContainer {
+		s.Container = spec.ContainerName
+	}
 	s.progress("%s listening on port %d (%s mode)", units.Name, spec.Port, spec.Mode)
 	return nil
 }
@@ -237,11 +243,17 @@ func (s *Session) spec(ctx context.Context) (echo.Spec, error) {
 	return spec, nil
 }
 
+// ContainerName is the name of the echo container of a demo on port.
+func ContainerName(port int) string { return Name + "-" + strconv.Itoa(port) }
+
 // onPort puts spec's listeners on port: TCP and UDP, vsock, and a unix
 // folder named after it.
 func (s *Session) onPort(spec echo.Spec, port int) echo.Spec {
 	spec.Port, spec.VsockPort = port, port
 	spec.UnixDir = filepath.Join(s.runtimeDir, Name+"-"+strconv.Itoa(port))
+	// The port is this demo's alone (FreePort reserves it), so the
+	// container named after it is too: Podman's names are machine-wide.
+	spec.ContainerName = ContainerName(port)
 	return spec
 }
 

@@ -92,7 +92,7 @@ func testSession(t *testing.T, mode echo.Mode) {
 	if err := s.Install(ctx); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
-	dir := s.Sandbox.Dir
+	dir, container := s.Sandbox.Dir, s.Container
 	closed = true
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -104,9 +104,12 @@ func testSession(t *testing.T, mode echo.Mode) {
 		t.Errorf("processes left after Close: %v", left)
 	}
 	if mode == echo.ModeContainer {
-		out, err := exec.Command("podman", "ps", "-a", "--filter", "name=^"+demo.Name+"$", "--format", "{{.Names}}").CombinedOutput()
+		if container == "" || !strings.HasPrefix(container, demo.Name+"-") {
+			t.Fatalf("the session's container is %q, want %s-PORT", container, demo.Name)
+		}
+		out, err := exec.Command("podman", "ps", "-a", "--filter", "name=^"+container+"$", "--format", "{{.Names}}").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "" {
-			t.Errorf("podman ps after Close: %q (%v), want no %s container", out, err, demo.Name)
+			t.Errorf("podman ps after Close: %q (%v), want no %s container", out, err, container)
 		}
 	}
 }

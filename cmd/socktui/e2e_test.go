@@ -76,16 +76,20 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := exec.LookPath("podman"); err == nil {
-		out, err := exec.Command("podman", "ps", "-a", "--filter", "name=^socktui-echo$", "--format", "{{.Names}}").CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "" {
-			t.Errorf("podman ps after quit: %q (%v), want no socktui-echo container", out, err)
-		}
-	}
-	// The demo names its private manager's folder on stderr.
+	// The demo names its port (and so its container) and its private
+	// manager's folder on stderr.
 	b, err := os.ReadFile(log)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pm := regexp.MustCompile(`listening on port (\d+) \(container mode\)`).FindSubmatch(b); pm != nil {
+		container := "socktui-echo-" + string(pm[1])
+		out, err := exec.Command("podman", "ps", "-a", "--filter", "name=^"+container+"$", "--format", "{{.Names}}").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("podman ps after quit: %q (%v), want no %s container", out, err, container)
+		}
+	} else if _, err := exec.LookPath("podman"); err == nil {
+		t.Errorf("the demo did not run in container mode though podman is here; stderr:\n%s", b)
 	}
 	m := regexp.MustCompile(`private manager ready in \S+ \((\S+)\)`).FindSubmatch(b)
 	if m == nil {

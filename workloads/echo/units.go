@@ -44,8 +44,15 @@ const (
 // its service. Units turns it into a unit.SocketSpec.
 type Spec struct {
 	// Name is the units' base name: Name.socket and Name.service. In
-	// container mode it is also the container's name.
+	// container mode it is also the container's name unless ContainerName
+	// is set.
 	Name string
+	// ContainerName names the container in container mode (Name when
+	// empty). Container names are global to a Podman storage, and the
+	// service runs `podman run --replace`: two echo workloads running at
+	// once (two sandboxes on one machine) need names of their own, or each
+	// start kills the other's container.
+	ContainerName string
 	// Mode is ModeContainer or ModeBare.
 	Mode Mode
 	// Port is the TCP and UDP port on 127.0.0.1 and [::1]; DefaultPort
@@ -185,7 +192,7 @@ func (s Spec) Units() (unit.SocketSpec, error) {
 		svc.ExecStartPre = [][]string{{"/bin/rm", "-f", cid}}
 		svc.ExecStart = append([]string{s.Podman, "run",
 			"--cidfile=" + cid, "--cgroups=no-conmon", "--rm", "--sdnotify=container",
-			"-d", "--replace", "--name", s.Name, "--network=none", "--pull=never",
+			"-d", "--replace", "--name", s.containerName(), "--network=none", "--pull=never",
 			s.Image}, args...)
 		svc.ExecStop = [][]string{{s.Podman, "stop", "--ignore", "-t", "5", "--cidfile=" + cid}}
 		svc.ExecStopPost = [][]string{{s.Podman, "rm", "-f", "--ignore", "-t", "5", "--cidfile=" + cid}}
@@ -196,4 +203,12 @@ func (s Spec) Units() (unit.SocketSpec, error) {
 	svc.Description = u.Description
 	u.Service = svc
 	return u, nil
+}
+
+// containerName is the container's name: ContainerName, else Name.
+func (s Spec) containerName() string {
+	if s.ContainerName != "" {
+		return s.ContainerName
+	}
+	return s.Name
 }
