@@ -148,11 +148,13 @@ func (c *coldRun) run(ctx context.Context) (err error, up time.Time) {
 		case <-settled:
 			return nil, c.upAt
 		case <-ctx.Done():
-			if exDone && exErr == nil {
-				return errNotUp, c.upAt
-			}
 			if !exDone {
 				exErr = <-done
+			}
+			if exErr == nil {
+				// The exchange went through, the activation never
+				// settled: not ok (classify says cancelled or timeout).
+				return errNotUp, c.upAt
 			}
 			return exErr, c.upAt
 		}
