@@ -82,7 +82,8 @@ func (p cgroupPlan) join(pid int) error {
 			if err = f.make(attempt > 0); err == nil {
 				err = os.WriteFile(filepath.Join(f.path, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
 			}
-			if !errors.Is(err, fs.ErrNotExist) {
+			// ENODEV: the folder is being removed under the write.
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENODEV) {
 				break
 			}
 		}
