@@ -59,6 +59,10 @@ type activationError struct{ reason string }
 
 func (e *activationError) Error() string { return "activation failed: " + e.reason }
 
+// verdictGrace is how long a cold probe whose exchange failed keeps
+// following the activation for a failure that explains the error.
+const verdictGrace = time.Second
+
 // errNotUp is a cold probe whose exchange went through while the service
 // never came up (or never stayed up for Settle) before the timeout.
 var errNotUp = errors.New("the service did not come up and stay up")
@@ -146,7 +150,7 @@ func (c *coldRun) run(ctx context.Context) (err error, up time.Time) {
 				c.exchanged(exErr)
 			}
 		case <-settled:
-			return nil, c.upAt
+			return exErr, c.upAt
 		case <-ctx.Done():
 			if !exDone {
 				exErr = <-done
@@ -171,12 +175,16 @@ func (c *coldRun) run(ctx context.Context) (err error, up time.Time) {
 		}
 		steady := c.cur.State != ActivationStarting
 		switch {
-		case exErr != nil && steady:
-			// The exchange failed and no activation under way could
-			// still fail and explain it.
-			return exErr, c.upAt
+		case exErr != nil && steady && timer == nil:
+			// The exchange failed with no start under way. A socket
+			// that gave up on its service resets the connections it
+			// holds a moment before systemd's signal says so: give the
+			// activation verdictGrace to explain the error.
+			timer = time.NewTimer(verdictGrace)
+			settled = timer.C
 		case exErr != nil:
-			// Starting: its failure, if it comes, is the better answer.
+			// Starting (its failure, if it comes, is the better
+			// answer), or the grace is running.
 		case !steady || !c.cameUp():
 		case c.settle <= 0:
 			return nil, c.upAt

@@ -256,3 +256,23 @@ func TestColdProbeWaitsForTheFirstState(t *testing.T) {
 		t.Fatalf("got %s %q, want failed with the socket's reason", r.Outcome, r.Error)
 	}
 }
+
+func TestColdProbeErrorThenFailure(t *testing.T) {
+	// The socket gave up on its service and reset the connection a moment
+	// before the failure's signal: the failure is the answer.
+	l := serveStream(t, "tcp4", "Stream", func(net.Conn) {})
+	w := newScripted()
+	p := longProber(w, time.Hour)
+	exchanged := make(chan error, 1)
+	p.exchanged = func(err error) { exchanged <- err }
+	res := probeAsync(p, coldTarget(l, unit.KindEcho))
+	<-w.followed
+	w.ch <- Activation{State: ActivationUp}
+	if err := <-exchanged; err == nil {
+		t.Fatal("the exchange with a closing server went through")
+	}
+	w.ch <- Activation{State: ActivationFailed, Reason: "socket: service-start-limit-hit"}
+	if r := <-res; r.Outcome != Failed {
+		t.Fatalf("got %s %q, want failed", r.Outcome, r.Error)
+	}
+}
