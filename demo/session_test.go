@@ -2,8 +2,6 @@ package demo_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +16,7 @@ import (
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/unit"
 	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // TestMain serves the echo workload when the demo's units run this test
@@ -87,7 +86,7 @@ func testSession(t *testing.T, mode echo.Mode) {
 	if mode == echo.ModeContainer && !strings.HasPrefix(s.Image, "localhost/socktui-echo:") {
 		t.Errorf("container mode runs image %q, want localhost/socktui-echo:DIGEST", s.Image)
 	}
-	echoes(t, s.Units.Listen[0].Address)
+	echotest.Echoes(t, s.Units.Listen[0].Address, "hello through the demo\n")
 	// Installing twice is a no-op, not an "already exists" error.
 	if err := s.Install(ctx); err != nil {
 		t.Fatalf("second Install: %v", err)
@@ -111,25 +110,5 @@ func testSession(t *testing.T, mode echo.Mode) {
 		if err != nil || strings.TrimSpace(string(out)) != "" {
 			t.Errorf("podman ps after Close: %q (%v), want no %s container", out, err, container)
 		}
-	}
-}
-
-// echoes connects to a TCP address of the demo, which activates the echo
-// service, and checks that what it sends comes back.
-func echoes(t *testing.T, addr string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
-	const msg = "hello through the demo\n"
-	if _, err := io.WriteString(conn, msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil || string(got) != msg {
-		t.Fatalf("echo from %s = %q, %v; want %q", addr, got, err, msg)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // TestDemoFromGoInstall is a Go user on a fresh machine: `go install
@@ -80,7 +79,7 @@ func TestDemoFromGoInstall(t *testing.T) {
 	if port == nil {
 		t.Fatalf("the demo did not say its port; stderr:\n%s", b)
 	}
-	echoOnce(t, "127.0.0.1:"+string(port[1]))
+	echotest.Echoes(t, "127.0.0.1:"+string(port[1]), "hello from a fresh machine\n")
 	x.waitFor("the echo unit active after a connection", 60*time.Second,
 		regexp.MustCompile(`socktui-echo\.socket +\[active\]`))
 
@@ -152,25 +151,5 @@ func removeDemoImage(t *testing.T, bin string) {
 	}
 	if err != nil {
 		t.Error(err)
-	}
-}
-
-// echoOnce sends a line to a TCP echo server at addr and checks that it
-// comes back.
-func echoOnce(t *testing.T, addr string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
-	const msg = "hello from a fresh machine\n"
-	if _, err := io.WriteString(conn, msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil || string(got) != msg {
-		t.Fatalf("echo from %s = %q, %v; want %q", addr, got, err, msg)
 	}
 }
