@@ -566,13 +566,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// shorten keeps error lines short.
-func shorten(b []byte) []byte {
-	if len(b) > 64 {
-		return append(b[:64:64], "..."...)
-	}
-	return b
-}
+// shorten keeps a peer's bytes in an error line short: at most 64 of them
+// and "...", cut as shortenText cuts.
+func shorten(b []byte) string { return shortenText(string(b), 64+len("...")) }
 
 // shortenText cuts s to at most n bytes, at a rune boundary, marking the
 // cut with "...".
