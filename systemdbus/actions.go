@@ -278,9 +278,7 @@ func (c *Client) CreateTransientSocket(ctx context.Context, t unit.SocketSpec) e
 		return fmt.Errorf("creating %s: it needs at least one Listen entry and an ExecStart", t.Name)
 	}
 	svc := t.Service
-	if svc.Name == "" {
-		svc.Name = strings.TrimSuffix(t.Name, ".socket") + ".service"
-	}
+	svc.Name = t.ServiceName()
 	listen := make([]struct{ Type, Address string }, len(t.Listen))
 	for i, l := range t.Listen {
 		listen[i] = struct{ Type, Address string }{l.Type, l.Address}

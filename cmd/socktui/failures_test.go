@@ -132,10 +132,7 @@ func (f *fixture) create(ts unit.SocketSpec) {
 	if err := f.client.CreateTransientSocket(ctx, ts); err != nil {
 		f.t.Fatalf("creating %s: %v", ts.Name, err)
 	}
-	svc := ts.Service.Name
-	if svc == "" {
-		svc = strings.TrimSuffix(ts.Name, ".socket") + ".service"
-	}
+	svc := ts.ServiceName()
 	f.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
