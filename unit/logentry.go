@@ -1,0 +1,46 @@
+package unit
+
+import "time"
+
+// LogEntry is one line of a unit's log: a journal entry of the socket, of a
+// service it triggers, or of that service's container, or a line of `podman
+// logs` when no journal is reachable.
+//
+// Message is the exact text the entry holds (journalctl's byte arrays
+// decoded, invalid UTF-8 kept as it came): it is for JSON and for matching,
+// and must go through termtext.Clean before it reaches a terminal.
+type LogEntry struct {
+	// Time is when the entry was written (__REALTIME_TIMESTAMP).
+	Time time.Time `json:"time"`
+	// Unit is the unit the entry belongs to ("echo.socket",
+	// "echo.service"), the tag shown beside the line.
+	Unit string `json:"unit"`
+	// Priority is the syslog priority, 0 (emerg) to 7 (debug); PriorityUnknown
+	// when the entry has none.
+	Priority int `json:"priority"`
+	// Identifier is SYSLOG_IDENTIFIER (or _COMM): "systemd", "podman",
+	// "conmon", the program's name; empty when absent.
+	Identifier string `json:"identifier,omitempty"`
+	// PID is _PID, 0 when absent.
+	PID int `json:"pid,omitempty"`
+	// Message is the entry's text; a multi-line message keeps its newlines.
+	Message string `json:"message"`
+	// Cursor is the journal's cursor of the entry (__CURSOR), empty for a
+	// line that did not come from the journal.
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// PriorityUnknown is LogEntry.Priority of an entry without PRIORITY.
+const PriorityUnknown = -1
+
+// syslog priorities of LogEntry.Priority.
+const (
+	PriorityEmerg = iota
+	PriorityAlert
+	PriorityCrit
+	PriorityErr
+	PriorityWarning
+	PriorityNotice
+	PriorityInfo
+	PriorityDebug
+)
