@@ -48,23 +48,28 @@ func Find(env []string) (Podman, error) {
 }
 
 // limitedBuffer keeps the first max bytes written to it and drops the rest,
-// so that a command's output cannot grow without bound.
+// so that a command's output cannot grow without bound. The buffer is a
+// field, not embedded: an embedded bytes.Buffer's ReadFrom would let
+// io.Copy bypass Write and its bound.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf       bytes.Buffer
 	max       int
 	truncated bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room < len(p) {
+	if room := b.max - b.buf.Len(); room < len(p) {
 		b.truncated = true
 		if room > 0 {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		}
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
+
+func (b *limitedBuffer) Bytes() []byte  { return b.buf.Bytes() }
+func (b *limitedBuffer) String() string { return b.buf.String() }
 
 // exitError is a podman command that ran and exited non-zero.
 type exitError struct {
