@@ -44,3 +44,15 @@ const (
 	PriorityInfo
 	PriorityDebug
 )
+
+// LogBatch is what a log stream delivers at a time: the entries read since
+// the last batch, in time order, so that a fast writer cannot flood the
+// reader with one message a line. Err is set on the last batch of a stream
+// that stopped on its own (the journal could not be read, journalctl
+// exited); Note says in words where the lines come from when that is not
+// the journal ("no journal is reachable: …; showing podman logs").
+type LogBatch struct {
+	Entries []LogEntry
+	Err     error
+	Note    string
+}
