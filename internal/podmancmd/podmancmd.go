@@ -75,6 +75,20 @@ type Command struct {
 	// Publish are the -p/--publish values in order (a value holding
 	// commas is several, as pflag splits it).
 	Publish []Port
+	// SDNotify is the --sdnotify value as written ("container", "conmon",
+	// "healthy", "ignore"); "" when the line has none (podman's default
+	// is container).
+	SDNotify string
+	// Systemd is the --systemd value as written ("true", "false",
+	// "always"); "" when the line has none (podman's default is true:
+	// systemd mode when the command is an init).
+	Systemd string
+	// SecurityOpts are the --security-opt values in order, as written
+	// ("label=disable").
+	SecurityOpts []string
+	// Entrypoint is the --entrypoint value as written, "" when the line
+	// has none (the image's entrypoint runs).
+	Entrypoint string
 	// Args is the command and its arguments after the image: the
 	// container's command line, not podman's; nil when the image's own
 	// command runs.
@@ -242,6 +256,14 @@ func (c *Command) apply(o option) error {
 		c.Pull = parsePull(o.value)
 	case "network":
 		c.Networks = append(c.Networks, o.value)
+	case "sdnotify":
+		c.SDNotify = o.value
+	case "systemd":
+		c.Systemd = o.value
+	case "security-opt":
+		c.SecurityOpts = append(c.SecurityOpts, o.value)
+	case "entrypoint":
+		c.Entrypoint = o.value
 	case "rootfs":
 		c.Rootfs, _ = strconv.ParseBool(o.value) // readLong checked it
 	case "publish":

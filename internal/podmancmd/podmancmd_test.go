@@ -37,18 +37,18 @@ var parseTests = []struct {
 		"--cgroups=no-conmon --rm --sdnotify=container -d --replace --name web-echo " +
 		"--network=none --pull=never localhost/e:1 --idle-exit 30s --max-conns 10"),
 		Command{Podman: true, Subcommand: "run", Name: "web-echo", Image: "localhost/e:1", Pull: PullNever,
-			Networks: []string{"none"}, Args: words("--idle-exit 30s --max-conns 10")}},
+			Networks: []string{"none"}, SDNotify: "container", Args: words("--idle-exit 30s --max-conns 10")}},
 
 	// podman generate systemd --new, podman 4 and 5 (specifiers as
 	// systemd's D-Bus API reports them, expanded or not).
 	{"generate systemd --new", words("/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm " +
 		"--sdnotify=conmon -d --replace --name web -p 8080:80 docker.io/library/nginx:1.25"),
 		Command{Podman: true, Subcommand: "run", Name: "web", Image: "docker.io/library/nginx:1.25",
-			Publish: ports("8080:80")}},
+			Publish: ports("8080:80"), SDNotify: "conmon"}},
 	{"generate systemd --new in a pod", words("/usr/bin/podman run --cidfile=/run/user/1000/container-db.service.ctr-id " +
 		"--cgroups=no-conmon --rm --pod-id-file /run/user/1000/pod-app.pod-id --sdnotify=conmon -d --replace " +
 		"--name db -e POSTGRES_PASSWORD=secret -v pgdata:/var/lib/postgresql/data docker.io/library/postgres:16"),
-		Command{Podman: true, Subcommand: "run", Name: "db", Image: "docker.io/library/postgres:16"}},
+		Command{Podman: true, Subcommand: "run", Name: "db", Image: "docker.io/library/postgres:16", SDNotify: "conmon"}},
 	// podman 2 and 3 wrote --conmon-pidfile and values after a space.
 	{"generate systemd --new, podman 3", words("/usr/bin/podman run --conmon-pidfile %t/container-web.pid " +
 		"--cidfile %t/container-web.ctr-id --cgroups=no-conmon --replace -d --name web " +
@@ -61,7 +61,7 @@ var parseTests = []struct {
 	// Quadlet (podman 5): --name systemd-%N, --cgroups=split, -d.
 	{"quadlet basic", words("/usr/bin/podman run --name systemd-basic --replace --rm --cgroups=split " +
 		"--sdnotify=conmon -d localhost/imagename"),
-		Command{Podman: true, Subcommand: "run", Name: "systemd-basic", Image: "localhost/imagename"}},
+		Command{Podman: true, Subcommand: "run", Name: "systemd-basic", Image: "localhost/imagename", SDNotify: "conmon"}},
 	{"quadlet with network, ports, pull and exec", []string{"/usr/bin/podman", "run", "--name", "systemd-web",
 		"--replace", "--rm", "--cgroups=split", "--pull", "never", "--network", "systemd-basic",
 		"--sdnotify=conmon", "-d", "--security-opt=no-new-privileges", "-v", "/srv/www:/usr/share/nginx/html:ro,Z",
@@ -69,16 +69,17 @@ var parseTests = []struct {
 		"--label", "io.containers.autoupdate=registry", "localhost/imagename", "/some/binary file", "--arg1", "arg 2"},
 		Command{Podman: true, Subcommand: "run", Name: "systemd-web", Image: "localhost/imagename", Pull: PullNever,
 			Networks: []string{"systemd-basic"}, Publish: ports("127.0.0.1:80:90", "[::1]:1234:1234/udp", "${PORT}:${PORT}"),
-			Args: []string{"/some/binary file", "--arg1", "arg 2"}}},
+			Args: []string{"/some/binary file", "--arg1", "arg 2"}, SDNotify: "conmon",
+			SecurityOpts: []string{"no-new-privileges"}}},
 	{"quadlet GlobalArgs and ContainersConfModule", words("/usr/bin/podman --module=/etc/containers/x.conf " +
 		"--conmon=/usr/bin/somewhere --imagestore=/var/lib/somestore --log-level=debug run --name systemd-g " +
 		"--replace --rm --cgroups=split --sdnotify=conmon -d image"),
-		Command{Podman: true, Subcommand: "run", Name: "systemd-g", Image: "image"}},
+		Command{Podman: true, Subcommand: "run", Name: "systemd-g", Image: "image", SDNotify: "conmon"}},
 	{"quadlet Notify=healthy, host network, entrypoint cleared", words("/usr/bin/podman run --name systemd-h " +
 		"--replace --rm --log-driver passthrough --cgroups=split --entrypoint= --network host " +
 		"--sdnotify=healthy -d --health-cmd /bin/check --healthcheck-interval 30s quay.io/x/y@sha256:abc"),
 		Command{Podman: true, Subcommand: "run", Name: "systemd-h", Image: "quay.io/x/y@sha256:abc",
-			Networks: []string{"host"}}},
+			Networks: []string{"host"}, SDNotify: "healthy"}},
 
 	// Global options and the container group.
 	{"global options with values after a space", words("/usr/bin/podman --log-level debug --root /var/lib/c " +
@@ -107,7 +108,7 @@ var parseTests = []struct {
 	{"-p=", words("podman run -p=127.0.0.1::93 img"),
 		Command{Podman: true, Subcommand: "run", Image: "img", Publish: ports("127.0.0.1::93")}},
 	{"a value may start with a dash", words("podman run --name -odd --entrypoint -x img"),
-		Command{Podman: true, Subcommand: "run", Name: "-odd", Image: "img"}},
+		Command{Podman: true, Subcommand: "run", Name: "-odd", Image: "img", Entrypoint: "-x"}},
 	{"booleans take no value", words("podman run --rm --replace --privileged --tls-verify img"),
 		Command{Podman: true, Subcommand: "run", Image: "img"}},
 	{"boolean written with a value", words("podman run --rm=false -d=true img"),
@@ -122,6 +123,9 @@ var parseTests = []struct {
 		Command{Podman: true, Subcommand: "create", Image: "img:1", Args: []string{"cmd"}}},
 	{"options after the image are the container's", words("podman run img --name x -p 1:1"),
 		Command{Podman: true, Subcommand: "run", Image: "img", Args: words("--name x -p 1:1")}},
+	{"--systemd and the container's init", words("podman run --systemd=always --sdnotify ignore --security-opt label=disable img /sbin/init"),
+		Command{Podman: true, Subcommand: "run", Image: "img", Systemd: "always", SDNotify: "ignore",
+			SecurityOpts: []string{"label=disable"}, Args: []string{"/sbin/init"}}},
 	{"--rootfs", words("podman run --rootfs /srv/root /bin/sh"),
 		Command{Podman: true, Subcommand: "run", Image: "/srv/root", Rootfs: true, Args: []string{"/bin/sh"}}},
 
