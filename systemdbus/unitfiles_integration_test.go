@@ -1,0 +1,141 @@
+package systemdbus_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/systemdbus"
+)
+
+// isEnabled is `systemctl --user is-enabled NAME`'s answer (it exits
+// non-zero for every state but enabled ones, so only its output counts).
+func isEnabled(t *testing.T, s *sandbox.Sandbox, name string) string {
+	t.Helper()
+	out, _ := s.Systemctl(testCtx(t), "is-enabled", name).Output()
+	return strings.TrimSpace(string(out))
+}
+
+// TestEnableDisableReachSystemd enables and disables a socket unit file and
+// checks each step with systemctl (is-enabled, UnitFileState, the symlink
+// in sockets.target.wants), and that the manager was reloaded (the socket
+// is then wanted by sockets.target).
+func TestEnableDisableReachSystemd(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	sandboxtest.InstallUnits(t, s, map[string]string{
+		"en.socket":     fmt.Sprintf("[Socket]\nListenStream=%s\n[Install]\nWantedBy=sockets.target\n", filepath.Join(dir, "en.sock")),
+		"en.service":    "[Service]\nExecStart=/bin/sleep infinity\n",
+		"static.socket": fmt.Sprintf("[Socket]\nListenStream=%s\n", filepath.Join(dir, "static.sock")),
+	})
+	link := filepath.Join(s.Home, ".config", "systemd", "user", "sockets.target.wants", "en.socket")
+	if got := isEnabled(t, s, "en.socket"); got != "disabled" {
+		t.Fatalf("before: is-enabled %q, want disabled", got)
+	}
+
+	if err := c.EnableUnitFiles(ctx, []string{"en.socket"}); err != nil {
+		t.Fatalf("EnableUnitFiles: %v", err)
+	}
+	if got := isEnabled(t, s, "en.socket"); got != "enabled" {
+		t.Errorf("after enable: is-enabled %q, want enabled", got)
+	}
+	if got := show(t, s, "en.socket", "UnitFileState")["UnitFileState"]; got != "enabled" {
+		t.Errorf("after enable: UnitFileState %q, want enabled", got)
+	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Errorf("after enable: %v", err)
+	}
+	// The reload made sockets.target want it.
+	if got := show(t, s, "en.socket", "WantedBy")["WantedBy"]; !strings.Contains(got, "sockets.target") {
+		t.Errorf("after enable: WantedBy %q, want sockets.target (was the manager reloaded?)", got)
+	}
+	if err := c.EnableUnitFiles(ctx, []string{"en.socket"}); err != nil {
+		t.Errorf("enabling it again: %v, want no error", err)
+	}
+
+	changes, err := c.DisableUnitFilesChanges(ctx, []string{"en.socket"})
+	if err != nil {
+		t.Fatalf("DisableUnitFiles: %v", err)
+	}
+	if len(changes) != 1 || changes[0].Type != "unlink" || changes[0].Filename != link {
+		t.Errorf("disable changes %+v, want the unlink of %s", changes, link)
+	}
+	if got := isEnabled(t, s, "en.socket"); got != "disabled" {
+		t.Errorf("after disable: is-enabled %q, want disabled", got)
+	}
+	if got := show(t, s, "en.socket", "UnitFileState")["UnitFileState"]; got != "disabled" {
+		t.Errorf("after disable: UnitFileState %q, want disabled", got)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after disable: the link is still there (%v)", err)
+	}
+	if err := c.DisableUnitFiles(ctx, []string{"en.socket"}); err != nil {
+		t.Errorf("disabling it again: %v, want no error", err)
+	}
+
+	// Refusals, in words.
+	if err := c.EnableUnitFiles(ctx, []string{"static.socket"}); !errors.Is(err, systemdbus.ErrNoInstallInfo) ||
+		!strings.Contains(err.Error(), "[Install]") {
+		t.Errorf("enabling a unit without [Install]: %v, want ErrNoInstallInfo", err)
+	}
+	if got := isEnabled(t, s, "static.socket"); got != "static" {
+		t.Errorf("static.socket is-enabled %q, want static", got)
+	}
+	for _, f := range []func() error{
+		func() error { return c.EnableUnitFiles(ctx, []string{"nope.socket"}) },
+		func() error { return c.DisableUnitFiles(ctx, []string{"nope.socket"}) },
+	} {
+		if err := f(); !errors.Is(err, systemdbus.ErrNoSuchUnit) || !strings.Contains(err.Error(), "nope.socket") {
+			t.Errorf("a missing unit file: %v, want ErrNoSuchUnit naming it", err)
+		}
+	}
+	run := exec.CommandContext(ctx, "systemd-run", "--user", "--unit=tr-en", "--socket-property=ListenStream="+filepath.Join(dir, "tr.sock"), "/bin/sleep", "100")
+	run.Env = s.Env()
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("systemd-run: %v\n%s", err, out)
+	}
+	if err := c.EnableUnitFiles(ctx, []string{"tr-en.socket"}); !errors.Is(err, systemdbus.ErrRefused) || !strings.Contains(err.Error(), "transient") {
+		t.Errorf("enabling a transient unit: %v, want ErrRefused saying it is transient", err)
+	}
+	sandboxtest.Systemctl(t, s, "stop", "tr-en.socket")
+}
+
+// TestReloadWaitsForTheManager: a unit whose file changed needs a reload
+// (NeedDaemonReload); the moment Reload returns, it no longer does, and
+// the manager runs the new file.
+func TestReloadWaitsForTheManager(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	dir := t.TempDir()
+	sandboxtest.InstallUnits(t, s, map[string]string{
+		"rl.socket":  fmt.Sprintf("[Unit]\nDescription=before\n[Socket]\nListenStream=%s\n", filepath.Join(dir, "rl.sock")),
+		"rl.service": "[Service]\nExecStart=/bin/sleep infinity\n",
+	})
+	sandboxtest.Systemctl(t, s, "start", "rl.socket")
+	file := filepath.Join(s.Home, ".config", "systemd", "user", "rl.socket")
+	if err := os.WriteFile(file, fmt.Appendf(nil, "[Unit]\nDescription=after\n[Socket]\nListenStream=%s\n", filepath.Join(dir, "rl.sock")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(t, s, "rl.socket", "NeedDaemonReload")["NeedDaemonReload"]; got != "yes" {
+		t.Fatalf("NeedDaemonReload %q before the reload, want yes", got)
+	}
+	if err := c.Reload(testCtx(t)); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	got := show(t, s, "rl.socket", "NeedDaemonReload", "Description")
+	if got["NeedDaemonReload"] != "no" || got["Description"] != "after" {
+		t.Errorf("right after Reload: %v, want NeedDaemonReload=no Description=after", got)
+	}
+	// The client still works after the reload.
+	if sk := listOne(t, c, "rl"); sk.Description != "after" {
+		t.Errorf("listing after Reload: %q, want after", sk.Description)
+	}
+}
