@@ -32,17 +32,38 @@ const cgroupsFile = "cgroups"
 // unit's folder in the systemd hierarchy into that unit's folder in the v1
 // controllers (seen: a sandbox's manager pulled back into /init.scope in
 // cpu, memory and pids).
+//
+// Each folder is named like a slice, socktui-sandbox-NNN-HEX.slice, and holds
+// the manager in user@UID.service and the sandbox's journald in
+// systemd-journald.service, so that the manager's units run in
+// /socktui-sandbox-NNN-HEX.slice/user@UID.service/app.slice/NAME.service.
+// journald reads that path as a user manager's unit (cg_path_get_user_unit
+// skips the leading *.slice folders, then user@UID.service), so the entries
+// of the sandbox's services carry _SYSTEMD_USER_UNIT=NAME.service as on a
+// real user session, while every sandbox keeps a cgroup of its own (measured
+// 2026-12-02, systemd 252 on a hybrid host: _SYSTEMD_USER_UNIT=NAME.service,
+// _SYSTEMD_UNIT=user@0.service, _SYSTEMD_USER_SLICE=app.slice). A folder
+// shared by sandboxes, as user.slice/user-0.slice/user@0.service would be,
+// lets one manager's stop kill another's units.
 type cgroupPlan []cgroupFolder
 
 type cgroupFolder struct {
 	hierarchy        // the parent: the hierarchy's root
-	path      string // the sandbox's folder below it
+	path      string // the sandbox's folder below it, NAME.slice
+	uid       int    // the manager's user, for user@UID.service
 }
+
+// manager and journald name the folders below the sandbox's slice.
+func (f cgroupFolder) manager() string {
+	return filepath.Join(f.path, fmt.Sprintf("user@%d.service", f.uid))
+}
+func (f cgroupFolder) journald() string { return filepath.Join(f.path, "systemd-journald.service") }
 
 // planCgroups names the sandbox's cgroup after the sandbox folder dir plus a
 // random suffix (never reused, see reap) and records the folders in dir,
-// before any exists, so that a sandbox torn at any point can be reaped.
-func planCgroups(dir string) (cgroupPlan, error) {
+// before any exists, so that a sandbox torn at any point can be reaped. uid
+// is the user the manager runs as.
+func planCgroups(dir string, uid int) (cgroupPlan, error) {
 	hs, err := ownCgroups()
 	if err != nil {
 		return nil, err
@@ -52,35 +73,55 @@ func planCgroups(dir string) (cgroupPlan, error) {
 	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix)
+	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix) + ".slice"
 	var plan cgroupPlan
+	var top []string
 	for _, h := range hs {
-		plan = append(plan, cgroupFolder{hierarchy: h, path: filepath.Join(h.path, name)})
+		f := cgroupFolder{hierarchy: h, path: filepath.Join(h.path, name), uid: uid}
+		plan = append(plan, f)
+		top = append(top, f.path)
 	}
-	if err := os.WriteFile(filepath.Join(dir, cgroupsFile), []byte(strings.Join(plan.folders(), "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, cgroupsFile), []byte(strings.Join(top, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	return plan, nil
 }
 
-func (p cgroupPlan) folders() []string {
+// managers lists the manager's folders, one per hierarchy.
+func (p cgroupPlan) managers() []string {
 	var out []string
 	for _, f := range p {
-		out = append(out, f.path)
+		out = append(out, f.manager())
 	}
 	return out
 }
 
-// join makes the folders and moves pid into them. A folder stays empty only
-// between its mkdir and the write of pid: a manager whose root is the
-// hierarchy's root may trim it then, so a folder that vanished is made
-// again (it held nothing, so making it again is no reuse).
+// journaldProcs lists the cgroup.procs files journald writes its PID to.
+func (p cgroupPlan) journaldProcs() []string {
+	var out []string
+	for _, f := range p {
+		out = append(out, filepath.Join(f.journald(), "cgroup.procs"))
+	}
+	return out
+}
+
+// join makes the folders and moves pid, the manager, into its folders. A
+// folder stays empty only between its mkdir and the write of pid: a manager
+// whose root is the hierarchy's root may trim it then, so a folder that
+// vanished is made again (it held nothing, so making it again is no reuse).
+// The journald folders are made here too; journald joins them itself.
 func (p cgroupPlan) join(pid int) error {
 	for _, f := range p {
 		var err error
 		for attempt := 0; attempt < 10; attempt++ {
-			if err = f.make(attempt > 0); err == nil {
-				err = os.WriteFile(filepath.Join(f.path, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+			again := attempt > 0
+			if err = f.make(f.path, again); err == nil {
+				if err = f.make(f.journald(), again); err == nil {
+					err = f.make(f.manager(), again)
+				}
+			}
+			if err == nil {
+				err = os.WriteFile(filepath.Join(f.manager(), "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
 			}
 			// ENODEV: the folder is being removed under the write.
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENODEV) {
@@ -88,35 +129,35 @@ func (p cgroupPlan) join(pid int) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("moving the manager into its cgroup %s: %w", f.path, err)
+			return fmt.Errorf("moving the manager into its cgroup %s: %w", f.manager(), err)
 		}
 	}
 	return nil
 }
 
-// make makes the folder; again allows it to exist already, which on the first
-// try would mean another's cgroup of that name. A new v1 cpuset folder starts
-// with no CPUs and no memory nodes, which no process may join, so it gets its
-// parent's.
-func (f cgroupFolder) make(again bool) error {
-	if err := os.Mkdir(f.path, 0o755); err != nil && !(again && errors.Is(err, fs.ErrExist)) {
+// make makes the folder path (f.path or one below it); again allows it to
+// exist already, which on the first try would mean another's cgroup of that
+// name. A new v1 cpuset folder starts with no CPUs and no memory nodes, which
+// no process may join, so it gets its parent's.
+func (f cgroupFolder) make(path string, again bool) error {
+	if err := os.Mkdir(path, 0o755); err != nil && !(again && errors.Is(err, fs.ErrExist)) {
 		return err
 	}
 	if !f.v1 {
 		return nil
 	}
 	for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
-		if _, err := os.Stat(filepath.Join(f.path, file)); err != nil {
+		if _, err := os.Stat(filepath.Join(path, file)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				if _, err := os.Stat(f.path); err != nil {
+				if _, err := os.Stat(path); err != nil {
 					return err // trimmed: make it again
 				}
 			}
 			continue // not the cpuset hierarchy
 		}
-		b, err := os.ReadFile(filepath.Join(f.hierarchy.path, file))
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(path), file))
 		if err == nil {
-			err = os.WriteFile(filepath.Join(f.path, file), b, 0o644)
+			err = os.WriteFile(filepath.Join(path, file), b, 0o644)
 		}
 		if err != nil {
 			return fmt.Errorf("copying %s down: %w", file, err)

@@ -76,12 +76,18 @@ type Sandbox struct {
 	ContainersConfPath string
 	// StartupTime is how long Start took from exec to a connectable socket.
 	StartupTime time.Duration
-	// Cgroups are the manager's own cgroup folders, one at the root of
+	// Cgroups are the manager's own cgroup folders, one below the root of
 	// every mounted hierarchy this process is in (for example
-	// /sys/fs/cgroup/unified/socktui-sandbox-123-9f3a1c2e), all with the
-	// same base name. The manager takes its cgroup as its root, so
-	// its units run in <folder>/app.slice/NAME.service.
+	// /sys/fs/cgroup/unified/socktui-sandbox-123-9f3a1c2e.slice/user@0.service),
+	// all with the same two last names. The manager takes its cgroup as its
+	// root, so its units run in <folder>/app.slice/NAME.service; the parent
+	// slice, the sandbox's own, also holds its journald (see cgroupPlan).
 	Cgroups []string
+	// JournalDir is the sandbox's journal, for `journalctl -D`: the
+	// journald of the sandbox writes the entries of every unit there (with
+	// _SYSTEMD_USER_UNIT, as on a user session). Empty when this host has
+	// no systemd-journald. JournalDirIn(RuntimeDir) finds it again.
+	JournalDir string
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd has been waited for
@@ -148,12 +154,25 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	cgroups, err := planCgroups(dir)
+	cgroups, err := planCgroups(dir, os.Geteuid())
 	if err != nil {
 		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	s.Cgroups = cgroups.folders()
+	s.Cgroups = cgroups.managers()
+	journald := findJournald()
+	logDir := filepath.Join(s.RuntimeDir, journalFolder)
+	journaldConfPath := filepath.Join(dir, "journald.conf")
+	if journald != "" {
+		s.JournalDir = filepath.Join(logDir, "journal")
+		if err := os.MkdirAll(s.JournalDir, 0o755); err == nil {
+			err = os.WriteFile(journaldConfPath, []byte(journaldConf), 0o644)
+		}
+		if err != nil {
+			_ = reap(dir)
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
 	logf, err := os.Create(filepath.Join(dir, "manager.log"))
 	if err != nil {
 		os.RemoveAll(dir)
@@ -171,20 +190,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	// manager whose root is a hierarchy's root trims every empty cgroup of
 	// it when it exits (seen: a folder made just before exec vanished).
 	// CLONE_INTO_CGROUP (SysProcAttr.CgroupFD) would reach only the v2
-	// hierarchy of a hybrid host. Then the shell hides the host's
-	// /run/systemd behind a tmpfs holding the "system" folder that makes
-	// systemd believe it was booted with systemd, and becomes the manager
-	// (exec keeps the PID, and so the cgroups). Go makes the namespace's
-	// mounts private before exec.
-	script := `read -r go <&3 && [ "$go" = go ] && exec 3<&- && ` +
-		`mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$0" --user`
+	// hierarchy of a hybrid host. Then the shell sets up /run/systemd and
+	// the journal and becomes the manager (startScript). Go makes the
+	// namespace's mounts private before exec.
 	gate, release, err := os.Pipe()
 	if err != nil {
 		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	defer release.Close()
-	cmd := exec.Command("/bin/sh", "-c", script, systemd)
+	args := []string{"-c", startScript, systemd, journald, logDir, journaldConfPath,
+		filepath.Join(dir, journaldPIDFile), journaldScript}
+	cmd := exec.Command("/bin/sh", append(args, cgroups.journaldProcs()...)...)
 	cmd.ExtraFiles = []*os.File{gate}
 	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
 	cmd.Dir = s.Home
@@ -325,8 +342,9 @@ func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // Close stops the manager (SIGTERM: a user manager then runs exit.target,
-// stopping every unit), waits for it, kills anything of the sandbox still
-// running, and removes the sandbox's cgroups and folder. It is idempotent;
+// stopping every unit), waits for it, stops the sandbox's journald, kills
+// anything of the sandbox still running, and removes the sandbox's cgroups
+// and folder (the journal with it). It is idempotent;
 // later calls return the first call's result.
 func (s *Sandbox) Close() error {
 	s.closing.Do(func() { s.closeErr = s.close() })
@@ -343,6 +361,7 @@ func (s *Sandbox) close() error {
 			<-s.exited
 		}
 	}
+	s.stopJournald()
 	return reap(s.Dir)
 }
 

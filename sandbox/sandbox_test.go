@@ -3,9 +3,11 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -124,7 +126,7 @@ func TestSandboxActivatesTransientSocket(t *testing.T) {
 	// stays where it was.
 	assertInSandboxCgroup(t, s, s.ManagerPID(), "")
 	assertInSandboxCgroup(t, s, mainPID(t, conn, service), service)
-	if own, _ := os.ReadFile("/proc/self/cgroup"); bytes.Contains(own, []byte(filepath.Base(s.Cgroups[0]))) {
+	if own, _ := os.ReadFile("/proc/self/cgroup"); bytes.Contains(own, []byte(sandboxCgroupName(t, s))) {
 		t.Errorf("the test process was moved into the sandbox's cgroup:\n%s", own)
 	}
 
@@ -205,6 +207,92 @@ func TestSandboxesIsolateSameNamedUnits(t *testing.T) {
 		}
 		assertNothingLeft(t, x.s, []int{x.pid})
 	}
+}
+
+// TestSandboxJournal checks the sandbox's journal end to end: a unit's stdout
+// line lands in JournalDir tagged with _SYSTEMD_USER_UNIT (as on a real user
+// session, thanks to the manager's cgroup name), journald runs in the
+// sandbox's own slice as the manager's child, and Close stops it and leaves
+// no process, cgroup or folder.
+func TestSandboxJournal(t *testing.T) {
+	sandboxtest.Need(t, "journalctl", "systemd")
+	s := sandboxtest.Start(t)
+	if s.JournalDir == "" {
+		sandboxtest.Unavailable(t, "no systemd-journald on this host (apt-get install systemd)")
+	}
+	if got := sandbox.JournalDirIn(s.RuntimeDir); got != s.JournalDir {
+		t.Errorf("JournalDirIn(%s) = %q, want %q", s.RuntimeDir, got, s.JournalDir)
+	}
+	if got := sandbox.JournalDirIn(t.TempDir()); got != "" {
+		t.Errorf("JournalDirIn(a plain folder) = %q, want empty", got)
+	}
+	conn := dialManager(t, s)
+	const unit = "journal-check.service"
+	token := fmt.Sprintf("journal line %d", time.Now().UnixNano())
+	done := make(chan string, 1)
+	if _, err := conn.StartTransientUnitContext(context.Background(), unit, "fail", []sd.Property{
+		sd.PropExecStart([]string{"/bin/sh", "-c", "echo '" + token + "'; exec sleep infinity"}, false),
+	}, done); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r != "done" {
+		t.Fatalf("starting %s: job %s", unit, r)
+	}
+
+	var entry map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for entry == nil {
+		out, err := exec.Command("journalctl", "-D", s.JournalDir, "-o", "json", "--no-pager",
+			"_SYSTEMD_USER_UNIT="+unit).Output()
+		if err != nil {
+			t.Fatalf("journalctl -D %s: %v", s.JournalDir, err)
+		}
+		for _, line := range bytes.Split(out, []byte("\n")) {
+			var e map[string]any
+			if json.Unmarshal(line, &e) == nil && e["MESSAGE"] == token {
+				entry = e
+			}
+		}
+		if entry == nil && time.Now().After(deadline) {
+			all, _ := exec.Command("journalctl", "-D", s.JournalDir, "-o", "json", "--no-pager", "-n", "20").Output()
+			t.Fatalf("no entry %q of %s in %s within 10 s; the journal's last entries:\n%s", token, unit, s.JournalDir, all)
+		}
+		if entry == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if got := entry["_SYSTEMD_USER_UNIT"]; got != unit {
+		t.Errorf("_SYSTEMD_USER_UNIT = %v, want %s (entry %v)", got, unit, entry)
+	}
+	if got, _ := entry["_SYSTEMD_CGROUP"].(string); !strings.HasSuffix(got, sandboxCgroupName(t, s)+"/app.slice/"+unit) {
+		t.Errorf("_SYSTEMD_CGROUP = %q, want .../%s/app.slice/%s", got, sandboxCgroupName(t, s), unit)
+	}
+	t.Logf("entry: _SYSTEMD_USER_UNIT=%v _SYSTEMD_UNIT=%v _SYSTEMD_USER_SLICE=%v _SYSTEMD_CGROUP=%v",
+		entry["_SYSTEMD_USER_UNIT"], entry["_SYSTEMD_UNIT"], entry["_SYSTEMD_USER_SLICE"], entry["_SYSTEMD_CGROUP"])
+
+	journald := 0
+	procs := sandbox.Processes(s.Dir)
+	for _, pid := range procs {
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "systemd-journal" {
+			journald = pid
+		}
+	}
+	if journald == 0 {
+		t.Fatalf("no systemd-journald among the sandbox's processes %v", procs)
+	}
+	if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", journald)); !bytes.Contains(st, []byte(") S "+strconv.Itoa(s.ManagerPID())+" ")) &&
+		!bytes.Contains(st, []byte(") R "+strconv.Itoa(s.ManagerPID())+" ")) {
+		t.Errorf("journald %d is not the manager's (%d) child: %s", journald, s.ManagerPID(), st)
+	}
+	slice := filepath.Base(filepath.Dir(s.Cgroups[0]))
+	if cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", journald)); !bytes.Contains(cg, []byte("/"+slice+"/systemd-journald.service\n")) {
+		t.Errorf("journald is not in %s/systemd-journald.service:\n%s", slice, cg)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertNothingLeft(t, s, procs)
 }
 
 // TestCloseReapsEverything checks the safety net: a service that ignores
@@ -329,8 +417,11 @@ func assertNothingLeft(t *testing.T, s *sandbox.Sandbox, before []int) {
 		t.Errorf("the sandbox recorded no cgroup")
 	}
 	for _, cg := range s.Cgroups {
-		if _, err := os.Stat(cg); !os.IsNotExist(err) {
-			t.Errorf("cgroup %s remains after Close (%v)", cg, err)
+		// The manager's folder and the sandbox's slice above it.
+		for _, d := range []string{cg, filepath.Dir(cg)} {
+			if _, err := os.Stat(d); !os.IsNotExist(err) {
+				t.Errorf("cgroup %s remains after Close (%v)", d, err)
+			}
 		}
 	}
 }
@@ -348,6 +439,18 @@ func mainPID(t *testing.T, conn *sd.Conn, service string) int {
 	return pid
 }
 
+// sandboxCgroupName is the last two names of the manager's cgroup folder,
+// socktui-sandbox-NNN-HEX.slice/user@UID.service, the same in every
+// hierarchy.
+func sandboxCgroupName(t *testing.T, s *sandbox.Sandbox) string {
+	t.Helper()
+	if len(s.Cgroups) == 0 {
+		t.Fatal("the sandbox recorded no cgroup")
+	}
+	cg := s.Cgroups[0]
+	return filepath.Base(filepath.Dir(cg)) + "/" + filepath.Base(cg)
+}
+
 // assertInSandboxCgroup checks, from /proc/PID/cgroup, that pid is inside
 // s's cgroup, and, when unit is set, in that unit's cgroup under the
 // sandbox's app.slice, in the hierarchies by which a manager tracks (and
@@ -361,7 +464,7 @@ func assertInSandboxCgroup(t *testing.T, s *sandbox.Sandbox, pid int, unit strin
 	if len(s.Cgroups) == 0 {
 		t.Fatal("the sandbox recorded no cgroup")
 	}
-	name := filepath.Base(s.Cgroups[0])
+	name := sandboxCgroupName(t, s)
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
 		t.Fatalf("reading process %d's cgroups: %v", pid, err)
