@@ -86,6 +86,11 @@ type Socket struct {
 	Listen      []Listen    `json:"listen"`
 	Triggers    []string    `json:"triggers"`
 	Services    []Service   `json:"services"`
+	// UnitFileState is systemd's UnitFileState of the socket's unit file,
+	// as `systemctl list-unit-files` shows it: "enabled", "disabled",
+	// "static", "transient", "generated", "masked", "linked", "indirect",
+	// "alias", ...; empty when the unit has no file.
+	UnitFileState string `json:"unitFileState"`
 	// State is DeriveState of the fields above; Reason says why when State
 	// is StateFailed (for example "service echo.service: exit-code").
 	State  State  `json:"state"`
