@@ -39,11 +39,14 @@ func newRootCommand(env *Env, line []string) (*cobra.Command, *globals) {
 		newDemoCommand(g),
 		newListCommand(g),
 		newProbeCommand(g, func(ctx context.Context, opts probeOptions) error { return runProbe(ctx, env, opts) }),
+		newDoctorCommand(g),
 		newActionCommand(g, "start", "Start socket units"),
 		newActionCommand(g, "stop", "Stop socket units"),
 		newActionCommand(g, "restart", "Restart socket units"),
 		newActionCommand(g, "reset-failed", "Reset failed units; a failed socket listens again"),
 		newEchoServerCommand(g),
+		newNewCommand(g),
+		newRmCommand(g),
 	)
 	root.SetHelpCommand(newHelpCommand())
 	addCompletionCommand(root)
