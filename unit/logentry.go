@@ -51,8 +51,11 @@ const (
 // that stopped on its own (the journal could not be read, journalctl
 // exited); Note says in words where the lines come from when that is not
 // the journal ("no journal is reachable: …; showing podman logs").
+// Dropped counts the entries the stream dropped, oldest first, since the
+// last batch because its reader fell behind (a stream's buffer is bounded).
 type LogBatch struct {
 	Entries []LogEntry
 	Err     error
 	Note    string
+	Dropped int
 }
