@@ -15,6 +15,7 @@ type keyMap struct {
 	ResetFailed, InstallDemo          key.Binding
 
 	Detail, NextPane, PrevPane key.Binding
+	Logs                       key.Binding
 	Filter, ToggleInactive     key.Binding
 	Back, Help, Quit           key.Binding
 }
@@ -39,6 +40,7 @@ func newKeyMap(demo bool) keyMap {
 		InstallDemo: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "install demo units")),
 
 		Detail:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail pane")),
+		Logs:           key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "follow the unit's log")),
 		NextPane:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevPane:       key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 		Filter:         key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
@@ -61,7 +63,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // short terminal cuts the last ones).
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Help, k.Quit, k.Back, k.Detail, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive},
+		{k.Help, k.Quit, k.Back, k.Detail, k.Logs, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive},
 		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.InstallDemo},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 	}

@@ -54,6 +54,8 @@ type Config struct {
 	Manager Manager
 	// Prober probes endpoints; nil disables p and P.
 	Prober Prober
+	// Logs follows a unit's log; nil disables l.
+	Logs LogSource
 	// ManagerName is shown in the status line: "user", "system", "sandbox".
 	ManagerName string
 	// Select is the unit selected when it first appears.
@@ -108,6 +110,7 @@ type Model struct {
 	list     listModel
 	detail   detailModel
 	timeline timelineModel
+	logs     logsModel
 	status   statusModel
 	help     helpModel
 }
@@ -126,6 +129,7 @@ func New(ctx context.Context, cfg Config) Model {
 		keys.Probe.SetEnabled(false)
 		keys.ProbeAll.SetEnabled(false)
 	}
+	keys.Logs.SetEnabled(cfg.Logs != nil)
 	return Model{
 		ctx:      ctx,
 		cfg:      cfg,
@@ -137,6 +141,7 @@ func New(ctx context.Context, cfg Config) Model {
 		list:     newList(cfg.Select),
 		detail:   newDetail(keys),
 		timeline: newTimeline(styles, keys),
+		logs:     newLogs(keys, cfg.Renderer),
 		status:   newStatus(cfg.ManagerName),
 		help:     helpModel{help: help.New()},
 	}
@@ -169,6 +174,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m, cmd = m.updateManager(msg)
 	case probesStartedMsg, probeFinishedMsg, probeRunFinishedMsg:
 		m, cmd = m.updateProbes(msg)
+	case logsStartedMsg, logsReceivedMsg, logsEndedMsg:
+		m, cmd = m.updateLogs(msg)
 	case actionFinishedMsg, demoInstalledMsg:
 		m.finishJob(msg)
 	case spinner.TickMsg:

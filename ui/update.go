@@ -42,6 +42,9 @@ func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	if next, cmd, ok := m.actionKey(msg); ok {
 		return next, cmd
 	}
+	if m.logs.open {
+		return m.logsKey(msg)
+	}
 	return m.paneKey(msg)
 }
 
@@ -104,6 +107,9 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 			}
 		}
 		next, cmd = m.probe(rows)
+		return next, cmd, true
+	case key.Matches(msg, k.Logs):
+		next, cmd = m.openLogs()
 		return next, cmd, true
 	case key.Matches(msg, k.InstallDemo):
 		m.status.jobs++

@@ -35,6 +35,12 @@ func (m *Model) layout() {
 	if m.width < MinWidth || m.height < MinHeight {
 		return // View says the terminal is too small
 	}
+	if m.logs.open {
+		logsH, timeH := m.logPaneHeights()
+		m.logs.layout(m.width, logsH-1) // its title
+		m.timeline.setSize(m.width, timeH-1)
+		return
+	}
 	m.detail.show(m.list.current(&m.units), m.styles, m.width)
 	listH, detailH, timeH := m.paneHeights()
 	m.list.setRows(listH - 2) // its title and header
@@ -100,10 +106,14 @@ func (m Model) View() string {
 	}
 	listH, detailH, timeH := m.paneHeights()
 	parts := []string{m.headerView()}
-	if m.help.open {
+	switch {
+	case m.help.open:
 		parts = append(parts, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)),
 			strings.Join(fill(m.help.overlay(m.keys, m.width), listH+detailH+timeH-1), "\n"))
-	} else {
+	case m.logs.open:
+		parts = append(parts, m.paneTitle(paneLogs, m.logs.title()), m.logs.view(),
+			m.paneTitle(paneTimeline, "Timeline"), m.timeline.view())
+	default:
 		parts = append(parts,
 			m.paneTitle(paneList, m.list.title(&m.units, m.styles)),
 			m.list.view(&m.units, m.styles, m.width, listH-1, m.emptyText()),
