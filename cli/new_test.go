@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/authoring"
+	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
+)
+
+// newName is a name of the test's own: container names are global to a
+// Podman storage that other test processes share.
+func newName(what string) string { return fmt.Sprintf("socktui-new-%s-%d", what, os.Getpid()) }
+
+// runNewUntilBound runs socktui new with the listeners listen(port, vsock)
+// gives on free ports; a port found free can be taken by another test
+// before systemd binds it, so it tries other ports (at most three times)
+// when new refuses a bound port or the socket fails to start.
+func runNewUntilBound(t *testing.T, s *sandbox.Sandbox, bin string, args []string, listen func(port, vsock int) []string) (port int) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		port = sandboxtest.FreePort(t)
+		var full []string
+		full = append(full, "new")
+		full = append(full, args...)
+		for _, l := range listen(port, freeVsockPort(t)) {
+			full = append(full, "--listen", l)
+		}
+		out, code := runSocktui(t, s, bin, full...)
+		if code == 0 {
+			t.Logf("socktui %s:\n%s", strings.Join(full, " "), out)
+			return port
+		}
+		if attempt == 3 {
+			t.Fatalf("socktui %s: exit %d\n%s", strings.Join(full, " "), code, out)
+		}
+	}
+}
+
+// TestNewEchoTutorialInSandbox recreates Podman's socket activation
+// tutorial (an echo container on tcp4, tcp6, udp4, udp6, a unix stream
+// socket and vsock) with one socktui new, probes every endpoint, and
+// removes it all with socktui rm.
+func TestNewEchoTutorialInSandbox(t *testing.T) {
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	tag := echotest.Image(t, s, bin, "newtest", echo.Subcommand)
+	name := newName("echo")
+	echotest.RemoveContainerAtCleanup(t, s, name)
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", name+".socket", name+".service").Run() })
+
+	runNewUntilBound(t, s, bin, []string{name, "--image", tag, "--format", "service"}, func(port, vsock int) []string {
+		p := strconv.Itoa(port)
+		return []string{"tcp:127.0.0.1:" + p, "tcp:[::1]:" + p, "udp:127.0.0.1:" + p, "udp:[::1]:" + p,
+			"unix:%h/" + name + ".sock", "vsock::" + strconv.Itoa(vsock)}
+	})
+	files := authoring.Paths(name, authoring.Layout{ConfigHome: filepath.Join(s.Home, ".config")}, false)
+	for _, p := range files[:2] {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !authoring.Ours(b) {
+			t.Errorf("%s does not begin with socktui's marker:\n%s", p, b)
+		}
+	}
+	if state := serviceState(t, s, name+".service"); state != "inactive" {
+		t.Fatalf("%s.service is %s before any connection, want inactive", name, state)
+	}
+
+	out, code := runSocktui(t, s, bin, "probe", "--json", "--timeout", "3s", "--cold-timeout", "30s", name)
+	var rs []jsonResult
+	if err := json.Unmarshal(out, &rs); err != nil {
+		t.Fatalf("%v in\n%s", err, out)
+	}
+	if len(rs) != 6 {
+		t.Fatalf("%d results, want 6:\n%s", len(rs), out)
+	}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		t.Logf("%-6s %-11s %8.1fms cold=%v %s", r.Network, r.Outcome, r.RTTms, r.Cold, r.Error)
+		want := "ok"
+		if r.Network == "vsock" {
+			want = "unsupported"
+		}
+		if r.Outcome != want || r.Kind != "echo" || !r.Cold {
+			t.Errorf("%s %s: %s (kind %s, cold %v) %q, want %s, echo, cold", r.Network, r.Address, r.Outcome, r.Kind, r.Cold, r.Error, want)
+		}
+		seen[r.Network] = true
+	}
+	for _, n := range []string{"tcp4", "tcp6", "udp4", "udp6", "unix", "vsock"} {
+		if !seen[n] {
+			t.Errorf("no result on %s", n)
+		}
+	}
+	if code != ExitOK {
+		t.Errorf("probe exit status %d, want 0", code)
+	}
+	if state := serviceState(t, s, name+".service"); state != "active" {
+		t.Errorf("%s.service is %s after the probe, want active", name, state)
+	}
+
+	out, code = runSocktui(t, s, bin, "rm", name)
+	if code != ExitOK {
+		t.Fatalf("socktui rm: exit %d\n%s", code, out)
+	}
+	assertGone(t, s, name)
+}
+
+// assertGone checks that nothing of name is left: no file, no unit the
+// manager knows, no container.
+func assertGone(t *testing.T, s *sandbox.Sandbox, name string) {
+	t.Helper()
+	for _, p := range authoring.Paths(name, authoring.Layout{ConfigHome: filepath.Join(s.Home, ".config")}, false) {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is left", p)
+		}
+	}
+	for _, u := range []string{name + ".socket", name + ".service"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := s.Systemctl(ctx, "show", "-p", "LoadState", "-p", "ActiveState", "--value", u).Output()
+		cancel()
+		if err != nil {
+			t.Fatalf("systemctl show %s: %v", u, err)
+		}
+		if got := strings.Fields(string(out)); len(got) != 2 || got[0] != "not-found" || got[1] != "inactive" {
+			t.Errorf("%s after rm: LoadState, ActiveState %q, want not-found inactive", u, got)
+		}
+	}
+	cmd := exec.Command("podman", "container", "exists", name)
+	cmd.Env = s.Env()
+	if err := cmd.Run(); err == nil {
+		t.Errorf("container %s is left", name)
+	}
+}
