@@ -356,8 +356,8 @@ func checkQuadletNetwork(in input) ([]Finding, string) {
 		return nil, ""
 	}
 	return []Finding{{Severity: Warning,
-		Evidence: fmt.Sprintf("%s comes from Quadlet (%s) and has %s=%s: its first activation can wait up to 90 s for a network-online that a host without a system manager never reaches (Podman issue 26134)", in.svc.Unit, src, strings.Join(how, ", "), WaitNetworkOnline),
-		Fix:      fmt.Sprintf("add \"[Quadlet]\" \"DefaultDependencies=false\" to %s and daemon-reload, or systemctl --user mask %s", src, WaitNetworkOnline)}}, ""
+		Evidence: fmt.Sprintf("%s comes from Quadlet (%s) and waits on %s (%s): its first activation can wait up to 90 s for a network-online that a host without a system manager never reaches (Podman issue 26134)", in.svc.Unit, src, WaitNetworkOnline, strings.Join(how, "= ")+"="),
+		Fix:      fmt.Sprintf("add DefaultDependencies=false under [Quadlet] in %s and daemon-reload, or systemctl --user mask %s", src, WaitNetworkOnline)}}, ""
 }
 
 // selinuxFixed is the first container-selinux that lets a container use a

@@ -275,7 +275,7 @@ func TestQuadletNetwork(t *testing.T) {
 	}
 	runRows(t, CheckQuadletNetwork, []row{
 		{name: "not Quadlet"},
-		{name: "Quadlet waiting", want: Warning, evidence: "After, Wants=" + WaitNetworkOnline, change: quadlet},
+		{name: "Quadlet waiting", want: Warning, evidence: "(After= Wants=)", change: quadlet},
 		{name: "Quadlet with DefaultDependencies=false", change: func(f *Facts) {
 			f.Service.Value.SourcePath = "/home/u/.config/containers/systemd/echo.container"
 		}},
