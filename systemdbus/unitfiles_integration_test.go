@@ -1,6 +1,7 @@
 package systemdbus_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
@@ -138,4 +141,104 @@ func TestReloadWaitsForTheManager(t *testing.T) {
 	if sk := listOne(t, c, "rl"); sk.Description != "after" {
 		t.Errorf("listing after Reload: %q, want after", sk.Description)
 	}
+}
+
+// TestUnitFileStateInListings lists sockets in the unit file states
+// systemd reports (enabled, disabled, static, indirect, linked, masked,
+// transient; generated needs a generator in a system folder, which a test
+// must not write) through each path of a listing — the codec and
+// godbus, with and without the unit files — and wants systemctl's state
+// for each, from all of them.
+func TestUnitFileStateInListings(t *testing.T) {
+	s := sandboxtest.Start(t)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	sock := func(name, install string) string {
+		return fmt.Sprintf("[Socket]\nListenStream=%s\n%s", filepath.Join(dir, name+".sock"), install)
+	}
+	elsewhere := t.TempDir()
+	if err := os.WriteFile(filepath.Join(elsewhere, "ufs-linked.socket"), []byte(sock("linked", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runtimeUnits := filepath.Join(s.RuntimeDir, "systemd", "user")
+	if err := os.MkdirAll(runtimeUnits, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(runtimeUnits, "ufs-masked.socket"), []byte(sock("masked", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	units := map[string]string{
+		"ufs-enabled.socket":  sock("enabled", "[Install]\nWantedBy=sockets.target\n"),
+		"ufs-disabled.socket": sock("disabled", "[Install]\nWantedBy=sockets.target\n"),
+		"ufs-static.socket":   sock("static", ""),
+		"ufs-indirect.socket": sock("indirect", "[Install]\nAlso=ufs-static.socket\n"),
+	}
+	for name := range units {
+		units[strings.TrimSuffix(name, ".socket")+".service"] = "[Service]\nExecStart=/bin/sleep infinity\n"
+	}
+	units["ufs-linked.service"] = "[Service]\nExecStart=/bin/sleep infinity\n"
+	units["ufs-masked.service"] = "[Service]\nExecStart=/bin/sleep infinity\n"
+	sandboxtest.InstallUnits(t, s, units)
+	sandboxtest.Systemctl(t, s, "enable", "ufs-enabled.socket")
+	sandboxtest.Systemctl(t, s, "link", filepath.Join(elsewhere, "ufs-linked.socket"))
+	// A masked socket is listed while it is loaded: masked as it ran.
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	sandboxtest.Systemctl(t, s, "start", "ufs-masked.socket")
+	sandboxtest.Systemctl(t, s, "mask", "ufs-masked.socket")
+	sandboxtest.Systemctl(t, s, "daemon-reload")
+	run := exec.CommandContext(ctx, "systemd-run", "--user", "--unit=ufs-transient",
+		"--socket-property=ListenStream="+filepath.Join(dir, "tr.sock"), "/bin/sleep", "100")
+	run.Env = s.Env()
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("systemd-run: %v\n%s", err, out)
+	}
+	want := map[string]string{}
+	for _, st := range []string{"enabled", "disabled", "static", "indirect", "linked", "masked", "transient"} {
+		want["ufs-"+st+".socket"] = st
+	}
+	var started []string
+	for name := range want {
+		if name != "ufs-masked.socket" && name != "ufs-transient.socket" { // already running
+			started = append(started, name)
+		}
+	}
+	sandboxtest.Systemctl(t, s, append([]string{"start"}, started...)...)
+	for name, st := range want {
+		if got := show(t, s, name, "UnitFileState")["UnitFileState"]; got != st {
+			t.Fatalf("systemctl show %s: UnitFileState %q, want %q (the test's set-up)", name, got, st)
+		}
+	}
+
+	fast := connect(t, s)
+	slow, err := systemdbus.Connect(ctx, systemdbus.Options{Dial: func(ctx context.Context) (*dbus.Conn, error) {
+		return systemdbus.DialPrivate(ctx, s.PrivateSocket())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	for _, c := range []struct {
+		name   string
+		client *systemdbus.Client
+		all    bool
+	}{{"codec --all", fast, true}, {"codec", fast, false}, {"godbus --all", slow, true}, {"godbus", slow, false}} {
+		socks, err := c.client.ListSockets(ctx, systemdbus.ListOptions{Patterns: []string{"ufs-*"}, All: c.all})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := map[string]string{}
+		for _, sk := range socks {
+			got[sk.Unit] = sk.UnitFileState
+		}
+		for name, st := range want {
+			listed, ok := got[name]
+			if !ok && !c.all && name == "ufs-masked.socket" {
+				continue // not loaded (LoadState masked): only --all lists it
+			}
+			if listed != st {
+				t.Errorf("%s: %s has UnitFileState %q (listed %v), want %q", c.name, name, listed, ok, st)
+			}
+		}
+	}
+	sandboxtest.Systemctl(t, s, "stop", "ufs-transient.socket", "ufs-masked.socket")
 }
