@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,4 +145,103 @@ func assertGone(t *testing.T, s *sandbox.Sandbox, name string) {
 	if err := cmd.Run(); err == nil {
 		t.Errorf("container %s is left", name)
 	}
+}
+
+// TestNewRefusesInSandbox: every refusal of socktui new that asks the host
+// (a name the manager has, an image not in local storage, a port already
+// bound, a file socktui did not write, a container of the name) exits 1
+// and writes nothing; those that need no host (not loopback, a bad spec)
+// exit 2, as the testscript new.txtar shows too.
+func TestNewRefusesInSandbox(t *testing.T) {
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	tag := echotest.Image(t, s, bin, "newrefuse", echo.Subcommand)
+	cfg := filepath.Join(s.Home, ".config")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	bound := ln.Addr().String()
+	free := func() string { return "tcp:127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t)) }
+
+	// A socket unit that socktui did not write, and a container of a name.
+	other := newName("other")
+	sandboxtest.InstallUnits(t, s, map[string]string{other + ".socket": "[Socket]\nListenStream=127.0.0.1:1\n"})
+	t.Cleanup(func() { os.Remove(filepath.Join(cfg, "systemd", "user", other+".socket")) })
+	foreign := newName("foreign")
+	foreignPath := filepath.Join(cfg, "systemd", "user", foreign+".service")
+	if err := os.WriteFile(foreignPath, []byte("[Service]\nExecStart=/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(foreignPath) })
+	ctr := newName("ctr")
+	create := exec.Command("podman", "create", "--name", ctr, "--network=none", tag)
+	create.Env = s.Env()
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("podman create: %v\n%s", err, out)
+	}
+	echotest.RemoveContainerAtCleanup(t, s, ctr)
+
+	for _, tc := range []struct {
+		what, name string
+		args       []string
+		code       int
+		says       string
+	}{
+		{"name exists", other, []string{"--image", tag, "--listen", free()}, 1, "a unit " + other + ".socket exists"},
+		{"image not local", newName("noimage"), []string{"--image", "localhost/socktui-no-such-image:1", "--listen", free()}, 1, "not in local storage"},
+		{"port bound", newName("bound"), []string{"--image", tag, "--listen", "tcp:" + bound}, 1, "already bound"},
+		{"foreign file", foreign, []string{"--image", tag, "--listen", free()}, 1, "was not written by socktui"},
+		{"container exists", ctr, []string{"--image", tag, "--listen", free()}, 1, "a container named " + ctr + " exists"},
+		{"not loopback", newName("exposed"), []string{"--image", tag, "--listen", "tcp:0.0.0.0:" + strconv.Itoa(sandboxtest.FreePort(t))}, 2, "--expose"},
+	} {
+		t.Run(strings.ReplaceAll(tc.what, " ", "-"), func(t *testing.T) {
+			before := snapshot(t, cfg)
+			args := append([]string{"new", tc.name, "--format", "service"}, tc.args...)
+			stdout, stderr, code := runSocktuiErr(t, s, bin, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.says) {
+				t.Errorf("socktui %s: exit %d, stderr %q; want exit %d saying %q", strings.Join(args, " "), code, stderr, tc.code, tc.says)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			if after := snapshot(t, cfg); after != before {
+				t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)
+			}
+			if tc.what != "name exists" {
+				if got := serviceState(t, s, tc.name+".socket"); got != "inactive" {
+					t.Errorf("%s.socket is %s, want inactive (never created)", tc.name, got)
+				}
+			}
+		})
+	}
+}
+
+// snapshot lists the files under dir with their sizes, to compare.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			fmt.Fprintf(&b, "%s:%d ", strings.TrimPrefix(p, dir), fi.Size())
+		}
+		return nil
+	})
+	return b.String()
+}
+
+// runSocktuiErr is runSocktui that also returns stderr.
+func runSocktuiErr(t *testing.T, s *sandbox.Sandbox, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = s.Env()
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), cmd.ProcessState.ExitCode()
 }
