@@ -456,7 +456,7 @@ func doctorText(reports []doctorReport, width int) string {
 		head := termtext.Clean(r.unit) + ": " + countFindings(r.findings)
 		writeWrapped(&b, head, "", "    ", width)
 		for _, f := range r.findings {
-			writeWrapped(&b, fmt.Sprintf("%-7s  %s", f.Severity, f.Check), "  ", "  ", width)
+			fmt.Fprintf(&b, "  %-7s  %s\n", termtext.Clean(string(f.Severity)), termtext.Clean(string(f.Check)))
 			writeWrapped(&b, "evidence: "+termtext.Clean(f.Evidence), "    ", "      ", width)
 			writeWrapped(&b, "fix: "+termtext.Clean(f.Fix), "    ", "      ", width)
 		}
