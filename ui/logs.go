@@ -331,6 +331,19 @@ func (l *logsModel) add(b unit.LogBatch, now time.Time) {
 	if skipped > 0 && !l.follow {
 		l.top = logPos{}
 	}
+	if b.Dropped > 0 {
+		// Lost before they reached the pane, older than the batch's
+		// entries: said where they were.
+		at := now
+		if len(b.Entries) > 0 {
+			at = b.Entries[0].Time
+		}
+		what := fmt.Sprintf("%d entries", b.Dropped)
+		if b.Dropped == 1 {
+			what = "1 entry"
+		}
+		l.push(logLine{at: at, text: what + " dropped here: the pane fell behind the log", kind: logNote})
+	}
 	for _, e := range b.Entries[first:] {
 		l.addEntry(e)
 	}

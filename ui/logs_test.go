@@ -318,7 +318,7 @@ func TestLogsCapLine(t *testing.T) {
 	}
 }
 
-// A batch's Err and Note read in words; a closed stream says it ended;
+// A batch's Err, Note and Dropped read in words; a closed stream says it ended;
 // batches of a stream closed since (the pane was reopened) are dropped.
 func TestLogsErrNoteAndStaleStreams(t *testing.T) {
 	m, src, wait := openedLogs(t, 100, 30)
@@ -327,13 +327,18 @@ func TestLogsErrNoteAndStaleStreams(t *testing.T) {
 		Entries: []unit.LogEntry{entry("echo.service", 0, unit.PriorityInfo, "from podman logs")},
 		Note:    "no journal is reachable: journalctl: not found; showing podman logs",
 	})
+	m, wait = deliver(t, m, st, wait, unit.LogBatch{Dropped: 1234, Entries: []unit.LogEntry{entry("echo.service", 1, unit.PriorityInfo, "after the gap")}})
 	m, _ = deliver(t, m, st, wait, unit.LogBatch{Err: errors.New("journalctl exited: exit status 1")})
 	view := ansi.Strip(m.View())
 	for _, want := range []string{"05:06:07.000 » no journal is reachable: journalctl: not found; showing podman logs",
+		"05:06:08.000 » 1234 entries dropped here: the pane fell behind the log", "05:06:08.000 I echo.service after the gap",
 		"05:06:07.000 ! the log stream stopped: journalctl exited: exit status 1"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("the pane lacks %q:\n%s", want, view)
 		}
+	}
+	if strings.Index(view, "dropped here") > strings.Index(view, "after the gap") {
+		t.Errorf("the gap is not said before the batch's entries:\n%s", view)
 	}
 	close(st.in)
 	m, cmd := apply(m, waitForLogs(1, st.out)())
