@@ -137,13 +137,8 @@ func (s Spec) WithDefaults() Spec {
 // notify policy. Its errors wrap ErrInvalid (bad usage: exit 2).
 func (s Spec) Validate() error {
 	s = s.WithDefaults()
-	switch {
-	case s.Name == "":
-		return invalid("a name is needed")
-	case !nameRE.MatchString(s.Name) || len(s.Name) > 200:
-		return invalid("name %q: use letters, digits, _ . - (first a letter or digit), at most 200", s.Name)
-	case strings.HasSuffix(s.Name, ".socket") || strings.HasSuffix(s.Name, ".service") || strings.HasSuffix(s.Name, ".container"):
-		return invalid("name %q: give the name without a unit suffix", s.Name)
+	if err := s.ValidateName(); err != nil {
+		return err
 	}
 	switch s.Format {
 	case FormatQuadlet, FormatService:
@@ -193,6 +188,21 @@ func (s Spec) Validate() error {
 	}
 	if strings.ContainsAny(s.Description, "\n\r\x00") {
 		return invalid("description: a newline or NUL cannot be written to a unit file")
+	}
+	return nil
+}
+
+// ValidateName refuses a name that is not a plain unit name and container
+// name: letters, digits, _ . - (first a letter or digit), no unit suffix.
+// Its error wraps ErrInvalid.
+func (s Spec) ValidateName() error {
+	switch {
+	case s.Name == "":
+		return invalid("a name is needed")
+	case !nameRE.MatchString(s.Name) || len(s.Name) > 200:
+		return invalid("name %q: use letters, digits, _ . - (first a letter or digit), at most 200", s.Name)
+	case strings.HasSuffix(s.Name, ".socket") || strings.HasSuffix(s.Name, ".service") || strings.HasSuffix(s.Name, ".container"):
+		return invalid("name %q: give the name without a unit suffix", s.Name)
 	}
 	return nil
 }
@@ -253,6 +263,13 @@ func (s Spec) ServiceName() string {
 		return s.Name + "@.service"
 	}
 	return s.Name + ".service"
+}
+
+// IsOurDescription reports whether description is one socktui new gives
+// the units of name (when the user gave none): how `socktui rm` knows a
+// transient socket of that name as socktui's.
+func IsOurDescription(name, description string) bool {
+	return strings.HasPrefix(description, "socktui "+name+" (")
 }
 
 // SocketName is NAME.socket.

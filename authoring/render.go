@@ -324,6 +324,10 @@ func TransientUnits(s Spec, l Layout) (unit.SocketSpec, error) {
 	if l.RuntimeDir == "" || l.Home == "" {
 		return unit.SocketSpec{}, fmt.Errorf("no runtime folder or home to spell out the units' paths")
 	}
+	if s.Description != "" {
+		// rm knows a transient socket as socktui's by its description.
+		s.Description = "socktui " + s.Name + " (" + s.Description + ")"
+	}
 	u := socketSpec(s, s.ServiceName())
 	u.Listen = make([]unit.Listen, len(s.Listen))
 	for i, ln := range s.Listen {
