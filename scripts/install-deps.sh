@@ -23,6 +23,32 @@ done
 # dbus-user-session gives the user manager a session bus ($XDG_RUNTIME_DIR/bus).
 dpkg -s dbus-user-session >/dev/null 2>&1 || missing+=(dbus-user-session)
 
+# Debian 13's Podman package, unpacked (never installed) into a fixed folder:
+# its Quadlet generator checks the .container files socktui new writes
+# (quadlet -dryrun), which this host's Podman 4.3 has none of. A private apt
+# configuration with a trixie line leaves the host's sources alone.
+trixie_podman=/var/cache/socktui/trixie-podman
+if [ ! -x "$trixie_podman/usr/libexec/podman/quadlet" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: $trixie_podman is missing; run as root to fetch Debian 13's podman package" >&2
+    exit 1
+  fi
+  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  apt_dir=$(mktemp -d)
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} trixie main" >"$apt_dir/sources.list"
+  apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::archives=$apt_dir/archives" -o APT::Sandbox::User=root)
+  echo "install-deps: fetching Debian 13's podman package into $trixie_podman"
+  apt-get "${apt_opts[@]}" -qq update
+  (cd "$apt_dir" && apt-get "${apt_opts[@]}" -qq download podman 2>/dev/null)
+  mkdir -p "$(dirname "$trixie_podman")"
+  rm -rf "$trixie_podman.new"
+  dpkg-deb -x "$apt_dir"/podman_*.deb "$trixie_podman.new"
+  mv "$trixie_podman.new" "$trixie_podman"
+  rm -rf "$apt_dir"
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: everything is installed"
   exit 0
