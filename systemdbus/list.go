@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -167,21 +168,20 @@ func list(ctx context.Context, s *session, pats []string, all, watch bool) (*lis
 // not loaded (ListUnitFilesByPatterns, then ListUnitsByNames loads them),
 // and records every unit file's state in l.files.
 func addUnitFiles(ctx context.Context, mgr dbus.BusObject, pats []string, units []unitStatus, l *listing) ([]unitStatus, error) {
-	var files []struct{ Path, State string }
-	err := mgr.CallWithContext(ctx, managerIface+".ListUnitFilesByPatterns", 0, []string{}, pats).Store(&files)
-	if err != nil && !isDBusError(err) {
-		return nil, fmt.Errorf("systemdbus: listing unit files: %w", explain(err, "", ""))
+	files, err := unitFileStates(ctx, mgr, pats)
+	if err != nil {
+		return nil, err
 	}
+	l.files = files
 	loaded := map[string]bool{}
 	for _, u := range units {
 		loaded[u.Name] = true
 	}
 	var more []string
-	for _, f := range files {
-		name := path.Base(f.Path)
-		l.files[name] = f.State
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		st := files[name]
 		if !loaded[name] && strings.HasSuffix(name, ".socket") && !strings.Contains(name, "@.") &&
-			f.State != "masked" && f.State != "bad" {
+			st != "masked" && st != "bad" {
 			loaded[name] = true
 			more = append(more, name)
 		}
@@ -198,6 +198,22 @@ func addUnitFiles(ctx context.Context, mgr dbus.BusObject, pats []string, units 
 		}
 	}
 	return units, nil
+}
+
+// unitFileStates maps the unit files matching pats to their states
+// (ListUnitFilesByPatterns). A D-Bus error answer (a manager without the
+// method) is no files; a dropped connection is an error.
+func unitFileStates(ctx context.Context, mgr dbus.BusObject, pats []string) (map[string]string, error) {
+	var files []struct{ Path, State string }
+	err := mgr.CallWithContext(ctx, managerIface+".ListUnitFilesByPatterns", 0, []string{}, pats).Store(&files)
+	if err != nil && !isDBusError(err) {
+		return nil, fmt.Errorf("systemdbus: listing unit files: %w", explain(err, "", ""))
+	}
+	out := make(map[string]string, len(files))
+	for _, f := range files {
+		out[path.Base(f.Path)] = f.State
+	}
+	return out, nil
 }
 
 // readSockets fills Listen, Triggers, Result, Accept and the counters, and

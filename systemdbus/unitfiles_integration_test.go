@@ -15,6 +15,7 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // isEnabled is `systemctl --user is-enabled NAME`'s answer (it exits
@@ -241,4 +242,76 @@ func TestUnitFileStateInListings(t *testing.T) {
 		}
 	}
 	sandboxtest.Systemctl(t, s, "stop", "ufs-transient.socket", "ufs-masked.socket")
+}
+
+// fileStateIn returns a match for an event that shows name's socket with
+// the unit file state st: a UnitChanged of it, or a Snapshot holding it.
+func fileStateIn(name, st string) func(unit.Event) bool {
+	return func(ev unit.Event) bool {
+		switch ev.Kind {
+		case unit.UnitChanged:
+			return ev.Unit == name && ev.Socket.UnitFileState == st
+		case unit.Snapshot:
+			for _, sk := range ev.Sockets {
+				if sk.Unit == name {
+					return sk.UnitFileState == st
+				}
+			}
+		}
+		return false
+	}
+}
+
+// TestWatchFollowsUnitFileState: Watch reports a socket's unit file
+// state, and its change both when the enable is followed by a reload
+// (EnableUnitFiles, as systemctl enable) and when it is not (the
+// manager's EnableUnitFiles alone, as systemctl --no-reload, after which
+// systemd signals only UnitFilesChanged).
+func TestWatchFollowsUnitFileState(t *testing.T) {
+	s := sandboxtest.Start(t)
+	c := connect(t, s)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	sandboxtest.InstallUnits(t, s, map[string]string{
+		"wf.socket":  fmt.Sprintf("[Socket]\nListenStream=%s\n[Install]\nWantedBy=sockets.target\n", filepath.Join(dir, "wf.sock")),
+		"wf.service": "[Service]\nExecStart=/bin/sleep infinity\n",
+	})
+	sandboxtest.Systemctl(t, s, "start", "wf.socket")
+	ch := c.Watch(ctx)
+	first := nextEvent(t, ch, "the first snapshot", func(ev unit.Event) bool { return ev.Kind == unit.Snapshot })
+	if !fileStateIn("wf.socket", "disabled")(first) {
+		t.Fatalf("the first snapshot does not show wf.socket disabled: %+v", first.Sockets)
+	}
+
+	// systemctl here writes the links itself (the host was not booted with
+	// systemd): ask the manager, as systemctl --no-reload does elsewhere.
+	raw, err := systemdbus.DialPrivate(ctx, s.PrivateSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var install bool
+	var changes []struct{ Type, Filename, Destination string }
+	err = raw.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx,
+		"org.freedesktop.systemd1.Manager.EnableUnitFiles", 0, []string{"wf.socket"}, false, false).Store(&install, &changes)
+	if err != nil || len(changes) != 1 {
+		t.Fatalf("EnableUnitFiles on the bus: %v %v", changes, err)
+	}
+	ev := nextEvent(t, ch, "wf.socket enabled without a reload", fileStateIn("wf.socket", "enabled"))
+	if ev.Kind != unit.UnitChanged {
+		t.Errorf("the enable without a reload came as event %v, want UnitChanged", ev.Kind)
+	}
+	if ev.Socket.State != unit.StateIdle {
+		t.Errorf("wf.socket is %s after the enable, want idle as before", ev.Socket.State)
+	}
+
+	if err := c.DisableUnitFiles(ctx, []string{"wf.socket"}); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, ch, "wf.socket disabled (with a reload)", fileStateIn("wf.socket", "disabled"))
+	if err := c.EnableUnitFiles(ctx, []string{"wf.socket"}); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, ch, "wf.socket enabled (with a reload)", fileStateIn("wf.socket", "enabled"))
+	sandboxtest.Systemctl(t, s, "stop", "wf.socket")
 }

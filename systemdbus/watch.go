@@ -278,6 +278,8 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 		name, _ := sig.Body[2].(string)
 		result, _ := sig.Body[3].(string)
 		w.emit(unit.Event{Kind: unit.JobFinished, At: at, Unit: name, Job: id, JobResult: result})
+	case managerIface + ".UnitFilesChanged":
+		return w.unitFilesChanged(at)
 	case managerIface + ".Reloading":
 		active, _ := sig.Body[0].(bool)
 		if active {
@@ -381,6 +383,31 @@ func (w *watcher) unitRemoved(id string, at time.Time) {
 	}
 	w.remove(id)
 	w.emit(unit.Event{Kind: unit.UnitRemoved, At: at, Unit: id})
+}
+
+// unitFilesChanged re-reads the state of every socket unit file, in one
+// call, after an enable, disable, mask or link: systemd signals no
+// PropertiesChanged for UnitFileState (measured on systemd 252), only
+// UnitFilesChanged on the manager. systemctl and socktui reload the
+// manager after such a change, and the reload's Snapshot has the states
+// too; this covers a change made without a reload (systemctl
+// --no-reload). Sockets whose state changed get a UnitChanged.
+func (w *watcher) unitFilesChanged(at time.Time) error {
+	if w.reloading {
+		return nil
+	}
+	files, err := unitFileStates(w.ctx, w.s.object(managerPath), []string{"*.socket"})
+	if err != nil {
+		return err
+	}
+	w.files = files
+	for _, name := range slices.Sorted(maps.Keys(w.socks)) {
+		sk := w.socks[name]
+		before := sk.Clone()
+		sk.UnitFileState = files[name]
+		w.changed(before, sk, at)
+	}
+	return nil
 }
 
 // changed recomputes sk's derived state and emits UnitChanged when anything
