@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/socktui/socktui/doctor"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
@@ -21,12 +22,16 @@ import (
 type detailModel struct {
 	vp   viewport.Model
 	unit string // the unit shown
+	// findings are the doctor's findings by unit, shown after the state;
+	// keys names the fix key in them.
+	findings map[string][]doctor.Finding
+	keys     keyMap
 }
 
 func newDetail(k keyMap) detailModel {
 	vp := viewport.New(0, 0)
 	vp.KeyMap = k.viewportKeys()
-	return detailModel{vp: vp}
+	return detailModel{vp: vp, keys: k}
 }
 
 // show sets the content to row r (nil: none) at width w.
@@ -36,7 +41,7 @@ func (d *detailModel) show(r *unitRow, s Styles, w int) {
 		name = r.sock.Unit
 	}
 	d.vp.Width = w
-	d.vp.SetContent(strings.Join(detailLines(r, s, w), "\n"))
+	d.vp.SetContent(strings.Join(append(detailLines(r, s, w), doctorLines(d.findings[name], s, d.keys, w)...), "\n"))
 	if name != d.unit {
 		d.unit = name
 		d.vp.GotoTop()

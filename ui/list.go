@@ -42,6 +42,9 @@ type listModel struct {
 	filter       textinput.Model
 	filtering    bool // the filter prompt has the keyboard
 	hideInactive bool
+	// marks are the doctor's marks of the units with findings, shown
+	// before their rows (doctorMark).
+	marks map[string]string
 }
 
 func newList(selected string) listModel {
@@ -243,11 +246,13 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 	}
 	lines = append(lines, s.Header.Render(truncate("  "+strings.Join(header, " "), w)))
 	for vi := l.offset; vi < len(l.visible) && len(lines) < h; vi++ {
-		line := rowLine(st.rows[l.visible[vi]], s, widths)
+		r := st.rows[l.visible[vi]]
+		line := rowLine(r, s, widths)
+		mark := l.marks[r.sock.Unit]
 		if vi == l.cursor {
-			lines = append(lines, s.Selected.Render("> "+ansi.Strip(line)))
+			lines = append(lines, s.Selected.Render(">"+orSpace(mark)+ansi.Strip(line)))
 		} else {
-			lines = append(lines, "  "+line)
+			lines = append(lines, " "+orSpace(mark)+line)
 		}
 	}
 	return strings.Join(fill(lines, h), "\n")

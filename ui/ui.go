@@ -72,6 +72,9 @@ type Config struct {
 	// Renderer builds the styles; nil means lipgloss's default renderer,
 	// which honours NO_COLOR.
 	Renderer *lipgloss.Renderer
+	// Doctor diagnoses units for the list's marks and the detail pane's
+	// findings; nil disables them and the F key.
+	Doctor Doctor
 }
 
 // Minimum terminal size; below it the UI only says the terminal is too small.
@@ -106,6 +109,7 @@ type Model struct {
 
 	units  unitStore
 	probes probeRuns
+	doctor doctorState
 
 	list     listModel
 	detail   detailModel
@@ -129,6 +133,7 @@ func New(ctx context.Context, cfg Config) Model {
 		keys.Probe.SetEnabled(false)
 		keys.ProbeAll.SetEnabled(false)
 	}
+	keys.Fix.SetEnabled(cfg.Doctor != nil)
 	keys.Logs.SetEnabled(cfg.Logs != nil)
 	return Model{
 		ctx:      ctx,
@@ -138,6 +143,7 @@ func New(ctx context.Context, cfg Config) Model {
 		styles:   styles,
 		units:    unitStore{index: map[string]int{}},
 		probes:   newProbeRuns(),
+		doctor:   newDoctorState(),
 		list:     newList(cfg.Select),
 		detail:   newDetail(keys),
 		timeline: newTimeline(styles, keys),
@@ -180,6 +186,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.finishJob(msg)
 	case spinner.TickMsg:
 		m.status, cmd = m.status.update(msg, m.busy())
+	case diagnosedMsg:
+		m.applyDiagnosis(msg)
+	}
+	if c := m.noteForDoctor(msg); c != nil {
+		cmd = tea.Batch(cmd, c)
 	}
 	m.layout()
 	return m, cmd

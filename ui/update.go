@@ -111,6 +111,9 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 	case key.Matches(msg, k.Logs):
 		next, cmd = m.openLogs()
 		return next, cmd, true
+	case key.Matches(msg, k.Fix):
+		next, cmd = m.fix()
+		return next, cmd, true
 	case key.Matches(msg, k.InstallDemo):
 		m.status.jobs++
 		m.timeline.add(m.now(), "installing the demo workload", false)
