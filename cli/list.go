@@ -33,9 +33,10 @@ func newListCommand(g *globals) *cobra.Command {
 		Use:   "list [PATTERN...]",
 		Short: "List socket units with their activation state",
 		Long: `List socket units as systemctl list-sockets does, one line per listen
-address, with the activation state, the services each one activates and
-their states, and the container a service runs. Without --all only active
-and failed sockets are listed.
+address, with the activation state, the unit file's state (FILE: enabled,
+disabled, static, transient, generated... as systemctl list-unit-files
+says), the services each one activates and their states, and the container
+a service runs. Without --all only active and failed sockets are listed.
 
 A PATTERN is a unit name or a glob, matched as systemd matches them; a name
 without a type suffix means a .socket unit (echo: echo.socket).`,
@@ -97,12 +98,13 @@ func writeJSON(w io.Writer, socks []unit.Socket) error {
 }
 
 // writeTable prints socks like systemctl list-sockets, one line per listen
-// address, with the activation state and the services' states. Every value
+// address, with the activation state, the unit file's state (FILE, as
+// systemctl list-unit-files' STATE) and the services' states. Every value
 // from systemd goes through termtext.Clean: an address, a unit's name or a
 // container's name can hold escape sequences, tabs or newlines.
 func writeTable(w io.Writer, socks []unit.Socket, all bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LISTEN\tTYPE\tNETWORK\tUNIT\tSTATE\tACTIVATES\tSERVICE\tCONTAINER")
+	fmt.Fprintln(tw, "LISTEN\tTYPE\tNETWORK\tUNIT\tSTATE\tFILE\tACTIVATES\tSERVICE\tCONTAINER")
 	for _, s := range socks {
 		state := string(s.State)
 		if s.Reason != "" {
@@ -127,11 +129,11 @@ func writeTable(w io.Writer, socks []unit.Socket, all bool) {
 				network = string(l.Network())
 			}
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
-					termtext.Clean(network), termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(activates), termtext.Clean(svcState),
-					termtext.Clean(container))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
+					termtext.Clean(network), termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(dash(s.UnitFileState)),
+					termtext.Clean(activates), termtext.Clean(svcState), termtext.Clean(container))
 			} else {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\n", termtext.Clean(l.Address), termtext.Clean(l.Type), termtext.Clean(network))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\n", termtext.Clean(l.Address), termtext.Clean(l.Type), termtext.Clean(network))
 			}
 		}
 	}

@@ -76,7 +76,7 @@ func TestListAndActionUsage(t *testing.T) {
 func show(t *testing.T, s *sandbox.Sandbox, unit string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	out := sandboxtest.Systemctl(t, s, "show", unit, "-p", "Description,LoadState,ActiveState,SubState,Result,Accept,Listen,Triggers,NConnections,NAccepted,NRefused,MainPID")
+	out := sandboxtest.Systemctl(t, s, "show", unit, "-p", "Description,LoadState,ActiveState,SubState,Result,Accept,Listen,Triggers,NConnections,NAccepted,NRefused,MainPID,UnitFileState")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		k, v, _ := strings.Cut(line, "=")
 		if old := m[k]; old != "" {
@@ -111,6 +111,8 @@ type jsonSocket struct {
 		MainPID     uint32 `json:"mainPID"`
 		Container   string `json:"container"`
 	} `json:"services"`
+	// UnitFileState is compared with systemctl's for every socket.
+	UnitFileState string `json:"unitFileState"`
 }
 
 // TestListJSONAgreesWithSystemctl runs the real binary against a sandbox
@@ -201,7 +203,7 @@ func TestListJSONAgreesWithSystemctl(t *testing.T) {
 			"SubState": sk.SubState, "Result": sk.Result, "Accept": yesno[sk.Accept],
 			"Listen": strings.Join(listen, "\n"), "Triggers": strings.Join(sk.Triggers, " "),
 			"NConnections": strconv.Itoa(int(sk.NConnections)), "NAccepted": strconv.Itoa(int(sk.NAccepted)),
-			"NRefused": strconv.Itoa(int(sk.NRefused)),
+			"NRefused": strconv.Itoa(int(sk.NRefused)), "UnitFileState": sk.UnitFileState,
 		}
 		for k, v := range got {
 			if p[k] != v {
@@ -241,6 +243,11 @@ func TestListJSONAgreesWithSystemctl(t *testing.T) {
 	}
 	if slices.ContainsFunc(active, func(s jsonSocket) bool { return s.Unit == "stopped.socket" }) {
 		t.Errorf("list without --all shows stopped.socket")
+	}
+	for _, sk := range active {
+		if want := show(t, s, sk.Unit)["UnitFileState"]; sk.UnitFileState != want {
+			t.Errorf("list without --all: %s UnitFileState %q, systemctl %q", sk.Unit, sk.UnitFileState, want)
+		}
 	}
 	code, stdout, _ = runCLI(t, s.Env(), "list", "busy")
 	if code != cli.ExitOK || !strings.Contains(stdout, "busy.socket") || !strings.Contains(stdout, fifo) ||

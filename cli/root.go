@@ -44,6 +44,8 @@ func newRootCommand(env *Env, line []string) (*cobra.Command, *globals) {
 		newActionCommand(g, "stop", "Stop socket units"),
 		newActionCommand(g, "restart", "Restart socket units"),
 		newActionCommand(g, "reset-failed", "Reset failed units; a failed socket listens again"),
+		newEnableCommand(g),
+		newDisableCommand(g),
 		newEchoServerCommand(g),
 		newNewCommand(g),
 		newRmCommand(g),
