@@ -16,12 +16,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/socktui/socktui/demo"
 	"github.com/socktui/socktui/doctor"
 	"github.com/socktui/socktui/internal/podman"
 	"github.com/socktui/socktui/internal/podmancmd"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -193,6 +195,12 @@ func (gt *doctorGatherer) gather(ctx context.Context, pats []string) ([]doctor.F
 		}
 		probes = gt.probeFacts(ctx, socks, rs)
 	}
+	return gt.factsOf(ctx, socks, probes)
+}
+
+// factsOf reads every fact of socks but what a probe measures, which
+// probes holds (a unit it lacks was not probed).
+func (gt *doctorGatherer) factsOf(ctx context.Context, socks []unit.Socket, probes map[string]doctor.Fact[doctor.Probe]) ([]doctor.Facts, error) {
 	sf, err := gt.facts(ctx, socks)
 	if err != nil {
 		return nil, err
@@ -555,4 +563,51 @@ func wrapWords(text string, first, rest int) []string {
 		flush()
 	}
 	return lines
+}
+
+// uiDoctor is the UI's Doctor: the gatherer without a prober, the UI's own
+// probe results standing in for the probe facts (a plain podman run is
+// measured by socktui doctor --probe only).
+type uiDoctor struct{ gt *doctorGatherer }
+
+var _ ui.Doctor = uiDoctor{}
+
+// newUIDoctor is the UI's Doctor on client; podmanEnv is Podman's
+// environment (nil: this process's).
+func newUIDoctor(client *systemdbus.Client, podmanEnv []string) uiDoctor {
+	pm, pmErr := podman.Find(podmanEnv)
+	return uiDoctor{gt: &doctorGatherer{facts: client.SocketFacts, podman: pm, noPod: pmErr,
+		selinux: func(ctx context.Context) (podman.SELinux, error) {
+			return podman.HostSELinux(ctx, podman.SELinuxFS, nil)
+		}}}
+}
+
+// Diagnose implements ui.Doctor.
+func (d uiDoctor) Diagnose(ctx context.Context, socks []unit.Socket, probes map[string][]probe.Result) (map[string][]doctor.Finding, error) {
+	pf := make(map[string]doctor.Fact[doctor.Probe], len(probes))
+	for name, rs := range probes {
+		if len(rs) > 0 {
+			pf[name] = doctor.Known(doctor.Probe{Results: rs, Plain: doctor.Unknown[time.Duration](notProbed)})
+		}
+	}
+	facts, err := d.gt.factsOf(ctx, socks, pf)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]doctor.Finding, len(facts))
+	for _, f := range facts {
+		if fs, _ := doctor.Diagnose(f); len(fs) > 0 {
+			out[f.Socket.Unit] = fs
+		}
+	}
+	return out, nil
+}
+
+// demoPodmanEnv is Podman's environment for a demo: its sandbox's, when
+// it runs one (nil: this process's).
+func demoPodmanEnv(sess *demo.Session) []string {
+	if sess.Sandbox != nil {
+		return sess.Sandbox.Env()
+	}
+	return nil
 }

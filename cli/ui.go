@@ -73,6 +73,7 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 	return runProgram(ctx, ui.Config{
 		Manager:     client,
 		Prober:      prober,
+		Doctor:      newUIDoctor(client, nil),
 		ManagerName: client.Manager(),
 		InstallDemo: install,
 	})
@@ -176,6 +177,7 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	return runProgram(ctx, ui.Config{
 		Manager:     sess.Client,
 		Prober:      prober,
+		Doctor:      newUIDoctor(sess.Client, demoPodmanEnv(sess)),
 		ManagerName: sess.ManagerName,
 		Select:      sess.Units.Name,
 		Hint:        hint,
