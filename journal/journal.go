@@ -104,10 +104,11 @@ func (r *Reader) FollowLogs(ctx context.Context, s unit.Socket, n int) <-chan un
 func (r *Reader) Logs(ctx context.Context, s unit.Socket, q Query) <-chan unit.LogBatch {
 	out := make(chan unit.LogBatch)
 	st := newStream(r.keep(), q.Lossless)
-	go st.deliver(ctx, out)
+	produced := make(chan struct{})
+	go st.deliver(ctx, out, produced)
 	go func() {
-		err := r.produce(ctx, targetOf(s), q, st)
-		st.finish(err)
+		defer close(produced)
+		st.finish(r.produce(ctx, targetOf(s), q, st))
 	}()
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,11 +115,15 @@ func (s *stream) take() (b unit.LogBatch, last bool) {
 }
 
 // deliver sends batches to out until the stream finishes or ctx ends, then
-// closes out. Batches are at least BatchInterval apart, so that a flood
+// closes out once produced is closed (the producer's process waited for).
+// Batches are at least BatchInterval apart, so that a flood
 // coalesces into a few large batches; the first goes as soon as it has
 // something.
-func (s *stream) deliver(ctx context.Context, out chan<- unit.LogBatch) {
-	defer close(out)
+func (s *stream) deliver(ctx context.Context, out chan<- unit.LogBatch, produced <-chan struct{}) {
+	defer func() {
+		<-produced
+		close(out)
+	}()
 	var last time.Time
 	for {
 		select {
@@ -177,6 +183,12 @@ func (r *Reader) produce(ctx context.Context, t target, q Query, st *stream) err
 // journal runs journalctl for t and q. why is set when the error means no
 // journal is reachable (journalctl missing, no journal files, no
 // permission), as opposed to a journal that was read and then failed.
+//
+// Following from the last N entries takes two runs: journalctl 252's
+// `--follow -n N` with matches misses new entries when no entry matched yet
+// (measured: 0 of 6 lines of a new unit; `-n all` and --after-cursor miss
+// none). So the last N are read first, then the follow starts after the
+// last of them (--after-cursor), or from the start when there was none.
 func (r *Reader) journal(ctx context.Context, t target, q Query, st *stream) (why string, err error) {
 	path := r.Journalctl
 	if path == "" {
@@ -184,30 +196,73 @@ func (r *Reader) journal(ctx context.Context, t target, q Query, st *stream) (wh
 			return "journalctl is not installed (Debian: apt-get install systemd)", err
 		}
 	}
+	if r.Dir != "" && !hasJournalFiles(r.Dir) {
+		why := "no journal files in " + r.Dir
+		return why, errors.New(why)
+	}
 	f := userFields
 	if r.System {
 		f = systemFields
 	}
-	args := []string{"-o", "json", "--all", "--no-pager", "--output-fields=" + outputFields()}
+	base := []string{"-o", "json", "--all", "--no-pager", "--output-fields=" + outputFields()}
 	switch {
 	case r.Dir != "":
-		args = append(args, "-D", r.Dir)
+		base = append(base, "-D", r.Dir)
 	case !r.System:
-		args = append(args, userFlag()...)
-	}
-	if q.Lines > 0 {
-		args = append(args, "-n", strconv.Itoa(q.Lines))
-	} else {
-		args = append(args, "-n", "all")
+		base = append(base, userFlag()...)
 	}
 	if !q.Since.IsZero() {
-		args = append(args, "--since", fmt.Sprintf("@%d.%06d", q.Since.Unix(), q.Since.Nanosecond()/1000))
+		base = append(base, "--since", fmt.Sprintf("@%d.%06d", q.Since.Unix(), q.Since.Nanosecond()/1000))
 	}
-	if q.Follow {
-		args = append(args, "--follow")
+	m := matches(t, f, r.System)
+	lines := "all"
+	if q.Lines > 0 {
+		lines = strconv.Itoa(q.Lines)
 	}
-	args = append(args, matches(t, f, r.System)...)
+	if !q.Follow {
+		return r.run(ctx, path, slices.Concat(base, []string{"-n", lines}, m), t, f, false, st)
+	}
+	var from []string
+	if q.Lines > 0 {
+		first := &lastCursor{}
+		if why, err := r.run(ctx, path, slices.Concat(base, []string{"-n", lines}, m), t, f, false, first.wrap(st)); err != nil || ctx.Err() != nil {
+			return why, err
+		}
+		if first.cursor != "" {
+			from = []string{"--after-cursor", first.cursor}
+		}
+	}
+	if from == nil {
+		from = []string{"-n", "all"}
+	}
+	return r.run(ctx, path, slices.Concat(base, from, []string{"--follow"}, m), t, f, true, st)
+}
 
+// lastCursor passes entries on to a stream and remembers the last cursor.
+type lastCursor struct {
+	st     *stream
+	cursor string
+}
+
+func (l *lastCursor) wrap(st *stream) sink { l.st = st; return l }
+
+func (l *lastCursor) add(ctx context.Context, e unit.LogEntry) bool {
+	if e.Cursor != "" {
+		l.cursor = e.Cursor
+	}
+	return l.st.add(ctx, e)
+}
+
+func (l *lastCursor) note(msg string) { l.st.note(msg) }
+
+// sink is where a run puts what it reads: a stream.
+type sink interface {
+	add(ctx context.Context, e unit.LogEntry) bool
+	note(msg string)
+}
+
+// run runs one journalctl with args into st; see journal for why.
+func (r *Reader) run(ctx context.Context, path string, args []string, t target, f unitFields, follow bool, st sink) (why string, err error) {
 	cmd, stdout, stderr, err := startProcess(ctx, path, nil, args)
 	if err != nil {
 		return "journalctl: " + err.Error(), err
@@ -251,9 +306,6 @@ func (r *Reader) journal(ctx context.Context, t target, q Query, st *stream) (wh
 	case ctx.Err() != nil || stopped:
 		return "", nil
 	case noJournal != "":
-		if r.Dir != "" {
-			noJournal += " in " + r.Dir
-		}
 		return noJournal, errors.New(noJournal)
 	case werr != nil:
 		msg := fmt.Sprintf("journalctl: %v", werr)
@@ -264,10 +316,22 @@ func (r *Reader) journal(ctx context.Context, t target, q Query, st *stream) (wh
 			return msg, errors.New(msg)
 		}
 		return "", errors.New(msg)
-	case q.Follow:
+	case follow:
 		return "", errors.New("journalctl stopped following")
 	}
 	return "", nil
+}
+
+// hasJournalFiles reports whether dir, or a folder in it (journald's
+// MACHINE-ID folders), holds a journal file. Without one journalctl reads
+// nothing and says nothing (or, following, speaks of boot IDs).
+func hasJournalFiles(dir string) bool {
+	for _, pattern := range []string{"*.journal", "*/*.journal", "*.journal~", "*/*.journal~"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // startProcess starts path with args (env nil: this process's), its
