@@ -34,13 +34,13 @@ type ServiceFacts struct {
 	Unit string
 	// Template is the template of an Accept=yes socket (web@.service),
 	// whose instance Unit is; "" otherwise.
-	Template                                  string
-	LoadState, ActiveState, SubState, Result  string
-	Type, NotifyAccess                        string
-	SourcePath, FragmentPath, UnitFileState   string
-	Requires, Wants, After                    []string
-	StartLimitBurst                           uint32
-	StartLimitInterval, TimeoutStart          time.Duration
+	Template                                 string
+	LoadState, ActiveState, SubState, Result string
+	Type, NotifyAccess                       string
+	SourcePath, FragmentPath, UnitFileState  string
+	Requires, Wants, After                   []string
+	StartLimitBurst                          uint32
+	StartLimitInterval, TimeoutStart         time.Duration
 	// Exec is the argv of the first ExecStart command, nil when it has
 	// none.
 	Exec []string
