@@ -105,8 +105,9 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 			lines = append(lines, prefix+s.Error.Render(part))
 		}
 	}
-	lines = append(lines, wrapHanging(fmt.Sprintf("  socket: %s (%s)  load %s  result %s",
-		termtext.Clean(string(sk.ActiveState)), termtext.Clean(sk.SubState), termtext.Clean(sk.LoadState), orDash(termtext.Clean(sk.Result))), w, 4)...)
+	lines = append(lines, wrapHanging(fmt.Sprintf("  socket: %s (%s)  load %s%s  result %s",
+		termtext.Clean(string(sk.ActiveState)), termtext.Clean(sk.SubState), termtext.Clean(sk.LoadState),
+		fileStatePart(sk), orDash(termtext.Clean(sk.Result))), w, 4)...)
 	lines = append(lines, fmt.Sprintf("  listen (%d):", len(sk.Listen)))
 	lines = append(lines, endpointLines(r, s, w)...)
 	if len(sk.Services) == 0 {

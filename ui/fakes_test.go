@@ -35,6 +35,8 @@ type fakeManager struct {
 	restartUnit func(ctx context.Context, name string) error
 	resetFailed func(ctx context.Context, name string) error
 	revive      func(ctx context.Context, socket string, services []string) error
+	enable      func(ctx context.Context, names []string) error
+	disable     func(ctx context.Context, names []string) error
 }
 
 var _ Manager = (*fakeManager)(nil)
@@ -62,6 +64,18 @@ func (f *fakeManager) RestartUnit(ctx context.Context, u string) error {
 }
 func (f *fakeManager) ResetFailed(ctx context.Context, u string) error {
 	return call(f.resetFailed, ctx, u)
+}
+func (f *fakeManager) EnableUnitFiles(ctx context.Context, names []string) error {
+	if f.enable == nil {
+		return nil
+	}
+	return f.enable(ctx, names)
+}
+func (f *fakeManager) DisableUnitFiles(ctx context.Context, names []string) error {
+	if f.disable == nil {
+		return nil
+	}
+	return f.disable(ctx, names)
 }
 func (f *fakeManager) ReviveSocket(ctx context.Context, u string, services []string) error {
 	if f.revive == nil {

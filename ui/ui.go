@@ -39,6 +39,11 @@ type Manager interface {
 	// ReviveSocket brings a failed socket back to listening, resetting its
 	// failed services.
 	ReviveSocket(ctx context.Context, socket string, services []string) error
+	// EnableUnitFiles and DisableUnitFiles enable and disable unit files
+	// persistently, as systemctl enable and disable do (the manager
+	// reloads, and Watch sends the new UnitFileState).
+	EnableUnitFiles(ctx context.Context, names []string) error
+	DisableUnitFiles(ctx context.Context, names []string) error
 }
 
 // Prober is what the UI needs to probe endpoints (probe.Prober satisfies

@@ -157,6 +157,8 @@ func (m Model) unitActions() []unitKeyAction {
 			}
 			return resetFailed(ctx, mgr, append([]string{r.sock.Unit}, failed...)), nil
 		}},
+		{k.Enable, func(r *unitRow) (tea.Cmd, error) { return enableSocket(ctx, mgr, r.sock) }},
+		{k.Disable, func(r *unitRow) (tea.Cmd, error) { return disableSocket(ctx, mgr, r.sock) }},
 	}
 }
 
