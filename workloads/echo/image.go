@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/socktui/socktui/workloads/echo/internal/elfdeps"
+	"github.com/socktui/socktui/internal/elfdeps"
 )
 
 // BuildImage builds the echo image from binary and tags it tag

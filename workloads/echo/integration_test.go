@@ -17,12 +17,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socktui/socktui/internal/elfdeps"
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/workloads/echo"
 	"github.com/socktui/socktui/workloads/echo/echotest"
-	"github.com/socktui/socktui/workloads/echo/internal/elfdeps"
 )
 
 // TestUnitsInSandbox installs the echo units in a private systemd user

@@ -3,7 +3,9 @@
 // of its DT_NEEDED entries, transitively, resolved the way glibc's ld.so
 // resolves them on Debian. The echo workload copies them into its FROM
 // scratch image, so that a socktui built with cgo (what `go install` makes
-// wherever gcc is installed) runs there as a static one does.
+// wherever gcc is installed) runs there as a static one does; the tests'
+// lighttpd image (authoring/authoringtest) is built the same way from
+// Debian's lighttpd.
 //
 // It reads files only; it never runs the loader (ldd would).
 package elfdeps

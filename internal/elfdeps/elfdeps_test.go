@@ -99,7 +99,7 @@ func TestNeedsAgreesWithLdd(t *testing.T) {
 	if self, err := os.Executable(); err == nil {
 		exes = append(exes, self) // dynamic under -race, static without cgo
 	}
-	for _, name := range []string{"podman", "systemctl", "tmux", "gcc"} {
+	for _, name := range []string{"podman", "systemctl", "tmux", "gcc", "lighttpd"} {
 		if p, err := exec.LookPath(name); err == nil {
 			exes = append(exes, p)
 		}
