@@ -15,6 +15,7 @@ type keyMap struct {
 	ResetFailed, InstallDemo          key.Binding
 	Fix                               key.Binding
 	Enable, Disable                   key.Binding
+	New, Remove                       key.Binding
 
 	Detail, NextPane, PrevPane key.Binding
 	Logs                       key.Binding
@@ -43,6 +44,8 @@ func newKeyMap(demo bool) keyMap {
 		Fix:         key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "fix what the doctor can")),
 		Enable:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable socket")),
 		Disable:     key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "disable socket")),
+		New:         key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new socket-activated container")),
+		Remove:      key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "remove a unit socktui wrote")),
 
 		Detail:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail pane")),
 		Logs:           key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "follow the unit's log")),
@@ -69,7 +72,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Help, k.Quit, k.Back, k.Detail, k.Logs, k.NextPane, k.PrevPane, k.Filter, k.ToggleInactive},
-		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.Enable, k.Disable, k.Fix, k.InstallDemo},
+		{k.Probe, k.ProbeAll, k.Start, k.Stop, k.Restart, k.StopService, k.ResetFailed, k.Enable, k.Disable, k.New, k.Remove, k.Fix, k.InstallDemo},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 	}
 }

@@ -80,6 +80,9 @@ type Config struct {
 	// Doctor diagnoses units for the list's marks and the detail pane's
 	// findings; nil disables them and the F key.
 	Doctor Doctor
+	// Authoring creates units as socktui new does (the n form) and removes
+	// those socktui wrote as socktui rm does (D); nil disables n and D.
+	Authoring Authoring
 }
 
 // Minimum terminal size; below it the UI only says the terminal is too small.
@@ -122,6 +125,8 @@ type Model struct {
 	logs     logsModel
 	status   statusModel
 	help     helpModel
+	form     newForm // the n form
+	remove   removal // D's check and prompt
 }
 
 // New builds the model. It does no I/O: Init starts watching the manager.
@@ -140,6 +145,8 @@ func New(ctx context.Context, cfg Config) Model {
 	}
 	keys.Fix.SetEnabled(cfg.Doctor != nil)
 	keys.Logs.SetEnabled(cfg.Logs != nil)
+	keys.New.SetEnabled(cfg.Authoring != nil)
+	keys.Remove.SetEnabled(cfg.Authoring != nil)
 	return Model{
 		ctx:      ctx,
 		cfg:      cfg,
@@ -155,6 +162,7 @@ func New(ctx context.Context, cfg Config) Model {
 		logs:     newLogs(keys, cfg.Renderer),
 		status:   newStatus(cfg.ManagerName),
 		help:     helpModel{help: help.New()},
+		form:     newNewForm(keys),
 	}
 }
 
@@ -193,10 +201,15 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.status, cmd = m.status.update(msg, m.busy())
 	case diagnosedMsg:
 		m.applyDiagnosis(msg)
+	case authoringHostReadMsg, unitPreviewedMsg, unitCreatedMsg:
+		m, cmd = m.updateForm(msg)
+	case unitOwnershipCheckedMsg, unitRemovedMsg:
+		m, cmd = m.updateRemoval(msg)
 	}
 	if c := m.noteForDoctor(msg); c != nil {
 		cmd = tea.Batch(cmd, c)
 	}
+	m.selectCreated()
 	m.layout()
 	return m, cmd
 }

@@ -17,14 +17,18 @@ func (m *Model) fail(err error) {
 	m.timeline.add(m.now(), text, true)
 }
 
-// handleKey handles one key: ctrl+c always quits; an open filter prompt or
-// help overlay takes every other key; then the root's own keys; the rest
-// goes to the focused pane.
+// handleKey handles one key: ctrl+c always quits; the open n form, D's
+// prompt, an open filter prompt or help overlay takes every other key;
+// then the root's own keys; the rest goes to the focused pane.
 func (m Model) handleKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	switch {
 	case msg.String() == "ctrl+c":
 		return m, tea.Quit
+	case m.form.open:
+		return m.formKey(msg)
+	case m.remove.confirm != "":
+		return m.removeKey(msg)
 	case m.list.filtering:
 		m.list, cmd = m.list.updateFilter(msg, &m.units)
 		return m, cmd
@@ -113,6 +117,12 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 		return next, cmd, true
 	case key.Matches(msg, k.Fix):
 		next, cmd = m.fix()
+		return next, cmd, true
+	case key.Matches(msg, k.New):
+		next, cmd = m.openNewForm()
+		return next, cmd, true
+	case key.Matches(msg, k.Remove):
+		next, cmd = m.removeSelected()
 		return next, cmd, true
 	case key.Matches(msg, k.InstallDemo):
 		m.status.jobs++

@@ -35,6 +35,9 @@ func (m *Model) layout() {
 	if m.width < MinWidth || m.height < MinHeight {
 		return // View says the terminal is too small
 	}
+	if m.form.open {
+		m.layoutForm()
+	}
 	if m.logs.open {
 		logsH, timeH := m.logPaneHeights()
 		m.logs.layout(m.width, logsH-1) // its title
@@ -107,6 +110,9 @@ func (m Model) View() string {
 	listH, detailH, timeH := m.paneHeights()
 	parts := []string{m.headerView()}
 	switch {
+	case m.form.open:
+		parts = append(parts, m.styles.PaneFocus.Render(rule("▸ ["+m.form.title()+"] ", m.width)),
+			m.form.view(m.styles, m.width, listH+detailH+timeH-1))
 	case m.help.open:
 		parts = append(parts, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)),
 			strings.Join(fill(m.help.overlay(m.keys, m.width), listH+detailH+timeH-1), "\n"))
@@ -120,7 +126,7 @@ func (m Model) View() string {
 			m.paneTitle(paneDetail, "Detail"), m.detail.view(),
 			m.paneTitle(paneTimeline, "Timeline"), m.timeline.view())
 	}
-	parts = append(parts, m.status.view(m.styles, m.width, m.probes.inFlight()), m.help.footer(m.keys))
+	parts = append(parts, m.status.view(m.styles, m.width, m.probes.inFlight()), m.footer())
 	lines := strings.Split(strings.Join(parts, "\n"), "\n")
 	for i := range lines {
 		lines[i] = truncate(lines[i], m.width)
