@@ -12,8 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/socktui/socktui/demo"
+	"github.com/socktui/socktui/internal/podman"
 	"github.com/socktui/socktui/internal/termtext"
+	"github.com/socktui/socktui/journal"
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/unit"
@@ -70,13 +73,31 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 	}()
 	prober, closeProber := newUnitProber(client, k)
 	defer closeProber()
+	runtimeDir := env.Getenv("XDG_RUNTIME_DIR")
+	if g.system {
+		runtimeDir = ""
+	}
 	return runProgram(ctx, ui.Config{
 		Manager:     client,
 		Prober:      prober,
 		Doctor:      newUIDoctor(client, nil),
+		Logs:        newLogReader(runtimeDir, g.system, nil),
 		ManagerName: client.Manager(),
 		InstallDemo: install,
 	})
+}
+
+// newLogReader reads units' logs for the UI's l key: from the journal of
+// the socktui sandbox whose manager has XDG_RUNTIME_DIR runtimeDir, when
+// it is one, else from the host's journal (the system journal for the
+// system manager); from `podman logs`, run with podmanEnv (nil: this
+// process's environment), when no journal is reachable.
+func newLogReader(runtimeDir string, system bool, podmanEnv []string) *journal.Reader {
+	r := &journal.Reader{Dir: sandbox.JournalDirIn(runtimeDir), System: system}
+	if pm, err := podman.Find(podmanEnv); err == nil {
+		r.Podman = pm
+	}
+	return r
 }
 
 // demoFlags are the flags of `socktui demo`.
@@ -174,10 +195,15 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	}
 	prober, closeProber := newUnitProber(sess.Client, unit.KindAuto)
 	defer closeProber()
+	runtimeDir := env.Getenv("XDG_RUNTIME_DIR")
+	if sess.Sandbox != nil {
+		runtimeDir = sess.Sandbox.RuntimeDir
+	}
 	return runProgram(ctx, ui.Config{
 		Manager:     sess.Client,
 		Prober:      prober,
 		Doctor:      newUIDoctor(sess.Client, demoPodmanEnv(sess)),
+		Logs:        newLogReader(runtimeDir, false, demoPodmanEnv(sess)),
 		ManagerName: sess.ManagerName,
 		Select:      sess.Units.Name,
 		Hint:        hint,
