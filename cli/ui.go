@@ -84,6 +84,7 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 		Logs:        newLogReader(runtimeDir, g.system, nil),
 		ManagerName: client.Manager(),
 		InstallDemo: install,
+		Authoring:   uiAuthoring{getenv: env.Getenv, system: g.system},
 	})
 }
 
@@ -208,6 +209,7 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 		Select:      sess.Units.Name,
 		Hint:        hint,
 		InstallDemo: sess.Install,
+		Authoring:   uiAuthoring{getenv: managerGetenv(env.Getenv, demoPodmanEnv(sess))},
 	})
 }
 
