@@ -33,10 +33,14 @@ func (p Podman) RemoveContainer(ctx context.Context, name string) error {
 // passes on.
 const maxProgressLine = 512
 
-// Pull pulls image into local storage, calling progress with each line
-// podman prints about it (at most maxProgressLine bytes each; podman
-// writes its progress to standard error), and returns when the pull is
-// done.
+// Pull pulls image into local storage, calling progress (when not nil)
+// with each line podman prints about it, as scanProgress cuts them, and
+// returns when the pull is done. Podman writes its progress to standard
+// error; its standard output (the image ID) is read, at most 4 KiB, and
+// dropped. A failed pull's error ends with podman's last line.
+//
+// Pull always asks the registry (podman pull's policy is always): a
+// caller that wants --pull=missing checks ImageExists first.
 func (p Podman) Pull(ctx context.Context, image string, progress func(line string)) error {
 	if p.Path == "" {
 		return ErrNotInstalled
@@ -47,44 +51,54 @@ func (p Podman) Pull(ctx context.Context, image string, progress func(line strin
 	if err != nil {
 		return err
 	}
-	stdout := &limitedBuffer{max: 4 << 10}
-	cmd.Stdout = stdout
+	cmd.Stdout = &limitedBuffer{max: 4 << 10}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("podman pull %s: %w", image, err)
 	}
-	var last string
-	r := bufio.NewReaderSize(stderr, maxProgressLine)
-	for {
-		line, err := readLine(r)
-		if line != "" {
-			last = line
-			if progress != nil {
-				progress(line)
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
+	last := scanProgress(stderr, maxProgressLine, progress)
 	if err := cmd.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("podman pull %s: %w: %s", image, err, last)
+		if last != "" {
+			return fmt.Errorf("podman pull %s: %w: %s", image, err, last)
+		}
+		return fmt.Errorf("podman pull %s: %w", image, err)
 	}
 	return nil
 }
 
-// readLine reads one line, cut to the reader's buffer: the rest of a longer
-// line is dropped.
-func readLine(r *bufio.Reader) (string, error) {
-	line, isPrefix, err := r.ReadLine()
-	s := strings.TrimSpace(string(line))
-	for isPrefix && err == nil {
-		_, isPrefix, err = r.ReadLine()
+// scanProgress reads r to its end and calls progress (when not nil) with
+// each line of it, a line ending at a newline or a carriage return (a
+// terminal's progress bar redraws its line after one), trimmed of blanks,
+// blank lines left out, and cut to max bytes (the rest of a longer line is
+// dropped, and a character cut in two with it). It returns the last line.
+// It holds at most max bytes of r at a time.
+func scanProgress(r io.Reader, max int, progress func(line string)) (last string) {
+	br := bufio.NewReader(r)
+	line := make([]byte, 0, max)
+	emit := func() {
+		s := strings.TrimSpace(strings.ToValidUTF8(string(line), ""))
+		line = line[:0]
+		if s == "" {
+			return
+		}
+		last = s
+		if progress != nil {
+			progress(s)
+		}
 	}
-	if err == io.EOF && s != "" {
-		err = nil
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			emit()
+			return last
+		}
+		switch {
+		case b == '\n' || b == '\r':
+			emit()
+		case len(line) < max:
+			line = append(line, b)
+		}
 	}
-	return s, err
 }
