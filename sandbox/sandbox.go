@@ -61,6 +61,10 @@ type Options struct {
 	// SystemdPath is the systemd binary; looked up in PATH and /lib/systemd
 	// when empty.
 	SystemdPath string
+	// Rootless runs the manager as a new unprivileged user made for the
+	// sandbox (with subordinate UID and GID ranges, for rootless Podman),
+	// removed by Close; see rootless.go. Start still needs root.
+	Rootless bool
 }
 
 // Sandbox is a running private user manager. Its methods are safe for
@@ -88,6 +92,10 @@ type Sandbox struct {
 	// _SYSTEMD_USER_UNIT, as on a user session). Empty when this host has
 	// no systemd-journald. JournalDirIn(RuntimeDir) finds it again.
 	JournalDir string
+	// User is the unprivileged user the manager runs as in rootless mode
+	// (Options.Rootless), nil when it runs as root. It owns RuntimeDir,
+	// Home and the manager's cgroups; Command and Systemctl run as it.
+	User *User
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd has been waited for
@@ -130,6 +138,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Rootless {
+		if err := rootlessPreflight(); err != nil {
+			return nil, err
+		}
+	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Second
 	}
@@ -154,7 +167,32 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	cgroups, err := planCgroups(dir, os.Geteuid())
+	managerUID := os.Geteuid()
+	if opts.Rootless {
+		// The user must reach RuntimeDir and Home through dir, which
+		// stays root's (it holds the records reap trusts).
+		err := reachable(dir)
+		if err == nil {
+			err = os.Chmod(dir, 0o711)
+		}
+		if err == nil {
+			s.User, err = createUser(dir, s.Home)
+		}
+		if err == nil {
+			if err = s.User.chown(s.Home); err == nil {
+				err = s.User.chown(s.RuntimeDir)
+			}
+		}
+		if err == nil {
+			systemd, err = writeWrapper(dir, systemd, s.User)
+		}
+		if err != nil {
+			_ = reap(dir)
+			return nil, fmt.Errorf("sandbox: rootless: %w", err)
+		}
+		managerUID = s.User.UID
+	}
+	cgroups, err := planCgroups(dir, managerUID)
 	if err != nil {
 		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -229,6 +267,12 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	if s.User != nil {
+		if err := cgroups.delegate(s.User); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
 	if _, err := release.Write([]byte("go\n")); err != nil {
 		log := s.logTail()
 		s.Close()
@@ -241,6 +285,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w%s", err, log)
 	}
 	s.StartupTime = time.Since(begin)
+	if s.User != nil {
+		s.startPodmanPause(ctx)
+	}
 	return s, nil
 }
 
@@ -309,13 +356,20 @@ func (s *Sandbox) BusAddress() string { return "unix:path=" + s.PrivateSocket() 
 
 // Env is the environment under which a client reaches the sandbox's manager
 // as its user manager: os.Environ with XDG_RUNTIME_DIR, HOME and
-// CONTAINERS_CONF replaced, and any session bus address, notify socket,
-// inherited sockets and sandbox marker removed.
+// CONTAINERS_CONF replaced (and, in rootless mode, USER and LOGNAME: the
+// sandbox's user), and any session bus address, notify socket, inherited
+// sockets and sandbox marker removed. A client of a rootless sandbox also
+// needs to run as its user: see Command and AsUser.
 func (s *Sandbox) Env() []string {
 	set := map[string]string{
 		"XDG_RUNTIME_DIR": s.RuntimeDir,
 		"HOME":            s.Home,
 		"CONTAINERS_CONF": s.ContainersConfPath,
+	}
+	keys := []string{"XDG_RUNTIME_DIR", "HOME", "CONTAINERS_CONF"}
+	if s.User != nil {
+		set["USER"], set["LOGNAME"] = s.User.Name, s.User.Name
+		keys = append(keys, "USER", "LOGNAME")
 	}
 	var env []string
 	for _, kv := range os.Environ() {
@@ -326,19 +380,31 @@ func (s *Sandbox) Env() []string {
 		}
 		env = append(env, kv)
 	}
-	for _, k := range []string{"XDG_RUNTIME_DIR", "HOME", "CONTAINERS_CONF"} {
+	for _, k := range keys {
 		env = append(env, k+"="+set[k])
 	}
 	return env
 }
 
-// Systemctl returns `systemctl --user ARGS...` set up to talk to this
-// sandbox's manager. The arguments go to systemctl as data, never through a
-// shell.
-func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "systemctl", append([]string{"--user"}, args...)...)
+// Command returns name ARGS as a client of the sandbox's manager: with Env,
+// and in rootless mode run as the sandbox's user (the credentials setpriv
+// --reuid --regid --init-groups would set), outside the manager's mount
+// namespace as a user's login shell is. The arguments go to the program as
+// data, never through a shell.
+func (s *Sandbox) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = s.Env()
+	if s.User != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.User.credential()}
+	}
 	return cmd
+}
+
+// Systemctl returns `systemctl --user ARGS...` set up to talk to this
+// sandbox's manager (see Command). The arguments go to systemctl as data,
+// never through a shell.
+func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
+	return s.Command(ctx, "systemctl", append([]string{"--user"}, args...)...)
 }
 
 // Close stops the manager (SIGTERM: a user manager then runs exit.target,
@@ -367,8 +433,10 @@ func (s *Sandbox) close() error {
 
 // ReapStale removes sandboxes under tmp whose owning process is gone (for
 // example a test binary that was killed): it kills their leftover processes
-// and removes their folders. Errors are ignored: it is best effort.
+// and removes their users and folders, and it removes the users of rootless
+// sandboxes whose folder is gone. Errors are ignored: it is best effort.
 func ReapStale(tmp string) {
+	defer reapStaleUsers()
 	dirs, _ := filepath.Glob(filepath.Join(tmp, dirPrefix+"*"))
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "owner"))
@@ -413,6 +481,9 @@ func reap(dir string) error {
 			return fmt.Errorf("sandbox: %w", err)
 		}
 	}
+	if err := removeUser(dir); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("sandbox: removing %s: %w", dir, err)
 	}
@@ -421,13 +492,18 @@ func reap(dir string) error {
 
 // Processes lists the live processes of the sandbox whose folder is dir: those
 // with MarkerEnv=dir in their environment, those in the sandbox's cgroups
-// (while dir still lists them), and all their descendants. Tests use it to
-// assert that Close left nothing behind.
+// (while dir still lists them), those of a rootless sandbox's user (its UID
+// or one of its subordinate UIDs, while the user exists), and all their
+// descendants. Tests use it to assert that Close left nothing behind.
 func Processes(dir string) []int {
 	ents, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
 	var marked []int
 	marker := []byte(MarkerEnv + "=" + dir + "\x00")
+	var owned func(uid int) bool
+	if u, ok := userOf(dir); ok {
+		owned = userUIDs(u)
+	}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
@@ -441,6 +517,13 @@ func Processes(dir string) []int {
 					parent[pid], _ = strconv.Atoi(f[1])
 				} else {
 					continue // zombie: already dead, only waiting to be reaped
+				}
+			}
+		}
+		if owned != nil {
+			if uid, ok := realUID(e.Name()); ok && owned(uid) {
+				if _, live := parent[pid]; live {
+					marked = append(marked, pid)
 				}
 			}
 		}

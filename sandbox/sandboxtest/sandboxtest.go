@@ -26,12 +26,52 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // must leave nothing behind, or the test fails.
 func Start(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
+	return start(t, sandbox.Options{})
+}
+
+// StartRootless is Start in rootless mode (sandbox.Options.Rootless): the
+// manager runs as a user made for the sandbox, and clients act as that user
+// through s.Command, s.Systemctl and s.AsUser. When the test ends, after
+// Close, it fails t unless the host is as it was before (see HostUntouched)
+// and the user is gone with its files.
+func StartRootless(t testing.TB) *sandbox.Sandbox {
+	t.Helper()
+	if err := sandbox.Available(); err != nil {
+		Unavailable(t, err.Error())
+	}
+	HostUntouched(t)
+	s := start(t, sandbox.Options{Rootless: true})
+	t.Cleanup(func() { UserGone(t, s.User, s.Home) }) // runs after Close
+	return s
+}
+
+// Mode is one way of running a sandbox: as root, or rootless.
+type Mode struct {
+	Name  string
+	Start func(testing.TB) *sandbox.Sandbox
+}
+
+// Modes are the sandbox modes the core integration tests run in: root
+// (Start) and rootless (StartRootless).
+var Modes = []Mode{{"root", Start}, {"rootless", StartRootless}}
+
+// InModes runs body once per Mode, each as a subtest with a sandbox of its
+// own.
+func InModes(t *testing.T, body func(t *testing.T, s *sandbox.Sandbox)) {
+	t.Helper()
+	for _, m := range Modes {
+		t.Run(m.Name, func(t *testing.T) { body(t, m.Start(t)) })
+	}
+}
+
+func start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
+	t.Helper()
 	if err := sandbox.Available(); err != nil {
 		Unavailable(t, err.Error())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := sandbox.Start(ctx, sandbox.Options{})
+	s, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		if errors.Is(err, sandbox.ErrUnavailable) {
 			Unavailable(t, err.Error())
@@ -115,6 +155,12 @@ func InstallUnits(t testing.TB, s *sandbox.Sandbox, files map[string]string) {
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.User != nil {
+		// The user's own files, as a user's editor leaves them.
+		if err := chownTree(filepath.Join(s.Home, ".config"), s.User); err != nil {
 			t.Fatal(err)
 		}
 	}
