@@ -47,7 +47,8 @@ const (
 	// NotifyContainer: the program in the container sends READY=1 itself.
 	NotifyContainer Notify = "container"
 	// NotifyHealthy: READY=1 once the image's health check passes
-	// (Podman 4.7 and later).
+	// (podman run --sdnotify=healthy: Podman 4.7 and later; Quadlet's
+	// Notify=healthy: 5.0 and later; see CheckPodman).
 	NotifyHealthy Notify = "healthy"
 )
 

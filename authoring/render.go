@@ -308,6 +308,26 @@ func HasQuadlet(v string) bool {
 	return Layout{PodmanVersion: v}.atLeast(4, 4)
 }
 
+// CheckPodman refuses a spec that the Podman of version v cannot run:
+// --notify healthy needs podman run --sdnotify=healthy (Podman 4.7) for a
+// classic or transient service, and Quadlet's Notify=healthy (Podman 5.0)
+// for a .container. An empty v (unknown) passes. Its error wraps
+// ErrInvalid and names the version needed.
+func CheckPodman(s Spec, v string) error {
+	s = s.WithDefaults()
+	if v == "" || s.Notify != NotifyHealthy {
+		return nil
+	}
+	major, minor, what := 4, 7, "podman run --sdnotify=healthy"
+	if s.Format == FormatQuadlet && !s.Transient {
+		major, minor, what = 5, 0, "Quadlet's Notify=healthy"
+	}
+	if (Layout{PodmanVersion: v}).atLeast(major, minor) {
+		return nil
+	}
+	return invalid("--notify healthy needs Podman %d.%d or later (%s); this host's Podman is %s: use --notify conmon or container", major, minor, what, v)
+}
+
 // TransientUnits is s as transient units (systemdbus.Client.CreateTransientSocket):
 // the same podman run line as the classic service, with %t, %n and %h
 // spelled out from l (transient units get no specifier expansion), or the

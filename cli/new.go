@@ -170,6 +170,15 @@ func runNew(ctx context.Context, g *globals, o *newOptions) error {
 	if err := s.Validate(); err != nil {
 		return usagef("%s", strings.TrimPrefix(err.Error(), authoring.ErrInvalid.Error()+": "))
 	}
+	// The host's Podman runs a classic or transient service; a .container
+	// is for the host's generator when it has one, else for a current one.
+	runsOn := version
+	if s.Format == authoring.FormatQuadlet && !s.Transient {
+		runsOn = layout.PodmanVersion
+	}
+	if err := authoring.CheckPodman(*s, runsOn); err != nil {
+		return usagef("%s", strings.TrimPrefix(err.Error(), authoring.ErrInvalid.Error()+": "))
+	}
 	var files []authoring.File
 	var transient unit.SocketSpec
 	var err error
