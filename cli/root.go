@@ -49,6 +49,7 @@ func newRootCommand(env *Env, line []string) (*cobra.Command, *globals) {
 		newEchoServerCommand(g),
 		newNewCommand(g),
 		newRmCommand(g),
+		newLogsCommand(g),
 	)
 	root.SetHelpCommand(newHelpCommand())
 	addCompletionCommand(root)

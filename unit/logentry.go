@@ -45,6 +45,19 @@ const (
 	PriorityDebug
 )
 
+// PriorityMark is the one-letter mark of a syslog priority, which tells it
+// without colour: C for crit and worse, E err, W warning, N notice, I info,
+// D debug, "-" none (PriorityUnknown or out of range).
+func PriorityMark(p int) string {
+	switch {
+	case p < PriorityEmerg || p > PriorityDebug:
+		return "-"
+	case p <= PriorityCrit:
+		return "C"
+	}
+	return [...]string{PriorityErr: "E", PriorityWarning: "W", PriorityNotice: "N", PriorityInfo: "I", PriorityDebug: "D"}[p]
+}
+
 // LogBatch is what a log stream delivers at a time: the entries read since
 // the last batch, in time order, so that a fast writer cannot flood the
 // reader with one message a line. Err is set on the last batch of a stream
