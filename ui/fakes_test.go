@@ -261,3 +261,51 @@ func golden(t *testing.T, name string, view string) {
 		t.Errorf("view differs from %s (go test ./ui -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// fakeAuthoring is an Authoring whose methods are func fields; a nil field
+// succeeds (Host: no images, format service; Preview: one file; Wrote:
+// false).
+type fakeAuthoring struct {
+	host    func(ctx context.Context) (AuthoringHost, error)
+	preview func(ctx context.Context, u NewUnit) (Preview, error)
+	create  func(ctx context.Context, u NewUnit) ([]string, error)
+	wrote   func(ctx context.Context, s unit.Socket) (bool, error)
+	remove  func(ctx context.Context, socket string) ([]string, error)
+}
+
+var _ Authoring = (*fakeAuthoring)(nil)
+
+func (f *fakeAuthoring) Host(ctx context.Context) (AuthoringHost, error) {
+	if f.host == nil {
+		return AuthoringHost{Format: "service"}, nil
+	}
+	return f.host(ctx)
+}
+
+func (f *fakeAuthoring) Preview(ctx context.Context, u NewUnit) (Preview, error) {
+	if f.preview == nil {
+		return Preview{Text: "## /home/u/.config/systemd/user/" + u.Name + ".socket\n[Socket]\n"}, nil
+	}
+	return f.preview(ctx, u)
+}
+
+func (f *fakeAuthoring) Create(ctx context.Context, u NewUnit) ([]string, error) {
+	if f.create == nil {
+		return nil, nil
+	}
+	return f.create(ctx, u)
+}
+
+func (f *fakeAuthoring) Wrote(ctx context.Context, s unit.Socket) (bool, error) {
+	if f.wrote == nil {
+		return false, nil
+	}
+	return f.wrote(ctx, s)
+}
+
+func (f *fakeAuthoring) Remove(ctx context.Context, socket string) ([]string, error) {
+	if f.remove == nil {
+		return nil, nil
+	}
+	return f.remove(ctx, socket)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/socktui/socktui/authoring"
 	"github.com/socktui/socktui/internal/termtext"
@@ -139,9 +140,13 @@ type newForm struct {
 	// comp is the completion in progress on the focused field.
 	comp completion
 	// unit is what the preview shows and the create makes.
-	unit     NewUnit
-	preview  viewport.Model
-	warnings []string
+	unit NewUnit
+	// previewText is the files, cleaned; the preview shows them wrapped
+	// to wrappedTo cells.
+	previewText string
+	wrappedTo   int
+	preview     viewport.Model
+	warnings    []string
 	// cancel ends the create in flight (esc); cancelled says it was.
 	cancel    context.CancelFunc
 	cancelled bool
@@ -422,7 +427,8 @@ func (m Model) updateForm(msg tea.Msg) (Model, tea.Cmd) {
 		for _, w := range msg.preview.Warnings {
 			f.warnings = append(f.warnings, termtext.Clean(w))
 		}
-		f.preview.SetContent(cleanLines(msg.preview.Text))
+		f.previewText, f.wrappedTo = cleanLines(msg.preview.Text), 0
+		m.layoutForm()
 		f.preview.GotoTop()
 	case unitCreatedMsg:
 		m.status.jobs--
@@ -465,7 +471,8 @@ func (m *Model) selectCreated() {
 	m.form.selectNext = ""
 	m.list.selected = name
 	m.list.rebuild(&m.units)
-	if r := m.list.current(&m.units); (r == nil || r.sock.Unit != name) && m.list.filterText() != "" {
+	if m.Selected() != name && m.list.filterText() != "" {
+		m.list.selected = name // rebuild moved it to a unit the filter shows
 		m.list = m.list.clearFilter(&m.units)
 	}
 }
@@ -477,11 +484,64 @@ func (m *Model) formHeight() int {
 	return l + d + t - 1
 }
 
-// layoutForm sizes the preview to the form's body.
+// layoutForm sizes the preview to the form's body, its lines wrapped to
+// the width.
 func (m *Model) layoutForm() {
 	f := &m.form
 	f.preview.Width = m.width
 	f.preview.Height = max(1, m.formHeight()-1-len(f.warnings))
+	if f.wrappedTo != m.width {
+		f.wrappedTo = m.width
+		f.preview.SetContent(wrapPreview(f.previewText, m.width))
+	}
+}
+
+// wrapPreview wraps each line of the files to w cells, its continuation
+// lines indented, so that a long ExecStart= reads whole.
+func wrapPreview(text string, w int) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		out = append(out, wrapAtSpaces(l, w, 4)...)
+	}
+	return strings.Join(out, "\n")
+}
+
+// wrapAtSpaces breaks line into lines of at most w cells at its spaces
+// only (an option such as --sdnotify=conmon stays whole), cutting a word
+// only when it is longer than a line; continuation lines are indented by
+// indent. A line that fits, or a w too small to wrap, comes back whole.
+func wrapAtSpaces(line string, w, indent int) []string {
+	if textWidth(line) <= w || w-indent < 20 {
+		return []string{line}
+	}
+	var out []string
+	cur, limit := "", w // limit: the width of the line being filled
+	flush := func() { out, cur, limit = append(out, cur), "", w-indent }
+	for _, word := range strings.Split(line, " ") {
+		for textWidth(word) > w-indent { // longer than a line: cut it
+			if cur != "" {
+				flush()
+			}
+			head := ansi.Truncate(word, limit, "")
+			cur = head
+			flush()
+			word = word[len(head):]
+		}
+		switch {
+		case cur == "":
+			cur = word
+		case textWidth(cur)+1+textWidth(word) <= limit:
+			cur += " " + word
+		default:
+			flush()
+			cur = word
+		}
+	}
+	out = append(out, cur)
+	for i := 1; i < len(out); i++ {
+		out[i] = strings.Repeat(" ", indent) + out[i]
+	}
+	return out
 }
 
 // formTitle is the title of the form's pane.
@@ -519,7 +579,7 @@ func (f *newForm) view(st Styles, w, h int) string {
 // fieldsView is the fields, each with its error or, when focused, its
 // hint, then the form's error.
 func (f *newForm) fieldsView(st Styles, w int) []string {
-	lines := []string{st.Dim.Render(truncate("A socket systemd holds and the container it starts on the first connection.", w))}
+	lines := []string{st.Dim.Render(truncate("A socket systemd holds and the container it starts.", w))}
 	inputW := max(1, w-fieldLabelWidth)
 	for i := range f.inputs {
 		marker := "  "
