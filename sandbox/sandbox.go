@@ -65,6 +65,10 @@ type Options struct {
 	// sandbox (with subordinate UID and GID ranges, for rootless Podman),
 	// removed by Close; see rootless.go. Start still needs root.
 	Rootless bool
+	// Stack is the systemd and Podman the manager runs: this host's when
+	// empty, or StackTrixie's (systemd 257, Podman 5.4) in a chroot; see
+	// modern.go. Not with Rootless.
+	Stack Stack
 }
 
 // Sandbox is a running private user manager. Its methods are safe for
@@ -96,6 +100,14 @@ type Sandbox struct {
 	// (Options.Rootless), nil when it runs as root. It owns RuntimeDir,
 	// Home and the manager's cgroups; Command and Systemctl run as it.
 	User *User
+	// Stack is the stack the manager runs (Options.Stack), and
+	// StackVersion its versions in words ("" for StackHost).
+	Stack        Stack
+	StackVersion string
+	// BinDir, in StackTrixie only, holds wrappers that run the stack's
+	// own systemctl, podman, quadlet, ... (see Command); Env puts it
+	// first in PATH.
+	BinDir string
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once cmd has been waited for
@@ -143,6 +155,13 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	stackLower, stackVersion, err := stackRoot(opts.Stack)
+	if err == nil && opts.Stack != StackHost && opts.Rootless {
+		err = fmt.Errorf("sandbox: the %s stack has no rootless mode", opts.Stack)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Second
 	}
@@ -161,7 +180,16 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		RuntimeDir:         filepath.Join(dir, "run"),
 		Home:               filepath.Join(dir, "home"),
 		ContainersConfPath: filepath.Join(dir, "containers.conf"),
+		Stack:              opts.Stack,
+		StackVersion:       stackVersion,
 		exited:             make(chan struct{}),
+	}
+	if stackLower != "" {
+		s.BinDir = filepath.Join(dir, "bin")
+		if err := stackLayout(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
 	}
 	if err := s.layout(); err != nil {
 		os.RemoveAll(dir)
@@ -199,6 +227,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	s.Cgroups = cgroups.managers()
 	journald := findJournald()
+	if stackLower != "" {
+		journald = "" // the stack's journal is not set up (yet)
+	}
 	logDir := filepath.Join(s.RuntimeDir, journalFolder)
 	journaldConfPath := filepath.Join(dir, "journald.conf")
 	if journald != "" {
@@ -239,7 +270,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	defer release.Close()
 	args := []string{"-c", startScript, systemd, journald, logDir, journaldConfPath,
 		filepath.Join(dir, journaldPIDFile), journaldScript}
-	cmd := exec.Command("/bin/sh", append(args, cgroups.journaldProcs()...)...)
+	args = append(args, cgroups.journaldProcs()...)
+	if stackLower != "" {
+		args = s.stackArgs(stackLower, cgroups)
+	}
+	cmd := exec.Command("/bin/sh", args...)
 	cmd.ExtraFiles = []*os.File{gate}
 	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
 	cmd.Dir = s.Home
@@ -269,6 +304,15 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	if s.User != nil {
 		if err := cgroups.delegate(s.User); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	if stackLower != "" {
+		if err := cgroups.makeTools(); err == nil {
+			err = s.writeTools(cgroups)
+		}
+		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
@@ -371,6 +415,10 @@ func (s *Sandbox) Env() []string {
 		set["USER"], set["LOGNAME"] = s.User.Name, s.User.Name
 		keys = append(keys, "USER", "LOGNAME")
 	}
+	if s.BinDir != "" {
+		set["PATH"] = s.BinDir + string(os.PathListSeparator) + os.Getenv("PATH")
+		keys = append(keys, "PATH")
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -389,9 +437,14 @@ func (s *Sandbox) Env() []string {
 // Command returns name ARGS as a client of the sandbox's manager: with Env,
 // and in rootless mode run as the sandbox's user (the credentials setpriv
 // --reuid --regid --init-groups would set), outside the manager's mount
-// namespace as a user's login shell is. The arguments go to the program as
+// namespace as a user's login shell is. In a sandbox of another stack
+// (StackTrixie), name is that stack's program, run in the manager's
+// namespace and root (see BinDir). The arguments go to the program as
 // data, never through a shell.
 func (s *Sandbox) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if s.BinDir != "" {
+		return s.stackCommand(ctx, name, args...)
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = s.Env()
 	if s.User != nil {
