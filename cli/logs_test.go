@@ -38,10 +38,10 @@ func TestFormatLogLine(t *testing.T) {
 		{"escapes shown, not run", unit.LogEntry{Time: at, Unit: "echo.service", Priority: unit.PriorityWarning, Message: "esc \x1b[31mred\u009b bad\xff"}, false,
 			"2026-12-02 10:11:12.345 W echo.service: esc \\x1b[31mred\\u009b bad\\xff\n"},
 		{"multi-line indented", unit.LogEntry{Time: at, Unit: "echo.service", Priority: unit.PriorityCrit, Message: "panic: boom\n\tat main.go:3\n"}, false,
-			"2026-12-02 10:11:12.345 C echo.service: panic: boom\n                           \\tat main.go:3\n"},
+			"2026-12-02 10:11:12.345 C echo.service: panic: boom\n" + strings.Repeat(" ", 26) + "\\tat main.go:3\n"},
 		{"nothing known", unit.LogEntry{Priority: unit.PriorityUnknown}, false, "- - -: \n"},
 		{"hostile unit and identifier", unit.LogEntry{Time: at, Unit: "x\x1b]0;t\a.service", Priority: 6, Identifier: "a\nb", Message: "m"}, false,
-			"2026-12-02 10:11:12.345 I x\\x1b]0;t\\x07.service a\\nb: m\n"},
+			"2026-12-02 10:11:12.345 I x\\x1b]0;t\\a.service a\\nb: m\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -131,6 +131,17 @@ func Attach(client *systemdbus.Client, runtimeDir string, opts Options) *Session
 		runtimeDir: runtimeDir, env: os.Environ()}
 }
 
+// JournalDir is the journal folder of the demo's manager when it is a socktui
+// sandbox (its own, or one Attach was given the XDG_RUNTIME_DIR of), for
+// journal.Reader.Dir; empty when the manager's journal is the host's (or
+// the sandbox has none).
+func (s *Session) JournalDir() string {
+	if s.Sandbox != nil {
+		return s.Sandbox.JournalDir
+	}
+	return sandbox.JournalDirIn(s.runtimeDir)
+}
+
 func (s *Session) progress(format string, args ...any) {
 	if s.opts.Progress != nil {
 		fmt.Fprintf(s.opts.Progress, "socktui demo: "+format+"\n", args...)
