@@ -332,6 +332,9 @@ func managerWrapper(systemd string, u *User) string {
 	return fmt.Sprintf(`#!/bin/sh
 # socktui's rootless sandbox: root in the sandbox's mount namespace until the
 # exec, then the manager of user %[1]s.
+# Rootless Podman wants / shared (else it warns on every run); the
+# namespace's mounts are private to it already, so this reaches no host mount.
+mount --make-rshared / || echo "sandbox: / stays a private mount" >&2
 if [ -d /dev/net ]; then
 	mount -t tmpfs -o mode=0755,nosuid,noexec tmpfs /dev/net &&
 	mknod -m 0666 /dev/net/tun c 10 200 ||
@@ -371,9 +374,11 @@ func (s *Sandbox) startPodmanPause(ctx context.Context) {
 }
 
 // commandInNamespace is name ARGS run as the sandbox's user inside the
-// manager's mount namespace (nsenter, then setpriv), from its HOME.
+// manager's mount namespace (nsenter, then setpriv), from its root folder.
 func (s *Sandbox) commandInNamespace(ctx context.Context, name string, args ...string) *exec.Cmd {
-	argv := []string{"--mount", "--target", strconv.Itoa(s.ManagerPID()), "--wd=" + s.Home, "--"}
+	// No --wd: nsenter would keep a folder of the host's namespace as the
+	// working directory, which getcwd cannot name in the new one.
+	argv := []string{"--mount", "--target", strconv.Itoa(s.ManagerPID()), "--"}
 	argv = append(argv, s.AsUser(append([]string{name}, args...)...)...)
 	cmd := exec.CommandContext(ctx, "nsenter", argv...)
 	cmd.Env = s.Env()

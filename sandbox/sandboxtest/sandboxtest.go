@@ -40,8 +40,13 @@ func StartRootless(t testing.TB) *sandbox.Sandbox {
 		Unavailable(t, err.Error())
 	}
 	HostUntouched(t)
-	s := start(t, sandbox.Options{Rootless: true})
-	t.Cleanup(func() { UserGone(t, s.User, s.Home) }) // runs after Close
+	var s *sandbox.Sandbox
+	t.Cleanup(func() { // after Close, registered later
+		if s != nil {
+			UserGone(t, s.User, s.Home)
+		}
+	})
+	s = start(t, sandbox.Options{Rootless: true})
 	return s
 }
 
