@@ -30,6 +30,8 @@ var runs = []run{
 	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", 0, nil},
 	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x", 3, nil},
 	{"workloads/echo", "^BenchmarkColdActivation$", "1x", 0, nil},
+	{"workloads/echo", "^BenchmarkRootlessThroughput$", "1x", 0, nil},
+	{"workloads/echo", "^BenchmarkRootlessColdActivation$", "1x", 0, nil},
 }
 
 // goal is a bound on one metric.
@@ -128,6 +130,19 @@ var rows = []row{
 		bench: "BenchmarkColdActivation", metric: "container/bare", ours: "container-ms", peer: "bare-ms", precision: 1},
 	{what: "cold activation: container mode vs plain `podman run --rm`",
 		bench: "BenchmarkColdActivation", metric: "container/podman-run", ours: "container-ms", peer: "podman-run-ms", precision: 2},
+	{what: "rootless: one TCP connection echoing 512 MiB in 64 KiB writes, socket-activated container vs the same binary on the host",
+		bench: "BenchmarkRootlessThroughput", metric: "activated/host", ours: "activated-MB/s", peer: "host-MB/s",
+		goal: goal{text: "about 1x (the tutorial's native throughput)"}, precision: 2},
+	{what: "rootless: the same, the container behind a published port (slirp4netns network, rootlessport) vs the host",
+		bench: "BenchmarkRootlessThroughput", metric: "published/host", ours: "published-MB/s", peer: "host-MB/s", precision: 2},
+	{what: "rootless: cold activation (first answer after a stop), container, p50 vs a rootful one",
+		bench: "BenchmarkRootlessColdActivation", metric: "rootless/rootful", ours: "rootless-p50-ms", peer: "rootful-p50-ms", precision: 2},
+	{what: "rootless: cold activation, container, p50 vs a plain rootless `podman run --rm`",
+		bench: "BenchmarkRootlessColdActivation", metric: "rootless/podman-run", ours: "rootless-p50-ms", peer: "podman-run-p50-ms", precision: 2},
+	{what: "rootless: cold activation, container, p90 (ms) (rootful beside it)",
+		bench: "BenchmarkRootlessColdActivation", metric: "rootless-p90-ms", peer: "rootful-p90-ms", precision: 1},
+	{what: "rootless: plain rootless `podman run --rm` to serving, p90 (ms)",
+		bench: "BenchmarkRootlessColdActivation", metric: "podman-run-p90-ms", precision: 1},
 	{what: "echo throughput, 64 KiB writes, vs minimal echo loop, TCP",
 		bench: "BenchmarkEchoThroughput/tcp", metric: "x-floor", ours: "echo-MB/s", peer: "floor-MB/s",
 		goal: goal{min: 0.9, text: ">= 0.9x"}, precision: 2},
