@@ -13,6 +13,7 @@ declare -A need=(
   [socat]=socat
   [tmux]=tmux
   [newuidmap]=uidmap
+  [slirp4netns]=slirp4netns # rootless Podman's network, for the rootless sandbox's published ports
   [make]=make
   [lighttpd]=lighttpd # a socket-activated server socktui did not write, for the probe tests
 )
