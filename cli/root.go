@@ -39,6 +39,7 @@ func newRootCommand(env *Env, line []string) (*cobra.Command, *globals) {
 		newDemoCommand(g),
 		newListCommand(g),
 		newProbeCommand(g, func(ctx context.Context, opts probeOptions) error { return runProbe(ctx, env, opts) }),
+		newBenchCommand(g, func(ctx context.Context, opts benchOptions) error { return runBench(ctx, env, opts) }),
 		newDoctorCommand(g),
 		newActionCommand(g, "start", "Start socket units"),
 		newActionCommand(g, "stop", "Stop socket units"),
