@@ -554,6 +554,16 @@ func TestFormGoldens(t *testing.T) {
 	small, _ = apply(small, keyMsg("tab"))
 	golden(t, "newform_60x15", small.View())
 	assertFrame(t, small.View(), 60, 15)
+
+	// The preview fits 60x15 too, its title and keys kept.
+	small = filledForm(t, a, 60, 15)
+	small, cmd = apply(small, keyMsg("enter"))
+	small = applyAll(small, cmd)
+	v := ansi.Strip(small.View())
+	assertFrame(t, v, 60, 15)
+	if !strings.Contains(v, "▸ [New web: the files socktui new writes") || !strings.Contains(v, "enter write and start them") || !strings.Contains(v, "## /home/u/.config/systemd/user/web.socket") {
+		t.Errorf("the preview at 60x15:\n%s", v)
+	}
 }
 
 func TestFormPreviewScrollsAndWraps(t *testing.T) {
