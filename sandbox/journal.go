@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -88,6 +90,7 @@ if [ -n "$journald" ]; then
 		sleep 0.01
 	done
 	if [ -S /dev/log ] && [ ! -L /dev/log ]; then mount --bind /run/systemd/journal/dev-log /dev/log || exit 1; fi
+	exec "$systemd" --user --log-target=journal
 fi
 exec "$systemd" --user`
 
@@ -146,4 +149,39 @@ func (s *Sandbox) stopJournald() {
 	for ours() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// ManagerLog is the end of what the sandbox's manager said: its own
+// messages go to the sandbox's journal when it has one (systemd --user
+// --log-target=journal, so that `socktui logs` shows "Started …" and
+// "Failed with result …" beside the services' lines), whatever it wrote
+// before or without a journal to manager.log. At most about lines lines of
+// each, for a failed test's or start's report; "" when both are empty.
+func (s *Sandbox) ManagerLog(lines int) string {
+	var parts []string
+	if b, err := os.ReadFile(filepath.Join(s.Dir, "manager.log")); err == nil {
+		if l := lastLines(string(b), lines); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	if s.JournalDir != "" && s.cmd != nil && s.cmd.Process != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, "journalctl", "-D", s.JournalDir, "--no-pager", "-q",
+			"-o", "short-precise", "-n", strconv.Itoa(lines), "_PID="+strconv.Itoa(s.cmd.Process.Pid)).Output()
+		if l := lastLines(string(out), lines); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// lastLines is the last n lines of text, trimmed.
+func lastLines(text string, n int) string {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ""
+	}
+	ls := strings.Split(text, "\n")
+	return strings.Join(ls[max(0, len(ls)-n):], "\n")
 }

@@ -33,6 +33,7 @@ import (
 // lacks CAP_SYS_RESOURCE.
 const ContainersConf = `[containers]
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+log_driver = "journald"
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
@@ -375,15 +376,11 @@ func (s *Sandbox) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 func (s *Sandbox) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "manager.log"))
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	l := s.ManagerLog(30)
+	if l == "" {
 		return ""
 	}
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return "; manager log:\n" + string(b)
+	return "; manager log:\n" + l
 }
 
 // PrivateSocket is the path of the manager's private D-Bus socket, the one

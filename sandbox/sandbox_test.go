@@ -270,6 +270,27 @@ func TestSandboxJournal(t *testing.T) {
 	t.Logf("entry: _SYSTEMD_USER_UNIT=%v _SYSTEMD_UNIT=%v _SYSTEMD_USER_SLICE=%v _SYSTEMD_CGROUP=%v",
 		entry["_SYSTEMD_USER_UNIT"], entry["_SYSTEMD_UNIT"], entry["_SYSTEMD_USER_SLICE"], entry["_SYSTEMD_CGROUP"])
 
+	// The manager's own messages of the unit are in the journal too, as
+	// on a user session (USER_UNIT names the unit), and ManagerLog shows
+	// them.
+	started := "Started " + unit
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, err := exec.Command("journalctl", "-D", s.JournalDir, "-o", "cat", "--no-pager", "USER_UNIT="+unit).Output()
+		if err != nil {
+			t.Fatalf("journalctl -D %s USER_UNIT=%s: %v", s.JournalDir, unit, err)
+		}
+		if strings.Contains(string(out), started) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q from the manager in the journal within 10 s; USER_UNIT=%s entries:\n%s", started, unit, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := s.ManagerLog(200); !strings.Contains(l, started) {
+		t.Errorf("ManagerLog does not hold %q:\n%s", started, l)
+	}
+
 	journald := 0
 	procs := sandbox.Processes(s.Dir)
 	for _, pid := range procs {

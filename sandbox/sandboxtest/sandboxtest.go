@@ -87,9 +87,8 @@ func start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 		if t.Failed() {
 			// What systemd said of the failure (a bind refused, a unit
 			// that would not start) is in its own log.
-			if b, err := os.ReadFile(filepath.Join(s.Dir, "manager.log")); err == nil {
-				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-				t.Logf("the sandbox manager's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			if l := s.ManagerLog(40); l != "" {
+				t.Logf("the sandbox manager's log, last lines:\n%s", l)
 			}
 		}
 		if err := s.Close(); err != nil {
