@@ -162,6 +162,15 @@ func (s *Session) connect(ctx context.Context) error {
 			}
 		}
 	}
+	if err := sandbox.Available(); err != nil && !s.opts.Sandbox {
+		// A normal user without a session: say what is missing, and
+		// both ways out, before trying anything.
+		why := "XDG_RUNTIME_DIR is not set"
+		if rt := s.opts.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+			why = "no manager listens on " + filepath.Join(rt, "systemd", "private")
+		}
+		return fmt.Errorf("no user manager is reachable (%s) and none could be started: %w", why, err)
+	}
 	s.progress("no user manager reachable: starting a private systemd --user")
 	sb, err := sandbox.Start(ctx, sandbox.Options{})
 	if err != nil {
