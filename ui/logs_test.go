@@ -66,7 +66,7 @@ func (f *fakeLogs) FollowLogs(ctx context.Context, s unit.Socket, n int) <-chan 
 }
 
 // stream is the i-th FollowLogs call, waiting for it up to flowWait.
-func (f *fakeLogs) stream(t *testing.T, i int) *fakeLogStream {
+func (f *fakeLogs) stream(t testing.TB, i int) *fakeLogStream {
 	t.Helper()
 	deadline := time.Now().Add(flowWait)
 	for {
@@ -85,7 +85,7 @@ func (f *fakeLogs) stream(t *testing.T, i int) *fakeLogStream {
 }
 
 // ended waits for the stream's context to end and its channel to close.
-func (st *fakeLogStream) ended(t *testing.T) {
+func (st *fakeLogStream) ended(t testing.TB) {
 	t.Helper()
 	select {
 	case <-st.done:
@@ -113,7 +113,7 @@ func logLines(from, n int) []unit.LogEntry {
 
 // openedLogs is a loaded model with the log pane open on echo.socket, its
 // stream started; it returns the model, the fake and the wait Cmd.
-func openedLogs(t *testing.T, w, h int) (Model, *fakeLogs, tea.Cmd) {
+func openedLogs(t testing.TB, w, h int) (Model, *fakeLogs, tea.Cmd) {
 	t.Helper()
 	src := &fakeLogs{}
 	m := newTestModel(t, Config{Logs: src, Select: "echo.socket"}, w, h)
@@ -139,7 +139,7 @@ func openedLogs(t *testing.T, w, h int) (Model, *fakeLogs, tea.Cmd) {
 
 // deliver sends b on the stream, runs the wait Cmd and applies what it
 // gives, returning the next wait Cmd.
-func deliver(t *testing.T, m Model, st *fakeLogStream, wait tea.Cmd, b unit.LogBatch) (Model, tea.Cmd) {
+func deliver(t testing.TB, m Model, st *fakeLogStream, wait tea.Cmd, b unit.LogBatch) (Model, tea.Cmd) {
 	t.Helper()
 	st.in <- b
 	msg := wait()
