@@ -12,11 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/socktui/socktui/demo"
-	"github.com/socktui/socktui/internal/podman"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/journal"
 	"github.com/socktui/socktui/probe"
-	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/unit"
@@ -73,30 +71,25 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 	}()
 	prober, closeProber := newUnitProber(client, k)
 	defer closeProber()
-	runtimeDir := env.Getenv("XDG_RUNTIME_DIR")
-	if g.system {
-		runtimeDir = ""
-	}
 	return runProgram(ctx, ui.Config{
 		Manager:     client,
 		Prober:      prober,
 		Doctor:      newUIDoctor(client, nil),
-		Logs:        newLogReader(runtimeDir, g.system, nil),
+		Logs:        journalReader(g),
 		ManagerName: client.Manager(),
 		InstallDemo: install,
 		Authoring:   uiAuthoring{getenv: env.Getenv, system: g.system},
 	})
 }
 
-// newLogReader reads units' logs for the UI's l key: from the journal of
-// the socktui sandbox whose manager has XDG_RUNTIME_DIR runtimeDir, when
-// it is one, else from the host's journal (the system journal for the
-// system manager); from `podman logs`, run with podmanEnv (nil: this
-// process's environment), when no journal is reachable.
-func newLogReader(runtimeDir string, system bool, podmanEnv []string) *journal.Reader {
-	r := &journal.Reader{Dir: sandbox.JournalDirIn(runtimeDir), System: system}
-	if pm, err := podman.Find(podmanEnv); err == nil {
-		r.Podman = pm
+// demoLogReader reads the demo's logs for the l key: its sandbox's journal
+// (and Podman in its environment) when it runs one, else the journal
+// `socktui logs` reads.
+func demoLogReader(g *globals, sess *demo.Session) *journal.Reader {
+	r := journalReader(g)
+	if sess.Sandbox != nil && sess.Sandbox.JournalDir != "" {
+		r.Dir = sess.Sandbox.JournalDir
+		r.Podman.Env = demoPodmanEnv(sess)
 	}
 	return r
 }
@@ -127,7 +120,7 @@ installed on exit.`,
 			if g.system {
 				return usagef("--system: the demo runs in a user manager or a private one, not the system manager")
 			}
-			return runDemo(cmd.Context(), g.env, f)
+			return runDemo(cmd.Context(), g, f)
 		},
 	}
 	fs := cmd.Flags()
@@ -161,7 +154,8 @@ func demoModes() []demoMode {
 
 // runDemo runs the UI on the bundled echo workload, in a private manager
 // when no user manager is reachable, and removes everything on exit.
-func runDemo(ctx context.Context, env *Env, f demoFlags) error {
+func runDemo(ctx context.Context, g *globals, f demoFlags) error {
+	env := g.env
 	opts := demo.Options{
 		Port: f.port, EchoBinary: f.echoBinary, Sandbox: f.sandbox, NoPodmanSocket: f.noPodman,
 		Progress: env.Stderr, Getenv: env.Getenv, IdleExit: f.idleExit,
@@ -196,15 +190,11 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	}
 	prober, closeProber := newUnitProber(sess.Client, unit.KindAuto)
 	defer closeProber()
-	runtimeDir := env.Getenv("XDG_RUNTIME_DIR")
-	if sess.Sandbox != nil {
-		runtimeDir = sess.Sandbox.RuntimeDir
-	}
 	return runProgram(ctx, ui.Config{
 		Manager:     sess.Client,
 		Prober:      prober,
 		Doctor:      newUIDoctor(sess.Client, demoPodmanEnv(sess)),
-		Logs:        newLogReader(runtimeDir, false, demoPodmanEnv(sess)),
+		Logs:        demoLogReader(g, sess),
 		ManagerName: sess.ManagerName,
 		Select:      sess.Units.Name,
 		Hint:        hint,

@@ -581,19 +581,6 @@ func (l *logsModel) view() string {
 	return l.vp.View()
 }
 
-// logMark is the one-character mark of a syslog priority, which tells it
-// without colour: C for crit and worse, E err, W warning, N notice, I
-// info, D debug, "-" none.
-func logMark(p int) string {
-	switch {
-	case p < 0 || p > unit.PriorityDebug:
-		return "-"
-	case p <= unit.PriorityCrit:
-		return "C"
-	}
-	return [...]string{unit.PriorityErr: "E", unit.PriorityWarning: "W", unit.PriorityNotice: "N", unit.PriorityInfo: "I", unit.PriorityDebug: "D"}[p]
-}
-
 // logLineRows is one line of the log pane at w cells, wrapped into rows:
 // "05:06:07.000 I echo.service  text", the unit padded to tagW, the text
 // wrapped under itself; a continuation line of a message leaves the time,
@@ -613,7 +600,7 @@ func logLineRows(l *logLine, tagW, w int, s logStyles) []string {
 	case l.cont:
 		head = strings.Repeat(" ", len(stamp)+3+tagW+1)
 	default:
-		head = s.stamp.Render(stamp) + " " + style.Render(logMark(int(l.prio))) + " " + pad(termtext.Clean(l.unit), tagW) + " "
+		head = s.stamp.Render(stamp) + " " + style.Render(unit.PriorityMark(int(l.prio))) + " " + pad(termtext.Clean(l.unit), tagW) + " "
 	}
 	indent := textWidth(head)
 	parts := wrapText(text, w-indent)

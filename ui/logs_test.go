@@ -407,14 +407,6 @@ func TestLogsKeys(t *testing.T) {
 	}
 }
 
-func TestLogMark(t *testing.T) {
-	for p, want := range map[int]string{-1: "-", 0: "C", 1: "C", 2: "C", 3: "E", 4: "W", 5: "N", 6: "I", 7: "D", 8: "-"} {
-		if got := logMark(p); got != want {
-			t.Errorf("logMark(%d) = %q, want %q", p, got, want)
-		}
-	}
-}
-
 func TestLogLineRows(t *testing.T) {
 	st := newLogStyles(asciiRenderer())
 	at := t0.Add(123 * time.Millisecond)
