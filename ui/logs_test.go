@@ -566,3 +566,29 @@ func TestLogsWrappedScroll(t *testing.T) {
 	}
 	assertFrame(t, m.View(), 100, 30)
 }
+
+// The help overlay offers l and still fits the smallest terminal; the log
+// pane fits it too, its title cut, never a line too many.
+func TestLogsHelpAndPaneFitSmallTerminals(t *testing.T) {
+	for _, size := range [][2]int{{60, 15}, {80, 24}} {
+		w, h := size[0], size[1]
+		m := newTestModel(t, Config{Logs: &fakeLogs{}, Select: "echo.socket", InstallDemo: func(context.Context) error { return nil }}, w, h)
+		m, _ = apply(m, snapshot(echoSocket(unit.StateIdle)))
+		m, _ = apply(m, keyMsg("?"))
+		view := m.View()
+		assertFrame(t, view, w, h)
+		if !strings.Contains(ansi.Strip(view), "follow the unit's log") {
+			t.Errorf("%dx%d help lacks l:\n%s", w, h, ansi.Strip(view))
+		}
+		m, _ = apply(m, keyMsg("esc"))
+		m, cmd := apply(m, keyMsg("l"))
+		m, _ = apply(m, runCmd(cmd)[0])
+		m.logs.add(unit.LogBatch{Entries: logLines(0, 50)}, t0)
+		m, _ = apply(m, tea.WindowSizeMsg{Width: w, Height: h})
+		view = m.View()
+		assertFrame(t, view, w, h)
+		if !strings.Contains(view, "line 49") || !strings.Contains(view, "─ Timeline") {
+			t.Errorf("%dx%d log pane:\n%s", w, h, ansi.Strip(view))
+		}
+	}
+}
