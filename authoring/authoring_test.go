@@ -257,6 +257,9 @@ func (m *fakeManager) do(call string) error {
 func (m *fakeManager) Reload(context.Context) error                { return m.do("reload") }
 func (m *fakeManager) StartUnit(_ context.Context, n string) error { return m.do("start " + n) }
 func (m *fakeManager) StopUnit(_ context.Context, n string) error  { return m.do("stop " + n) }
+func (m *fakeManager) ResetFailed(_ context.Context, n string) error {
+	return m.do("reset-failed " + n)
+}
 func (m *fakeManager) EnableUnitFiles(_ context.Context, n []string) error {
 	return m.do("enable " + strings.Join(n, " "))
 }
@@ -301,9 +304,13 @@ func TestCreateUndoesAFailureHalfWay(t *testing.T) {
 	if err != nil || len(c.Files) != 2 || strings.Join(m.calls, ", ") != "reload, start echo.socket" {
 		t.Errorf("Create: %+v, %v, calls %q", c, err, m.calls)
 	}
+	m.calls = nil
 	r, err := Remove(context.Background(), m, nil, Removal{Name: "echo"}, l)
 	if err != nil || len(r.Files) != 2 || snapshotDir(cfg) != "" {
 		t.Errorf("Remove: %+v, %v; left %q", r, err, snapshotDir(cfg))
+	}
+	if got, want := strings.Join(m.calls, ", "), "stop echo.socket, stop echo.service, disable echo.socket, reload, reset-failed echo.socket, reset-failed echo.service"; got != want {
+		t.Errorf("Remove's calls %q, want %q", got, want)
 	}
 	if _, err := Remove(context.Background(), m, nil, Removal{Name: "echo"}, l); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Remove again: %v, want ErrNotFound", err)

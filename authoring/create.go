@@ -15,6 +15,9 @@ type Manager interface {
 	Reload(ctx context.Context) error
 	StartUnit(ctx context.Context, name string) error
 	StopUnit(ctx context.Context, name string) error
+	// ResetFailed forgets a unit's failure (systemctl reset-failed), so
+	// that a removed unit that failed as it stopped is not kept.
+	ResetFailed(ctx context.Context, name string) error
 	EnableUnitFiles(ctx context.Context, names []string) error
 	DisableUnitFiles(ctx context.Context, names []string) error
 	CreateTransientSocket(ctx context.Context, s unit.SocketSpec) error
@@ -128,10 +131,13 @@ type Removed struct {
 
 // Remove stops the socket and its services, disables the socket, removes
 // the files socktui wrote for r.Name (never another's: those are Skipped),
-// reloads the manager and removes the container if one is left. Transient
-// units are stopped, which makes systemd forget them. m's StopUnit must
-// treat a unit that is not loaded as stopped. With no file and no
-// transient unit it returns ErrNotFound and does nothing.
+// reloads the manager, resets the units' failure (a server that exits
+// non-zero when stopped leaves its service failed, which would keep it
+// loaded) and removes the container if one is left. Transient units are
+// stopped, which makes systemd forget them. m's StopUnit must treat a unit
+// that is not loaded as stopped, and its ResetFailed a unit that is not
+// loaded or not failed as reset. With no file and no transient unit it
+// returns ErrNotFound and does nothing.
 func Remove(ctx context.Context, m Manager, c Containers, r Removal, l Layout) (Removed, error) {
 	sock, svc := r.Name+".socket", r.Name+".service"
 	if r.Transient {
@@ -167,6 +173,9 @@ func Remove(ctx context.Context, m Manager, c Containers, r Removal, l Layout) (
 	errs = append(errs, m.DisableUnitFiles(ctx, []string{sock}))
 	removed, _, err := RemoveOwned(ours)
 	errs = append(errs, err, m.Reload(ctx))
+	for _, u := range append([]string{sock, svc}, r.Services...) {
+		errs = append(errs, m.ResetFailed(ctx, u))
+	}
 	if c != nil {
 		errs = append(errs, c.RemoveContainer(ctx, r.Name))
 	}

@@ -326,11 +326,20 @@ func (h newHost) ImageExists(ctx context.Context, image string) (bool, error) {
 }
 
 // manager is a systemdbus.Client as authoring's Manager: stopping a unit
-// that is not loaded is no error.
+// that is not loaded is no error, nor resetting one that is not loaded or
+// not failed.
 type manager struct{ *systemdbus.Client }
 
 func (m manager) StopUnit(ctx context.Context, name string) error {
 	if err := m.Client.StopUnit(ctx, name); err != nil && !errors.Is(err, systemdbus.ErrNoSuchUnit) {
+		return err
+	}
+	return nil
+}
+
+func (m manager) ResetFailed(ctx context.Context, name string) error {
+	if err := m.Client.ResetFailed(ctx, name); err != nil && !errors.Is(err, systemdbus.ErrNoSuchUnit) &&
+		!strings.Contains(err.Error(), "not failed") {
 		return err
 	}
 	return nil
