@@ -26,10 +26,11 @@ import (
 func newName(what string) string { return fmt.Sprintf("socktui-new-%s-%d", what, os.Getpid()) }
 
 // runNewUntilBound runs socktui new with the listeners listen(port, vsock)
-// gives on free ports; a port found free can be taken by another test
-// before systemd binds it, so it tries other ports (at most three times)
-// when new refuses a bound port or the socket fails to start.
-func runNewUntilBound(t *testing.T, s *sandbox.Sandbox, bin string, args []string, listen func(port, vsock int) []string) (port int) {
+// gives on free ports, then "--" and command when one is given; a port
+// found free can be taken by another test before systemd binds it, so it
+// tries other ports (at most three times) when new refuses a bound port or
+// the socket fails to start.
+func runNewUntilBound(t *testing.T, s *sandbox.Sandbox, bin string, args []string, listen func(port, vsock int) []string, command ...string) (port int) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		port = sandboxtest.FreePort(t)
@@ -38,6 +39,9 @@ func runNewUntilBound(t *testing.T, s *sandbox.Sandbox, bin string, args []strin
 		full = append(full, args...)
 		for _, l := range listen(port, freeVsockPort(t)) {
 			full = append(full, "--listen", l)
+		}
+		if len(command) > 0 {
+			full = append(append(full, "--"), command...)
 		}
 		out, code := runSocktui(t, s, bin, full...)
 		if code == 0 {
@@ -244,4 +248,152 @@ func runSocktuiErr(t *testing.T, s *sandbox.Sandbox, bin string, args ...string)
 		t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
 	}
 	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestNewTransientBareProgramInSandbox: socktui new --transient -- COMMAND
+// ARGS runs a bare program (socktui's own echo server) from transient
+// units: the manager reports them transient and the socket triggers the
+// program with no container; socktui's echo probe passes cold; socktui rm
+// stops them, and systemd forgets them.
+func TestNewTransientBareProgramInSandbox(t *testing.T) {
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	name := newName("bare")
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", name+".socket", name+".service").Run() })
+	runNewUntilBound(t, s, bin, []string{name, "--transient"}, func(port, _ int) []string {
+		return []string{"tcp:127.0.0.1:" + strconv.Itoa(port), "unix:%t/" + name + ".sock"}
+	}, bin, "echo-server")
+	for _, u := range []string{name + ".socket", name + ".service"} {
+		if got := unitProperty(t, s, u, "Transient"); got != "yes" {
+			t.Errorf("%s: Transient=%s, want yes", u, got)
+		}
+	}
+	execStart := unitProperty(t, s, name+".service", "ExecStart")
+	if !strings.Contains(execStart, "argv[]="+bin+" echo-server ;") {
+		t.Errorf("%s.service ExecStart %q, want %s echo-server run bare", name, execStart, bin)
+	}
+	out, code := runSocktui(t, s, bin, "probe", "--json", "--timeout", "3s", "--cold-timeout", "30s", name)
+	var rs []jsonResult
+	if err := json.Unmarshal(out, &rs); err != nil || len(rs) != 2 {
+		t.Fatalf("%v, results in\n%s", err, out)
+	}
+	for _, r := range rs {
+		if r.Kind != "echo" || r.Outcome != "ok" || !r.Cold {
+			t.Errorf("%s %s: %+v, want a cold echo ok", r.Network, r.Address, r)
+		}
+	}
+	if code != ExitOK {
+		t.Errorf("probe exit %d", code)
+	}
+	out, code = runSocktui(t, s, bin, "rm", name)
+	if code != ExitOK || !strings.Contains(string(out), "removed transient "+name+".socket") {
+		t.Fatalf("socktui rm: exit %d\n%s", code, out)
+	}
+	assertGone(t, s, name)
+}
+
+// unitProperty is one property of a unit, as systemctl show --value gives
+// it.
+func unitProperty(t *testing.T, s *sandbox.Sandbox, unit, property string) string {
+	t.Helper()
+	return strings.TrimSpace(sandboxtest.Systemctl(t, s, "show", "-p", property, "--value", unit))
+}
+
+// TestNewEnableInSandbox: socktui new --enable --no-start enables the
+// socket (is-enabled says so) and leaves it stopped; starting
+// sockets.target, as login or boot does, then starts it, and it activates
+// its service; a socket created without --enable stays stopped. rm
+// disables it again: no link is left.
+func TestNewEnableInSandbox(t *testing.T) {
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	enabled, plain := newName("enabled"), newName("plain")
+	t.Cleanup(func() {
+		s.Systemctl(context.Background(), "stop", enabled+".socket", enabled+".service", plain+".socket", plain+".service").Run()
+	})
+	listen := func(port, _ int) []string { return []string{"tcp:127.0.0.1:" + strconv.Itoa(port)} }
+	runNewUntilBound(t, s, bin, []string{enabled, "--format", "service", "--enable", "--no-start"}, listen, bin, "echo-server")
+	runNewUntilBound(t, s, bin, []string{plain, "--format", "service", "--no-start"}, listen, bin, "echo-server")
+	isEnabled := func(u string) string {
+		out, _ := s.Systemctl(t.Context(), "is-enabled", u).Output() // exit 1 when disabled
+		return strings.TrimSpace(string(out))
+	}
+	for u, want := range map[string]string{enabled + ".socket": "enabled", plain + ".socket": "disabled"} {
+		if got := isEnabled(u); got != want {
+			t.Errorf("%s is %q, want %s", u, got, want)
+		}
+		if got := serviceState(t, s, u); got != "inactive" {
+			t.Errorf("%s is %s after --no-start, want inactive", u, got)
+		}
+	}
+	link := filepath.Join(s.Home, ".config", "systemd", "user", "sockets.target.wants", enabled+".socket")
+	if _, err := os.Lstat(link); err != nil {
+		t.Errorf("no link in sockets.target.wants: %v", err)
+	}
+
+	sandboxtest.Systemctl(t, s, "start", "sockets.target")
+	if got := serviceState(t, s, enabled+".socket"); got != "active" {
+		t.Errorf("%s.socket is %s after sockets.target started, want active", enabled, got)
+	}
+	if got := serviceState(t, s, plain+".socket"); got != "inactive" {
+		t.Errorf("%s.socket (not enabled) is %s after sockets.target started, want inactive", plain, got)
+	}
+	if r := probeOne(t, s, bin, enabled); r.Kind != "echo" || r.Outcome != "ok" || !r.Cold {
+		t.Errorf("probe of the enabled socket: %+v, want a cold echo ok", r)
+	}
+
+	for _, name := range []string{enabled, plain} {
+		if out, code := runSocktui(t, s, bin, "rm", name); code != ExitOK {
+			t.Fatalf("socktui rm %s: exit %d\n%s", name, code, out)
+		}
+		assertGone(t, s, name)
+	}
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("the sockets.target.wants link is left after rm: %v", err)
+	}
+}
+
+// TestNewPullInSandbox: --pull with an image in local storage pulls
+// nothing (no registry is asked: pull when missing, as --pull=missing
+// does) and creates the units; --pull with an image that is not local
+// tries to pull it, says so with podman's progress, fails on podman's
+// error (a registry address on loopback where nothing listens) and writes
+// nothing.
+func TestNewPullInSandbox(t *testing.T) {
+	s := sandboxtest.Start(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	tag := echotest.Image(t, s, bin, "newpull", echo.Subcommand)
+	cfg := filepath.Join(s.Home, ".config")
+	free := func() string { return "tcp:127.0.0.1:" + strconv.Itoa(sandboxtest.FreePort(t)) }
+
+	local := newName("pull-local")
+	t.Cleanup(func() { s.Systemctl(context.Background(), "stop", local+".socket", local+".service").Run() })
+	stdout, stderr, code := runSocktuiErr(t, s, bin, "new", local, "--image", tag, "--pull", "--format", "service", "--no-start", "--listen", free())
+	if code != ExitOK || strings.Contains(stderr, "pulling") {
+		t.Errorf("--pull of a local image: exit %d, stderr %q; want 0 and no pull", code, stderr)
+	}
+	if !strings.Contains(stdout, "wrote ") {
+		t.Errorf("--pull of a local image: stdout %q, want the files written", stdout)
+	}
+	if out, code := runSocktui(t, s, bin, "rm", local); code != ExitOK {
+		t.Errorf("socktui rm: exit %d\n%s", code, out)
+	}
+
+	missing := fmt.Sprintf("127.0.0.1:%d/socktui-no-such-image:%d", sandboxtest.FreePort(t), os.Getpid())
+	name := newName("pull-missing")
+	before := snapshot(t, cfg)
+	stdout, stderr, code = runSocktuiErr(t, s, bin, "new", name, "--image", missing, "--pull", "--format", "service", "--listen", free())
+	t.Logf("--pull of %s: exit %d\n%s", missing, code, stderr)
+	if code != ExitFailure || !strings.Contains(stderr, "pulling "+missing+"\n") || !strings.Contains(stderr, "podman pull "+missing) {
+		t.Errorf("--pull of a missing image: exit %d, stderr %q; want 1, a pulling line and podman's error", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing", stdout)
+	}
+	if after := snapshot(t, cfg); after != before {
+		t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if got := unitProperty(t, s, name+".socket", "LoadState"); got != "not-found" {
+		t.Errorf("%s.socket is %s, want not-found", name, got)
+	}
 }
