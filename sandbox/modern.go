@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Stack is the systemd and Podman a sandbox's manager runs: this host's
@@ -51,7 +52,10 @@ func (st Stack) String() string {
 //     sandbox (an overlay upper layer cannot hold overlay layers), then
 //     chroots and execs trixie's systemd --user. The manager logs to
 //     /dev/kmsg, a FIFO read into manager.log: with --log-target=console
-//     systemd 257 closes stderr and writes to /dev/console.
+//     systemd 257 closes stderr and writes to /dev/console. The reader
+//     holds the FIFO open for writing too, so that it never reads an end
+//     of file: a manager re-executing closes /dev/kmsg, and its new self's
+//     open would block for a reader that had gone (seen).
 //   - Paths are the same inside and outside: the host's temporary folder
 //     (os.TempDir, which holds the sandbox folder, the test binaries, the
 //     tests' own folders and Podman build contexts) is bound at its own
@@ -166,7 +170,7 @@ ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
 touch "$root/dev/kmsg"
 mount --bind "$dir/stack/kmsg" "$root/dev/kmsg"
-sh -c 'for f in $1; do echo $$ >"$f" || exit 1; done; exec cat "$2"' sh "$procs" "$dir/stack/kmsg" >>"$dir/manager.log" 2>&1 &
+sh -c 'for f in $1; do echo $$ >"$f" || exit 1; done; exec cat <>"$2"' sh "$procs" "$dir/stack/kmsg" >>"$dir/manager.log" 2>&1 &
 mount -t tmpfs -o mode=0755,nosuid,nodev run "$root/run"
 mkdir -p "$root/run/systemd/system"
 for b in $binds; do
@@ -253,6 +257,28 @@ func (s *Sandbox) stackCommand(ctx context.Context, name string, args ...string)
 	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, "in-stack"), append([]string{name}, args...)...)
 	cmd.Env = s.Env()
 	return cmd
+}
+
+// stopStack, once the manager of a trixie sandbox has exited, kills what is
+// left of the sandbox (the log reader, a tool a client left running) by PID
+// and waits up to five seconds for it to be gone. The last process of the
+// mount namespace takes the namespace's mounts (the overlay, the rbind of
+// /sys) with it as it exits, which can take longer than reap waits.
+func (s *Sandbox) stopStack() {
+	if s.BinDir == "" {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pids := Processes(s.Dir)
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // quoteSh quotes s for a POSIX shell.

@@ -478,6 +478,7 @@ func (s *Sandbox) close() error {
 		}
 	}
 	s.stopJournald()
+	s.stopStack()
 	return reap(s.Dir)
 }
 
