@@ -347,7 +347,13 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 		// a podman service that names none. A service whose ExecStart runs
 		// no podman (a wrapper script) is not taken for a container, even
 		// with PODMAN_SYSTEMD_UNIT set: that would cost a read per service.
-		if podman, name := containerFromExec(argvs(in.exec)); podman && name == "" {
+		// A podman service's SourcePath names the Quadlet file it was
+		// generated from (one read per container service).
+		podman, name := containerFromExec(argvs(in.exec))
+		if podman {
+			b.get(p, unitIface, "SourcePath", func(v dbus.Variant) { _ = v.Store(&in.Source) })
+		}
+		if podman && name == "" {
 			b.get(p, serviceIface, "Environment", func(v dbus.Variant) { _ = v.Store(&in.env) })
 		}
 	}

@@ -478,6 +478,7 @@ func applyService(svc *unit.Service, iface string, changed map[string]dbus.Varia
 	case unitIface:
 		store(changed, "ActiveState", &svc.ActiveState)
 		store(changed, "SubState", &svc.SubState)
+		store(changed, "SourcePath", &svc.Source)
 		if v, ok := changed["StateChangeTimestamp"]; ok {
 			svc.Since = usecTime(v)
 		}

@@ -121,6 +121,9 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		lines = append(lines, wrapHanging("  service: "+serviceLine(svc), w, 4)...)
 		if svc.Container != "" {
 			lines = append(lines, wrapHanging("  container: "+termtext.Clean(svc.Container), w, 4)...)
+			if svc.Source != "" {
+				lines = append(lines, wrapHanging("  source: "+termtext.Clean(svc.Source), w, 4)...)
+			}
 		}
 	}
 	accept := "no"

@@ -57,6 +57,10 @@ type Service struct {
 	// Container is the Podman container behind the service, empty when the
 	// service does not run one.
 	Container string `json:"container"`
+	// Source is the file a generator made a container service from, as
+	// systemd reports it (SourcePath): a Quadlet .container file, for
+	// example; empty for a unit file written as such.
+	Source string `json:"source,omitempty"`
 	// Reason says in words why a failed container service failed, when
 	// more can be told than Result ("image localhost/x:1 is not in local
 	// storage and the service runs it with --pull=never: ..."); empty
