@@ -119,7 +119,10 @@ type jsonSocket struct {
 // holding sockets in every state and compares each field of `socktui list
 // --json --all` with `systemctl --user show`.
 func TestListJSONAgreesWithSystemctl(t *testing.T) {
-	s := sandboxtest.Start(t)
+	sandboxtest.OnStacks(t, testListJSONAgreesWithSystemctl)
+}
+
+func testListJSONAgreesWithSystemctl(t *testing.T, s *sandbox.Sandbox) {
 	bin := testbin.Build(t, "cmd/socktui")
 	dir := filepath.Join(s.Home, ".config", "systemd", "user")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -259,8 +262,9 @@ func TestListJSONAgreesWithSystemctl(t *testing.T) {
 
 // TestActionsCLI runs start, stop, restart and reset-failed through the real
 // binary and checks exit statuses and the manager's state.
-func TestActionsCLI(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestActionsCLI(t *testing.T) { sandboxtest.OnStacks(t, testActionsCLI) }
+
+func testActionsCLI(t *testing.T, s *sandbox.Sandbox) {
 	bin := testbin.Build(t, "cmd/socktui")
 	dir := filepath.Join(s.Home, ".config", "systemd", "user")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

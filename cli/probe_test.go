@@ -269,7 +269,10 @@ func TestProbeUnits(t *testing.T) {
 // loopback transport, and socat agrees with every outcome.
 func TestProbeEchoInSandbox(t *testing.T) {
 	sandboxtest.Need(t, "socat", "socat")
-	s := sandboxtest.Start(t)
+	sandboxtest.OnStacks(t, testProbeEchoInSandbox)
+}
+
+func testProbeEchoInSandbox(t *testing.T, s *sandbox.Sandbox) {
 	socktui := testbin.Build(t, "cmd/socktui")
 	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
 

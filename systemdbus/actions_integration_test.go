@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/systemdbus"
 )
@@ -13,7 +14,10 @@ import (
 // goroutines at once: systemd merges the starts into one job and answers
 // each call with that job's path, and every caller must see its end.
 func TestConcurrentStartsShareAJob(t *testing.T) {
-	s := sandboxtest.Start(t)
+	sandboxtest.OnStacks(t, testConcurrentStartsShareAJob)
+}
+
+func testConcurrentStartsShareAJob(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	sandboxtest.InstallUnits(t, s, map[string]string{
@@ -39,7 +43,10 @@ func TestConcurrentStartsShareAJob(t *testing.T) {
 // re-executes (which closes every connection) ends the wait with
 // ErrDisconnected, not a hang; the next action reconnects.
 func TestJobOutlivesTheConnection(t *testing.T) {
-	s := sandboxtest.Start(t)
+	sandboxtest.OnStacks(t, testJobOutlivesTheConnection)
+}
+
+func testJobOutlivesTheConnection(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	sandboxtest.InstallUnits(t, s, map[string]string{

@@ -110,8 +110,9 @@ func showListen(v string) []unit.Listen {
 
 // TestListenTypes creates a socket unit for every Listen type and checks the
 // entries ListSockets reports against systemctl's.
-func TestListenTypes(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestListenTypes(t *testing.T) { sandboxtest.OnStacks(t, testListenTypes) }
+
+func testListenTypes(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	dir := t.TempDir()
@@ -167,8 +168,9 @@ func TestListenTypes(t *testing.T) {
 // TestActions runs every action against unit files and checks the manager's
 // state after each, including systemd's refusal to start a socket whose
 // service is still active, and a socket that fails.
-func TestActions(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestActions(t *testing.T) { sandboxtest.OnStacks(t, testActions) }
+
+func testActions(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	port, failPort := sandboxtest.FreePort(t), sandboxtest.FreePort(t)
@@ -277,8 +279,9 @@ func TestActions(t *testing.T) {
 
 // TestTransientLifecycle creates a transient socket with its service in one
 // call, activates it and removes both.
-func TestTransientLifecycle(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestTransientLifecycle(t *testing.T) { sandboxtest.OnStacks(t, testTransientLifecycle) }
+
+func testTransientLifecycle(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	port := sandboxtest.FreePort(t)
@@ -377,8 +380,9 @@ func usecProp(t *testing.T, s *sandbox.Sandbox, name, prop string) time.Time {
 // after is a figure, BenchmarkWatchEventLag's, not a test's bound. A running
 // unit that wants the socket keeps it (and its timestamps) loaded once
 // stopped.
-func TestWatchActivateIdleStop(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestWatchActivateIdleStop(t *testing.T) { sandboxtest.OnStacks(t, testWatchActivateIdleStop) }
+
+func testWatchActivateIdleStop(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
@@ -532,8 +536,9 @@ func TestWatchMakesNoCallsWhenIdle(t *testing.T) {
 
 // TestWatchRecovers checks daemon-reload (a new Snapshot) and daemon-reexec
 // (Disconnected, then Reconnected), and that events flow afterwards.
-func TestWatchRecovers(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestWatchRecovers(t *testing.T) { sandboxtest.OnStacks(t, testWatchRecovers) }
+
+func testWatchRecovers(t *testing.T, s *sandbox.Sandbox) {
 	c := connect(t, s)
 	ctx := testCtx(t)
 	port := sandboxtest.FreePort(t)

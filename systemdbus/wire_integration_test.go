@@ -12,6 +12,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/unit"
 )
@@ -20,8 +21,9 @@ import (
 // codec (internal/wire) and through godbus (a custom Dial, which has no fast
 // path), over sockets in every state and shape a listing reads, and wants
 // the same sockets, field by field.
-func TestListingPathsAgree(t *testing.T) {
-	s := sandboxtest.Start(t)
+func TestListingPathsAgree(t *testing.T) { sandboxtest.OnStacks(t, testListingPathsAgree) }
+
+func testListingPathsAgree(t *testing.T, s *sandbox.Sandbox) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()

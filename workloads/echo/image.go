@@ -129,7 +129,7 @@ func RemoveImage(ctx context.Context, tag string, env []string) error {
 // podman runs podman with args and returns its standard output; a failure's
 // error carries its standard error.
 func podman(ctx context.Context, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "podman", args...)
+	cmd := exec.CommandContext(ctx, podmanIn(env), args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -140,6 +140,26 @@ func podman(ctx context.Context, env []string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("podman %s: %w", args[0], err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// podmanIn is the podman that env's PATH finds first (a sandbox of another
+// stack puts its own there, sandbox.Sandbox.BinDir), else the one of this
+// process's PATH.
+func podmanIn(env []string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		path, ok := strings.CutPrefix(env[i], "PATH=")
+		if !ok {
+			continue
+		}
+		for _, d := range filepath.SplitList(path) {
+			p := filepath.Join(d, "podman")
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+		break
+	}
+	return "podman"
 }
 
 // copyFile copies src's contents to dst, an executable regular file,

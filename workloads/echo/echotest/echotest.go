@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -44,8 +43,6 @@ func Image(t testing.TB, s *sandbox.Sandbox, binary, name string, args ...string
 // storage.
 func RemoveContainerAtCleanup(t testing.TB, s *sandbox.Sandbox, name string) {
 	t.Cleanup(func() {
-		cmd := exec.Command("podman", "rm", "-f", "--ignore", name)
-		cmd.Env = s.Env()
-		_ = cmd.Run()
+		_ = s.Command(context.Background(), "podman", "rm", "-f", "--ignore", name).Run()
 	})
 }
