@@ -5,14 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 )
 
 // TestDialAnswersTheFirstCall: a lone call sent at once after Dial is
-// answered (systemd 252 strands a message that arrives together with
-// BEGIN until more bytes come; Dial settles that), on a real manager.
-func TestDialAnswersTheFirstCall(t *testing.T) {
-	s := sandboxtest.Start(t)
+// answered (systemd 252 and 257 strand a message that arrives together
+// with BEGIN until more bytes come; Dial settles that), on a real manager
+// of each stack.
+func TestDialAnswersTheFirstCall(t *testing.T) { sandboxtest.OnStacks(t, testDialAnswersTheFirstCall) }
+
+func testDialAnswersTheFirstCall(t *testing.T, s *sandbox.Sandbox) {
 	for i := range 20 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		w, err := Dial(ctx, s.PrivateSocket())
