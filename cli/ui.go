@@ -87,8 +87,8 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 // `socktui logs` reads.
 func demoLogReader(g *globals, sess *demo.Session) *journal.Reader {
 	r := journalReader(g)
-	if sess.Sandbox != nil && sess.Sandbox.JournalDir != "" {
-		r.Dir = sess.Sandbox.JournalDir
+	if dir := sess.JournalDir(); dir != "" {
+		r.Dir = dir
 		r.Podman.Env = demoPodmanEnv(sess)
 	}
 	return r
