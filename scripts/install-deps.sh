@@ -16,6 +16,8 @@ declare -A need=(
   [slirp4netns]=slirp4netns # rootless Podman's network, for the rootless sandbox's published ports
   [make]=make
   [lighttpd]=lighttpd # a socket-activated server socktui did not write, for the probe tests
+  [sshd]=openssh-server # the test hosts' sshd, for socktui --host over ssh (sandbox/testhost)
+  [ssh]=openssh-client  # socktui --host runs the system ssh client
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -50,6 +52,10 @@ if [ ! -x "$trixie_podman/usr/libexec/podman/quadlet" ]; then
   rm -rf "$apt_dir"
 fi
 
+# The modern stack the tests also run on: Debian 13's systemd 257 and Podman
+# 5.4, a root filesystem made once with debootstrap (scripts/modern-stack.sh).
+"$(dirname "$0")/modern-stack.sh"
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: everything is installed"
   exit 0
@@ -61,5 +67,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# openssh-server's postinst would start sshd on port 22 of this machine where
+# no policy-rc.d forbids it: the tests run their own sshd in a namespace.
+policy_rc=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy_rc=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# Written by socktui install-deps while it installs packages.\nexit 101\n' >"$policy_rc"
+  chmod 755 "$policy_rc"
+  trap 'rm -f "$policy_rc"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
