@@ -33,6 +33,11 @@ func FreePort() (int, error) {
 	if err := os.MkdirAll(dir, 0o1777); err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
+	// Every user's processes share it (a rootless sandbox's clients run as
+	// its user), so it is world-writable and sticky as /tmp is: Mkdir's
+	// mode lost the sticky bit and the umask's bits. Only its owner may
+	// set that; for anyone else this fails harmlessly.
+	_ = os.Chmod(dir, 0o777|os.ModeSticky)
 	span := portHigh - portLow + 1
 	start := rand.IntN(span)
 	for i := range span {

@@ -46,10 +46,12 @@ import (
 //     systemd --user. A credential change clears the parent-death signal,
 //     so setpriv sets it again after it.
 //   - Rootless Podman keeps its user and mount namespaces alive in a pause
-//     process that every later podman joins. Start makes it inside the
-//     sandbox's mount namespace, so that a podman the test runs from
-//     outside (Command) and one that a unit runs see the same /dev/net/tun,
-//     /run/systemd and journal.
+//     process that every later podman joins. Start makes it as a unit of
+//     the manager (startPodmanPause), so inside the sandbox's mount
+//     namespace and cgroup: a podman a client runs from outside (Command)
+//     and one that a unit runs then see the same /dev/net/tun, /run/systemd
+//     and journal. (Made from outside, by nsenter, it stayed in the
+//     caller's cgroup, which the user's manager may not move it out of.)
 
 // userPrefix names the sandboxes' users; the stale reaper looks for it.
 const userPrefix = "socktui-sbx-"
@@ -82,7 +84,7 @@ func (u *User) credential() *syscall.Credential {
 func rootlessPreflight() error {
 	for _, c := range []struct{ cmd, pkg string }{
 		{"useradd", "passwd"}, {"userdel", "passwd"}, {"setpriv", "util-linux"},
-		{"nsenter", "util-linux"}, {"newuidmap", "uidmap"}, {"newgidmap", "uidmap"},
+{"newuidmap", "uidmap"}, {"newgidmap", "uidmap"},
 	} {
 		if _, err := exec.LookPath(c.cmd); err != nil {
 			return fmt.Errorf("%w: a rootless sandbox needs %s (apt-get install %s)", ErrUnavailable, c.cmd, c.pkg)
@@ -354,9 +356,12 @@ func writeWrapper(dir, systemd string, u *User) (string, error) {
 }
 
 // startPodmanPause makes rootless Podman's pause process inside the
-// sandbox's mount namespace (see the top of this file), when Podman is
-// installed. A failure is only noted in the manager's log: bare units work
-// without it.
+// sandbox's mount namespace and cgroup (see the top of this file), when
+// Podman is installed: `podman unshare true` as a transient service of the
+// manager, whose units run in its namespace. Podman moves the pause process
+// into a scope of its own (podman-pause-*.scope) over the session bus, so
+// that it outlives the service; the manager stops it on exit. A failure is
+// only noted in the manager's log: bare units work without it.
 func (s *Sandbox) startPodmanPause(ctx context.Context) {
 	podman, err := exec.LookPath("podman")
 	if err != nil {
@@ -364,25 +369,30 @@ func (s *Sandbox) startPodmanPause(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := s.commandInNamespace(ctx, podman, "unshare", "true")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if f, ferr := os.OpenFile(filepath.Join(s.Dir, "manager.log"), os.O_APPEND|os.O_WRONLY, 0); ferr == nil {
-			fmt.Fprintf(f, "sandbox: podman unshare in the namespace: %v: %s\n", err, out)
+	// systemd-run --wait, and Podman's move to a scope, need the session
+	// bus, whose socket (dbus.socket, from dbus-user-session) the manager
+	// opens during its start-up jobs, after its private socket.
+	note := func(format string, args ...any) {
+		if f, err := os.OpenFile(filepath.Join(s.Dir, "manager.log"), os.O_APPEND|os.O_WRONLY, 0); err == nil {
+			fmt.Fprintf(f, "sandbox: rootless Podman's pause process: "+format+"\n", args...)
 			f.Close()
 		}
 	}
-}
-
-// commandInNamespace is name ARGS run as the sandbox's user inside the
-// manager's mount namespace (nsenter, then setpriv), from its root folder.
-func (s *Sandbox) commandInNamespace(ctx context.Context, name string, args ...string) *exec.Cmd {
-	// No --wd: nsenter would keep a folder of the host's namespace as the
-	// working directory, which getcwd cannot name in the new one.
-	argv := []string{"--mount", "--target", strconv.Itoa(s.ManagerPID()), "--"}
-	argv = append(argv, s.AsUser(append([]string{name}, args...)...)...)
-	cmd := exec.CommandContext(ctx, "nsenter", argv...)
-	cmd.Env = s.Env()
-	return cmd
+	bus := filepath.Join(s.RuntimeDir, "bus")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if fi, err := os.Stat(bus); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			note("no session bus at %s after 5 s (apt-get install dbus-user-session)", bus)
+			return
+		}
+	}
+	cmd := s.Command(ctx, "systemd-run", "--user", "--quiet", "--wait", "--collect",
+		"--unit", "socktui-podman-pause", "--", podman, "unshare", "true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		note("podman unshare as a unit: %v: %s", err, out)
+	}
 }
 
 // AsUser returns argv prefixed so that it runs as the sandbox's user

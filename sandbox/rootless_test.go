@@ -72,6 +72,19 @@ func TestRootlessSandbox(t *testing.T) {
 		t.Errorf("the host's /dev/net/tun changed: %v -> %v", hostTun.Mode(), after)
 	}
 
+	// Rootless Podman's pause process, whose namespaces every podman joins,
+	// was made in the manager's mount namespace (its own is a copy): so a
+	// podman run from outside gets the namespace's /dev/net/tun.
+	if _, err := exec.LookPath("podman"); err == nil {
+		b, err := os.ReadFile(filepath.Join(s.RuntimeDir, "libpod", "tmp", "pause.pid"))
+		pause, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || !alive(pause) {
+			t.Errorf("no live rootless Podman pause process (%v, pid %d)", err, pause)
+		} else if tun, err := os.Stat(fmt.Sprintf("/proc/%d/root/dev/net/tun", pause)); err != nil || tun.Mode()&0o777 != 0o666 {
+			t.Errorf("the pause process's /dev/net/tun = %v (%v), want the namespace's 0666 node", tun, err)
+		}
+	}
+
 	port := sandboxtest.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
