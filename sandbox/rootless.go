@@ -84,7 +84,7 @@ func (u *User) credential() *syscall.Credential {
 func rootlessPreflight() error {
 	for _, c := range []struct{ cmd, pkg string }{
 		{"useradd", "passwd"}, {"userdel", "passwd"}, {"setpriv", "util-linux"},
-{"newuidmap", "uidmap"}, {"newgidmap", "uidmap"},
+		{"newuidmap", "uidmap"}, {"newgidmap", "uidmap"},
 	} {
 		if _, err := exec.LookPath(c.cmd); err != nil {
 			return fmt.Errorf("%w: a rootless sandbox needs %s (apt-get install %s)", ErrUnavailable, c.cmd, c.pkg)
