@@ -83,8 +83,16 @@ func median(ds []time.Duration) time.Duration {
 // sends them, and socktui's listing needs three reads per socket (Listen,
 // Triggers, and the service's ExecStart for its container) where systemctl
 // reads two. No client can list faster than that floor.
-func BenchmarkListVsSystemctl(b *testing.B) {
-	s := sandboxtest.Start(b)
+func BenchmarkListVsSystemctl(b *testing.B) { benchListVsSystemctl(b, sandboxtest.Start(b)) }
+
+// BenchmarkListVsSystemctlTrixie is BenchmarkListVsSystemctl on Debian 13's
+// systemd 257 (sandbox.StackTrixie), against its own systemctl, which runs
+// through nsenter and chroot (a few milliseconds more than on the host).
+func BenchmarkListVsSystemctlTrixie(b *testing.B) {
+	benchListVsSystemctl(b, sandboxtest.Trixie().Start(b))
+}
+
+func benchListVsSystemctl(b *testing.B, s *sandbox.Sandbox) {
 	bin := testbin.Build(b, "cmd/socktui")
 	startManySockets(b, s, benchSockets)
 

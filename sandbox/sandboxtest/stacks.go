@@ -18,8 +18,12 @@ type Stack struct {
 // (Debian 12: systemd 252, Podman 4.3) and Debian 13's (systemd 257, Podman
 // 5.4 with Quadlet, set up by `make modern-stack`).
 func Stacks() []Stack {
-	return []Stack{{"host", sandbox.StackHost}, {"trixie", sandbox.StackTrixie}}
+	return []Stack{{"host", sandbox.StackHost}, Trixie()}
 }
+
+// Trixie is the Debian 13 stack of Stacks, for a benchmark or a test of
+// that stack alone.
+func Trixie() Stack { return Stack{"trixie", sandbox.StackTrixie} }
 
 // Start starts a sandbox of st for t, as Start does. A sandbox of another
 // stack than the host's also fails t unless, once it is closed, the host is

@@ -51,7 +51,16 @@ const coldRounds = 8
 //	go test -run '^$' -bench ColdActivation -benchtime 1x ./workloads/echo/
 func BenchmarkColdActivation(b *testing.B) {
 	sandboxtest.Need(b, "podman", "podman")
-	s := sandboxtest.Start(b)
+	benchColdActivation(b, sandboxtest.Start(b))
+}
+
+// BenchmarkColdActivationTrixie is BenchmarkColdActivation on Debian 13's
+// systemd 257 and Podman 5.4 (sandbox.StackTrixie).
+func BenchmarkColdActivationTrixie(b *testing.B) {
+	benchColdActivation(b, sandboxtest.Trixie().Start(b))
+}
+
+func benchColdActivation(b *testing.B, s *sandbox.Sandbox) {
 	bin := testbin.Build(b, "workloads/echo/cmd/socktui-echo")
 
 	tag := echotest.Image(b, s, bin, "bench")
@@ -176,13 +185,10 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 	p.n++
 	name := fmt.Sprintf("socktui-echo-bench-run-%d-%d", os.Getpid(), p.n)
 	tb.Cleanup(func() {
-		cmd := exec.Command("podman", "rm", "-f", "--ignore", name)
-		cmd.Env = p.s.Env()
-		cmd.Run()
+		p.s.Command(context.Background(), "podman", "rm", "-f", "--ignore", name).Run()
 	})
-	cmd := exec.Command("podman", "run", "--rm", "--network=none", "--pull=never", "--name", name,
+	cmd := p.s.Command(context.Background(), "podman", "run", "--rm", "--network=none", "--pull=never", "--name", name,
 		p.image, "--listen", "tcp:127.0.0.1:3000")
-	cmd.Env = p.s.Env()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -226,8 +232,7 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 	// podman stop signals the container itself: a SIGTERM to podman run
 	// right after the container started can come before podman proxies
 	// signals, and is then lost.
-	stop := exec.Command("podman", "stop", "-t", "10", name)
-	stop.Env = p.s.Env()
+	stop := p.s.Command(context.Background(), "podman", "stop", "-t", "10", name)
 	if b, err := stop.CombinedOutput(); err != nil {
 		tb.Fatalf("podman stop %s: %v\n%s", name, err, b)
 	}
@@ -270,9 +275,7 @@ func waitContainerGone(tb testing.TB, s *sandbox.Sandbox, name string) {
 	tb.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		cmd := exec.Command("podman", "container", "exists", name)
-		cmd.Env = s.Env()
-		err := cmd.Run()
+		err := s.Command(context.Background(), "podman", "container", "exists", name).Run()
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 			return
 		}

@@ -155,7 +155,7 @@ func startPublished(tb testing.TB, s *sandbox.Sandbox, image, network string) *p
 	out, err := echotest.Podman(ctx, s, "run", "-d", "--rm", "--pull=never", "--name", p.name,
 		"--network", network, "-p", p.addr+":3000", image, "--listen", "tcp:0.0.0.0:3000").CombinedOutput()
 	if err != nil {
-		tb.Fatalf("podman run -p %s:3000 as %s: %v\n%s", p.addr, s.User.Name, err, out)
+		tb.Fatalf("podman run -p %s:3000 in %s: %v\n%s", p.addr, s.Dir, err, out)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
