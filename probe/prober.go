@@ -58,6 +58,13 @@ type Prober struct {
 	// and http probes need no settling: an answer proves the service up.
 	Settle time.Duration
 
+	// Dial, when set, replaces net.Dialer for stream endpoints (tcp4, tcp6,
+	// unix): socktui --host sets it to a dialer that reaches the remote
+	// host's own loopback through ssh. Endpoints of other networks
+	// (datagram, seqpacket, vsock) cannot go through it: they report
+	// Unsupported.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
 	// exchanged, when set (by tests), is called in a cold probe that
 	// follows its activation once the exchange has ended.
 	exchanged func(error)
@@ -169,7 +176,7 @@ func (p *Prober) Probe(ctx context.Context, t unit.Target) Result {
 	timeout := p.timeout(t.Cold)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	x := exchange{ep: ep, kind: r.Kind, pingPath: pingPath(t.Unit, ep)}
+	x := exchange{ep: ep, kind: r.Kind, pingPath: pingPath(t.Unit, ep), dialer: p.Dial}
 	var up time.Time
 	acts := p.follow(pctx, t)
 	if acts != nil {
@@ -304,6 +311,7 @@ type exchange struct {
 	ep       Endpoint
 	kind     unit.Kind
 	pingPath string
+	dialer   func(ctx context.Context, network, address string) (net.Conn, error) // Prober.Dial
 
 	phase    string
 	local    string // the client's own address, for unix datagrams
@@ -374,6 +382,12 @@ func (x *exchange) datagram() bool {
 }
 
 func (x *exchange) dial(ctx context.Context) (conn, error) {
+	if x.dialer != nil {
+		if !x.stream() || x.ep.Network == unit.Vsock {
+			return nil, &unsupportedError{why: fmt.Sprintf("%s cannot be probed through this dialer (ssh forwards streams only)", x.ep.Network)}
+		}
+		return x.dialer(ctx, string(x.ep.Network), x.ep.Dial)
+	}
 	switch x.ep.Network {
 	case unit.Vsock, unit.Vsockpacket:
 		return dialVsock(ctx, x.ep)
