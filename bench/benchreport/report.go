@@ -30,6 +30,7 @@ var runs = []run{
 	{"cli", "^BenchmarkProbeEchoWorkload$/^cold$", "3x", 0, nil},
 	{"workloads/echo", "^BenchmarkEcho(Throughput|RoundTrip)$", "1x", 3, nil},
 	{"workloads/echo", "^BenchmarkColdActivation$", "1x", 0, nil},
+	{"authoring", "^BenchmarkColdActivationUnits$", "1x", 0, nil},
 	{"workloads/echo", "^BenchmarkRootlessThroughput$", "1x", 0, nil},
 	{"workloads/echo", "^BenchmarkRootlessColdActivation$", "1x", 0, nil},
 }
@@ -143,6 +144,9 @@ var rows = []row{
 		bench: "BenchmarkRootlessColdActivation", metric: "rootless-p90-ms", peer: "rootful-p90-ms", precision: 1},
 	{what: "rootless: plain rootless `podman run --rm` to serving, p90 (ms)",
 		bench: "BenchmarkRootlessColdActivation", metric: "podman-run-p90-ms", precision: 1},
+	{what: "cold activation, p50: the units `socktui new` writes vs those `podman generate systemd --new` writes, same image and socket",
+		bench: "BenchmarkColdActivationUnits", metric: "socktui/podman", ours: "socktui-ms", peer: "podman-ms",
+		goal: goal{max: 0.7, text: "<= 0.7x"}, precision: 2},
 	{what: "echo throughput, 64 KiB writes, vs minimal echo loop, TCP",
 		bench: "BenchmarkEchoThroughput/tcp", metric: "x-floor", ours: "echo-MB/s", peer: "floor-MB/s",
 		goal: goal{min: 0.9, text: ">= 0.9x"}, precision: 2},
