@@ -180,7 +180,9 @@ func TestNewRefusesInSandbox(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(foreignPath) })
 	ctr := newName("ctr")
-	create := exec.Command("podman", "create", "--name", ctr, "--network=none", tag)
+	// Out here the sandbox's journal (its containers' log driver) is not
+	// reachable: this container, never started, logs nowhere anyway.
+	create := exec.Command("podman", "create", "--log-driver=k8s-file", "--name", ctr, "--network=none", tag)
 	create.Env = s.Env()
 	if out, err := create.CombinedOutput(); err != nil {
 		t.Fatalf("podman create: %v\n%s", err, out)
