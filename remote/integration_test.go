@@ -188,3 +188,28 @@ func TestRemoteReconnect(t *testing.T) {
 	}
 	conn2.Close()
 }
+
+// TestRemoteWrapper: a program run through Wrapper gets every argument
+// as it was given, quotes, spaces and all, on the remote host.
+func TestRemoteWrapper(t *testing.T) {
+	h := sandboxtest.StartHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := open(t, ctx, h)
+	w, err := r.Wrapper("printf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"%s|", "it's", "two words", "$HOME", "$(id)", "a;b", ""}
+	out, err := exec.CommandContext(ctx, w, args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(args[1:], "|") + "|"; string(out) != want {
+		t.Errorf("remote printf printed %q, want %q", out, want)
+	}
+	out, err = exec.CommandContext(ctx, w, "%s", "x").Output()
+	if err != nil || string(out) != "x" {
+		t.Errorf("%q %v", out, err)
+	}
+}
