@@ -41,6 +41,10 @@ type Env struct {
 	Stderr io.Writer
 	// Getenv reads the environment (os.Getenv in main).
 	Getenv func(string) string
+
+	// hosts is --host (hosts.go): the remote hosts, opened on first use
+	// and closed when Run ends.
+	hosts *hostSet
 }
 
 // UsageError is bad input on the command line: Run prints it with a hint to
@@ -77,6 +81,7 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	root, g := newRootCommand(env, args)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	env.hosts.close()
 	if err != nil && !g.started {
 		// cobra's own errors (an argument check of its commands, say) come
 		// before any command ran: bad usage, as flag errors are.

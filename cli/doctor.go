@@ -102,6 +102,7 @@ func runDoctor(ctx context.Context, g *globals, o doctorOptions) error {
 		gt.queued = readQueued
 		gt.plainRun = pm.TimePlainRun
 	}
+	g.env.hosts.remoteDoctor(ctx, gt, g.system) // --host: facts from that host (hosts.go)
 	return doctorUnits(ctx, g.env, o, gt)
 }
 

@@ -17,6 +17,9 @@ import (
 
 // connect builds the systemd client for a subcommand.
 func connect(ctx context.Context, env *Env, system bool) (*systemdbus.Client, error) {
+	if env.hosts.remote() {
+		return connectRemote(ctx, env, system)
+	}
 	return systemdbus.Connect(ctx, systemdbus.Options{System: system, Getenv: env.Getenv})
 }
 

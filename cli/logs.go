@@ -199,6 +199,9 @@ func mergeSockets(socks []unit.Socket) unit.Socket {
 // else a socktui sandbox's journal when XDG_RUNTIME_DIR is a sandbox's,
 // else the host's (the system journal with --system).
 func journalReader(g *globals) *journal.Reader {
+	if r, ok := g.env.hosts.journalReader(g.system); ok {
+		return r // --host: the host's journal over ssh (hosts.go)
+	}
 	r := &journal.Reader{System: g.system, Dir: g.env.Getenv(journalDirEnv)}
 	if r.Dir == "" && !g.system {
 		r.Dir = sandbox.JournalDirIn(g.env.Getenv("XDG_RUNTIME_DIR"))

@@ -84,7 +84,10 @@ func runProbe(ctx context.Context, env *Env, opts probeOptions) error {
 		kind: unit.KindAuto, // probeTargets sets --kind
 		envs: c.ServiceEnvironments,
 	}
-	return probeUnits(ctx, env, opts, list, p)
+	// With --host: on that host's loopback (hosts.go).
+	rp := env.hosts.prober(p, p.p, opts.system, remoteProbeOptions{kind: opts.kind, timeout: opts.timeout,
+		coldTimeout: opts.coldTimeout, settle: opts.settle})
+	return probeUnits(ctx, env, opts, list, rp)
 }
 
 // probeFlags are the flags of `socktui probe` as given.

@@ -80,6 +80,10 @@ func newBareRoot(g *globals, line []string) *cobra.Command {
 	root.SetVersionTemplate("socktui {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 	root.PersistentFlags().BoolVar(&g.system, "system", false, "talk to the system manager instead of the user manager")
+	if g.env.hosts == nil {
+		g.env.hosts = &hostSet{}
+	}
+	root.PersistentFlags().Var(g.env.hosts, "host", hostUsage)
 	return root
 }
 
