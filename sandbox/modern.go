@@ -13,7 +13,7 @@ import (
 
 // Stack is the systemd and Podman a sandbox's manager runs: this host's
 // (StackHost, the zero value), or another distribution's, from a root
-// filesystem the manager is chrooted into.
+// filesystem that is the root of the manager's mount namespace.
 type Stack string
 
 const (
@@ -41,16 +41,22 @@ func (st Stack) String() string {
 //     TrixieRoot(), which every sandbox shares read-only as the lower layer
 //     of an overlay of its own (upper and work folders in the sandbox
 //     folder), mounted in the sandbox's mount namespace only. Mounting it
-//     costs a few milliseconds; unpacking the 430 MB tarball per sandbox
-//     took about 4 s and as much disk per sandbox. The overlay is a mount
+//     costs a few milliseconds; unpacking the 300 MB tree from its 110 MB
+//     tarball took about 5 s, and as much disk, per sandbox. The overlay is a mount
 //     point of its own, which `podman build` needs of its root.
 //   - The namespace's shell (stackScript) mounts a fresh proc, an rbind of
 //     /sys (never a cgroup2 mount over ROOT/sys/fs/cgroup: Podman would then
 //     make folders in the host's v2 tree), a private tmpfs /dev with the
-//     host's harmless nodes bound in and a devpts of its own, a tmpfs /run
+//     host's harmless nodes bound in, a /dev/net/tun of its own that every
+//     user may open (rootless pasta needs it; the host's is 0600 and stays
+//     so) and a devpts of its own, a tmpfs /run
 //     holding run/systemd/system, and Podman's storage on a folder of the
 //     sandbox (an overlay upper layer cannot hold overlay layers), then
-//     chroots and execs trixie's systemd --user. The manager logs to
+//     makes the overlay the namespace's root with pivot_root (not chroot:
+//     the kernel refuses a chrooted process a user namespace, so rootless
+//     Podman and pasta could not run; seen: "cannot clone: Operation not
+//     permitted"), drops the host's root, and execs trixie's systemd
+//     --user. The manager logs to
 //     /dev/kmsg, a FIFO read into manager.log: with --log-target=console
 //     systemd 257 closes stderr and writes to /dev/console. The reader
 //     holds the FIFO open for writing too, so that it never reads an end
@@ -109,7 +115,7 @@ func stackRoot(st Stack) (root, version string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("%w: the %s stack is not set up (%v): run make modern-stack", ErrUnavailable, st, err)
 	}
-	for _, tool := range []string{"nsenter", "chroot"} {
+	for _, tool := range []string{"nsenter", "pivot_root"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return "", "", fmt.Errorf("%w: %s is not installed (Debian: apt-get install util-linux coreutils)", ErrUnavailable, tool)
 		}
@@ -153,13 +159,14 @@ mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/stack/upper,workdir=$
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount -t tmpfs -o mode=0755,nosuid dev "$root/dev"
-for n in null zero full random urandom tty fuse net/tun; do
+for n in null zero full random urandom tty fuse; do
 	if [ -c "/dev/$n" ]; then
-		mkdir -p "$(dirname "$root/dev/$n")"
 		touch "$root/dev/$n"
 		mount --bind "/dev/$n" "$root/dev/$n"
 	fi
 done
+mkdir "$root/dev/net"
+mknod -m 0666 "$root/dev/net/tun" c 10 200
 mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
@@ -179,7 +186,12 @@ for b in $binds; do
 done
 mkdir -p "$root/var/lib/containers"
 mount --bind "$dir/stack/containers" "$root/var/lib/containers"
-exec chroot "$root" /usr/bin/env -i "$@" /usr/lib/systemd/systemd --user --log-target=kmsg`
+cd "$root"
+mkdir -p .socktui-old-root
+pivot_root . .socktui-old-root
+umount -l /.socktui-old-root
+rmdir /.socktui-old-root
+exec /usr/bin/env -i "$@" /usr/lib/systemd/systemd --user --log-target=kmsg`
 
 // stackArgs are the namespace shell's arguments for the trixie stack.
 func (s *Sandbox) stackArgs(lower string, plan cgroupPlan) []string {
@@ -216,7 +228,7 @@ func (p cgroupPlan) toolsProcs() []string {
 // through a link named after the program. It moves itself into the tools
 // cgroup in every hierarchy (and fails if it cannot: it must never run
 // Podman in a host's cgroup), then runs PROGRAM in the stack's namespace
-// and root (nsenter's --root is the manager's, the chroot) with the
+// and root (nsenter's --root is the manager's) with the
 // stack's environment, in the caller's folder when the root has it (else
 // in /).
 const toolWrapper = `#!/bin/sh

@@ -67,7 +67,7 @@ type Options struct {
 	// removed by Close; see rootless.go. Start still needs root.
 	Rootless bool
 	// Stack is the systemd and Podman the manager runs: this host's when
-	// empty, or StackTrixie's (systemd 257, Podman 5.4) in a chroot; see
+	// empty, or StackTrixie's (systemd 257, Podman 5.4) in a root of its own; see
 	// modern.go. Not with Rootless.
 	Stack Stack
 }
