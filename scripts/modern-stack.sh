@@ -32,14 +32,18 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mkdir -p "$cache"
 
+# need TOOL installs the Debian package of that name when TOOL is missing.
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  say "installing $1"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "$1" >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$1" >/dev/null; }
+}
+need zstd
+
 if [ ! -f "$tarball" ]; then
-  for tool in debootstrap zstd; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      say "installing $tool"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool" >/dev/null ||
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool" >/dev/null; }
-    fi
-  done
+  need debootstrap
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   mirror=${mirror:-http://deb.debian.org/debian}
   build=$(mktemp -d "$cache/trixie-build.XXXXXX")
@@ -72,6 +76,7 @@ say "unpacking $tarball into $root"
 rm -rf "$root.new"
 mkdir -p "$root.new"
 tar -C "$root.new" --zstd -xf "$tarball"
+chmod 0755 "$root.new" # the root of the root filesystem
 [ -f "$root.new/$stamp" ] || { echo "modern-stack: $tarball has no $stamp: remove it and run again" >&2; exit 1; }
 rm -rf "$root"
 mv "$root.new" "$root"
