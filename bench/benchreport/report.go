@@ -33,6 +33,8 @@ var runs = []run{
 	{"authoring", "^BenchmarkColdActivationUnits$", "1x", 0, nil},
 	{"workloads/echo", "^BenchmarkRootlessThroughput$", "1x", 0, nil},
 	{"workloads/echo", "^BenchmarkRootlessColdActivation$", "1x", 0, nil},
+	{"systemdbus", "^BenchmarkListVsSystemctlTrixie$", "1x", 0, nil},
+	{"workloads/echo", "^Benchmark(ColdActivation|PublishedThroughput)Trixie$", "1x", 0, nil},
 }
 
 // goal is a bound on one metric.
@@ -131,6 +133,19 @@ var rows = []row{
 		bench: "BenchmarkColdActivation", metric: "container/bare", ours: "container-ms", peer: "bare-ms", precision: 1},
 	{what: "cold activation: container mode vs plain `podman run --rm`",
 		bench: "BenchmarkColdActivation", metric: "container/podman-run", ours: "container-ms", peer: "podman-run-ms", precision: 2},
+	{what: "systemd 257 (Debian 13): list 1,000 socket units, `socktui list --json` vs its own `systemctl --user list-sockets`",
+		bench: "BenchmarkListVsSystemctlTrixie", metric: "socktui/systemctl", ours: "socktui-ms", peer: "systemctl-ms",
+		goal: goal{max: 0.5, text: "<= 0.5x"}, precision: 2},
+	{what: "systemd 257: the manager's own CPU for socktui's reads vs systemctl's whole time",
+		bench: "BenchmarkListVsSystemctlTrixie", metric: "manager/systemctl", ours: "manager-ms", peer: "systemctl-ms", precision: 2},
+	{what: "systemd 257, Podman 5.4: cold activation, container vs bare mode (first echo)",
+		bench: "BenchmarkColdActivationTrixie", metric: "container/bare", ours: "container-ms", peer: "bare-ms", precision: 1},
+	{what: "systemd 257, Podman 5.4: cold activation, container mode vs plain `podman run --rm`",
+		bench: "BenchmarkColdActivationTrixie", metric: "container/podman-run", ours: "container-ms", peer: "podman-run-ms", precision: 2},
+	{what: "Podman 5.4: 512 MiB echo, rootless container behind a published port through pasta vs the socket-activated container",
+		bench: "BenchmarkPublishedThroughputTrixie", metric: "pasta/activated", ours: "pasta-MB/s", peer: "activated-MB/s", precision: 2},
+	{what: "Podman 5.4: the same through slirp4netns vs the socket-activated container",
+		bench: "BenchmarkPublishedThroughputTrixie", metric: "slirp4netns/activated", ours: "slirp4netns-MB/s", peer: "activated-MB/s", precision: 2},
 	{what: "rootless: one TCP connection echoing 512 MiB in 64 KiB writes, socket-activated container vs the same binary on the host",
 		bench: "BenchmarkRootlessThroughput", metric: "activated/host", ours: "activated-MB/s", peer: "host-MB/s",
 		goal: goal{text: "about 1x (the tutorial's native throughput)"}, precision: 2},
