@@ -37,8 +37,9 @@ and max per endpoint in milliseconds, with every sample.
 
 A UNIT is a socket unit's name (echo: echo.socket), not a pattern: before
 each cold cycle bench stops the services that socket triggers and resets
-their start-limit counters (as systemctl reset-failed does: StartLimitBurst=
-would refuse the sixth start in 10s), and touches no other unit. At the end each of them is as bench found it: stopped if it
+their start-limit counters (as systemctl reset-failed does; by default
+StartLimitBurst= would refuse the sixth start in 10s), and it touches no
+other unit. At the end each of them is as bench found it: stopped if it
 was inactive, started again if it was active, also after ctrl+c or an
 error. When one is active at the start bench says so and asks first; --yes
 skips the question, and without a terminal to ask on --yes is required
@@ -80,6 +81,11 @@ func newBenchCommand(g *globals, run func(context.Context, benchOptions) error) 
 			opts, err := f.options(units, g.system)
 			if err != nil {
 				return err
+			}
+			if g.env.hosts.remote() {
+				// Its round trips and throughput would be the ssh
+				// tunnel's, not the socket's.
+				return usagef("--host: bench measures sockets from the machine it runs on; run it on that host")
 			}
 			return run(cmd.Context(), opts)
 		},

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/sandbox"
@@ -690,6 +692,86 @@ func TestRestoredDiff(t *testing.T) {
 	}
 }
 
+// setWidth sets the width of the terminal whose master end is ptmx.
+func setWidth(t *testing.T, ptmx *os.File, cols uint16) {
+	t.Helper()
+	if err := unix.IoctlSetWinsize(int(ptmx.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: cols}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTerminalAsk(t *testing.T) {
+	env, _, _ := testEnv()
+	if terminalAsk(context.Background(), env) != nil {
+		t.Error("a strings.Reader stdin: terminalAsk asks")
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	env.Stdin = f
+	if terminalAsk(context.Background(), env) != nil {
+		t.Error("/dev/null stdin: terminalAsk asks")
+	}
+
+	master, slave := openPTY(t)
+	var errOut bytes.Buffer
+	env = &Env{Stdin: slave, Stderr: &errOut}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ask := terminalAsk(ctx, env)
+	if ask == nil {
+		t.Fatal("a terminal stdin: terminalAsk does not ask")
+	}
+	for _, c := range []struct {
+		typed string
+		want  bool
+	}{{"y\n", true}, {"YES\n", true}, {"n\n", false}, {"\n", false}, {"yes please\n", false}} {
+		errOut.Reset()
+		master.WriteString(c.typed)
+		got, err := ask("stop it? [y/N] ")
+		if err != nil || got != c.want {
+			t.Errorf("typed %q: %v, %v; want %v", c.typed, got, err, c.want)
+		}
+		if errOut.String() != "stop it? [y/N] " {
+			t.Errorf("typed %q: stderr %q, want the question", c.typed, errOut.String())
+		}
+	}
+	// ctrl+c (the context ending) ends the wait for an answer.
+	cancel()
+	if _, err := ask("stop it? [y/N] "); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgressLine(&b)
+	p.update("a")
+	p.update("b")
+	p.done()
+	if got := b.String(); got != "socktui bench: a\nsocktui bench: b\n" {
+		t.Errorf("not a terminal: %q, want a line per update", got)
+	}
+
+	master, slave := openPTY(t)
+	setWidth(t, master, 30)
+	p = newProgressLine(slave)
+	if !p.tty || p.width != 30 {
+		t.Fatalf("on a 30-column terminal: tty %v, width %d", p.tty, p.width)
+	}
+	p.update("cycle 1/20: probing 8 endpoints cold")
+	p.update("cycle 2/20")
+	p.done()
+	want := "\r\x1b[Ksocktui bench: cycle 1/20: p…\r\x1b[Ksocktui bench: cycle 2/20\r\x1b[K" // 29 columns: the last is left free
+	slave.Close()
+	got, _ := io.ReadAll(io.LimitReader(master, 4096)) // EIO once the slave is closed
+	if string(got) != want {
+		t.Errorf("on a terminal: %q, want %q", got, want)
+	}
+}
+
 // TestBenchEchoInSandbox runs socktui bench on the echo workload in a
 // real manager: bare with a service found inactive and one found active,
 // interrupted, and once in container mode.
@@ -747,6 +829,24 @@ func TestBenchEchoInSandbox(t *testing.T) {
 		if got := unitProp(t, s, u.ServiceName(), "MainPID"); got != pid {
 			t.Errorf("refused, yet %s's pid changed from %s to %s", u.ServiceName(), pid, got)
 		}
+		// On a terminal bench asks: no changes nothing; yes measures, with
+		// one progress line that each update rewrites.
+		code, term := runBenchOnTerminal(t, s, socktui, "n", "--cycles", "2", name)
+		if code != ExitFailure || !strings.Contains(term, "is active: stop it before each of 2 cold cycles") || !strings.Contains(term, "nothing was changed") {
+			t.Errorf("answered n: exit %d, terminal %q; want 1 after the question", code, term)
+		}
+		if got := unitProp(t, s, u.ServiceName(), "MainPID"); got != pid {
+			t.Errorf("declined, yet %s's pid changed from %s to %s", u.ServiceName(), pid, got)
+		}
+		code, term = runBenchOnTerminal(t, s, socktui, "y", "--cycles", "2", "--warm", "3", "--bytes", "64K", name)
+		if code != ExitOK || !strings.Contains(term, "\r\x1b[Ksocktui bench: "+u.Name+": cycle 2/2: ") || strings.Count(term, "\n") > 3 {
+			t.Errorf("answered y: exit %d, terminal %q; want 0 and one progress line rewritten", code, term)
+		}
+		if got := serviceState(t, s, u.ServiceName()); got != "active" {
+			t.Errorf("%s is %s after bench on a terminal, want active as found", u.ServiceName(), got)
+		}
+		pid = unitProp(t, s, u.ServiceName(), "MainPID")
+
 		out, stderr, code = runBenchBin(t, s, socktui, nil, "--yes", "--json", "--cycles", "3", "--warm", "5", "--bytes", "1MiB", name)
 		if code != ExitOK {
 			t.Fatalf("bench --yes: exit %d\n%s\n%s", code, out, stderr)
@@ -956,6 +1056,60 @@ func runBenchBin(t *testing.T, s *sandbox.Sandbox, socktui string, stdin io.Read
 		t.Fatalf("socktui bench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out, stderr.String(), cmd.ProcessState.ExitCode()
+}
+
+// runBenchOnTerminal runs `socktui bench ARGS` against s with stdin and
+// stderr on a terminal, types answer once it asks, and returns its exit
+// status and what it wrote on the terminal.
+func runBenchOnTerminal(t *testing.T, s *sandbox.Sandbox, socktui, answer string, args ...string) (int, string) {
+	t.Helper()
+	master, slave := openPTY(t)
+	setWidth(t, master, 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, socktui, append([]string{"bench"}, args...)...)
+	cmd.Env = s.Env()
+	cmd.Stdin, cmd.Stderr = slave, slave
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close() // the child has its own: reads of master end when it exits
+	var (
+		mu   sync.Mutex
+		term []byte
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		typed := false
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			term = append(term, buf[:n]...)
+			asked := bytes.Contains(term, []byte("[y/N] "))
+			mu.Unlock()
+			if asked && !typed {
+				master.WriteString(answer + "\n")
+				typed = true
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	<-done
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("socktui bench %s: %v", strings.Join(args, " "), err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("socktui bench %s, answered %s: terminal %q\nstdout:\n%s", strings.Join(args, " "), answer, term, stdout.String())
+	return cmd.ProcessState.ExitCode(), string(term)
 }
 
 // unitProp is one property of a unit, as systemctl show prints it.
