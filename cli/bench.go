@@ -564,7 +564,8 @@ func (b *bencher) benchSocket(ctx context.Context, s unit.Socket, facts systemdb
 		t := ts[i]
 		t.Kind, t.Cold = e.Kind, false
 		for n := 1; n <= b.opts.warm; n++ {
-			if n == 1 || n%10 == 0 || n == b.opts.warm {
+			// Elsewhere than on a terminal, one line per endpoint.
+			if n == 1 || b.progress.tty && (n%10 == 0 || n == b.opts.warm) {
 				b.progress.update(fmt.Sprintf("%s: warm %s %s: %d/%d", name, e.Network, termtext.Clean(e.Address), n, b.opts.warm))
 			}
 			pr := b.up.p.Probe(ctx, t)
