@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/remote"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/sandbox/testhost"
 	"github.com/socktui/socktui/unit"
@@ -244,4 +245,84 @@ func TestHostErrorsInWords(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+// TestHostWatch: the watch of a remote manager over ssh sees an
+// activation live (a connection through ssh's forwarding starts the
+// service), reports the connection dropping when the network to the host
+// is cut, and recovers with a full listing once it is back.
+func TestHostWatch(t *testing.T) {
+	h := sandboxtest.StartHost(t)
+	installRemoteEcho(t, h, "rwatch", 4303, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	target, err := remoteTarget(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := h.SSHCommand()
+	env := &Env{Getenv: func(k string) string {
+		if k == sshEnv {
+			return ssh
+		}
+		return ""
+	}, hosts: &hostSet{targets: target}}
+	defer env.hosts.close()
+	c, err := connect(ctx, env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	events := c.Watch(ctx)
+	next := func(want string, ok func(unit.Event) bool) unit.Event {
+		t.Helper()
+		for {
+			select {
+			case e, open := <-events:
+				if !open {
+					t.Fatalf("the watch ended waiting for %s", want)
+				}
+				if ok(e) {
+					return e
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s", want)
+			}
+		}
+	}
+	next("snapshot", func(e unit.Event) bool { return e.Kind == unit.Snapshot })
+
+	conn, err := env.hosts.only(false).DialContext(ctx, "tcp4", "127.0.0.1:4303")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("wake\n"))
+	start := time.Now()
+	next("rwatch.service active", func(e unit.Event) bool {
+		return e.Kind == unit.UnitChanged && e.Socket != nil && e.Socket.Unit == "rwatch.socket" &&
+			slices.ContainsFunc(e.Socket.Services, func(s unit.Service) bool { return s.ActiveState == unit.Active })
+	})
+	t.Logf("activation seen %v after the connection", time.Since(start))
+
+	if err := h.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	e := next("disconnected", func(e unit.Event) bool { return e.Kind == unit.Disconnected })
+	t.Logf("disconnect seen %v after the cut: %v", time.Since(cut), e.Err)
+	if err := h.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	up := time.Now()
+	e = next("reconnected", func(e unit.Event) bool { return e.Kind == unit.Reconnected })
+	t.Logf("reconnected %v after the link came back", time.Since(up))
+	if !slices.ContainsFunc(e.Sockets, func(s unit.Socket) bool { return s.Unit == "rwatch.socket" }) {
+		t.Errorf("the listing after reconnecting lacks rwatch.socket: %+v", e.Sockets)
+	}
+}
+
+func remoteTarget(h *testhost.Host) ([]remote.Target, error) {
+	t, err := remote.ParseTarget(h.Target())
+	return []remote.Target{t}, err
 }
