@@ -127,7 +127,8 @@ func (x *tmux) filter(text string) {
 	x.keys("Enter")
 	x.waitFor("the filter kept, its first unit selected", 30*time.Second,
 		regexp.MustCompile(`filter: `+regexp.QuoteMeta(text)+` \(esc clears\)`),
-		regexp.MustCompile(`> `+regexp.QuoteMeta(text)))
+		// The selected row: "> ", or ">" and the doctor's mark.
+		regexp.MustCompile(`>[ ✗!i]`+regexp.QuoteMeta(text)))
 }
 
 // clearFilter presses Escape once to clear the list's filter and waits

@@ -94,7 +94,7 @@ func InstalledVersion(ctx context.Context, name string) (string, error) {
 // (podman rm -f). It is the floor of a socket-activated start of the same
 // image. name must be a container name of the caller's own.
 func (p Podman) TimePlainRun(ctx context.Context, name, image string, args []string) (time.Duration, error) {
-	run := append([]string{"run", "-d", "--rm", "--network=none", "--pull=never", "--name", name, "--", image}, args...)
+	run := append([]string{"run", "-d", "--rm", "--network=none", "--log-driver=none", "--pull=never", "--name", name, "--", image}, args...)
 	begin := time.Now()
 	_, err := p.Run(ctx, run...)
 	took := time.Since(begin)

@@ -187,7 +187,7 @@ func (p *podmanRun) start(tb testing.TB) time.Duration {
 	tb.Cleanup(func() {
 		p.s.Command(context.Background(), "podman", "rm", "-f", "--ignore", name).Run()
 	})
-	cmd := p.s.Command(context.Background(), "podman", "run", "--rm", "--network=none", "--pull=never", "--name", name,
+	cmd := p.s.Command(context.Background(), "podman", "run", "--rm", "--network=none", "--log-driver=none", "--pull=never", "--name", name,
 		p.image, "--listen", "tcp:127.0.0.1:3000")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
