@@ -177,7 +177,12 @@ ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
 touch "$root/dev/kmsg"
 mount --bind "$dir/stack/kmsg" "$root/dev/kmsg"
-sh -c 'for f in $1; do echo $$ >"$f" || exit 1; done; exec cat <>"$2"' sh "$procs" "$dir/stack/kmsg" >>"$dir/manager.log" 2>&1 &
+# A subshell, not sh -c … cat: pivot_root below changes the root of every
+# process of the namespace, and a program exec'd just before it could load
+# the new root's libc (seen: cat: symbol lookup error … __tunable_is_initialized).
+# A fork needs no loader; "0" in cgroup.procs moves the writer itself.
+(for f in $procs; do echo 0 >"$f" || exit 1; done; exec 3<>"$dir/stack/kmsg"
+while IFS= read -r l <&3; do printf '%s\n' "$l"; done) >>"$dir/manager.log" 2>&1 &
 mount -t tmpfs -o mode=0755,nosuid,nodev run "$root/run"
 mkdir -p "$root/run/systemd/system"
 for b in $binds; do

@@ -97,12 +97,22 @@ func start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 	})
 	// The manager is connectable before its own start-up jobs (sockets,
 	// basic and default targets) end; a test must not see their signals
-	// as its own. is-system-running --wait returns once they have ended
-	// ("degraded" exits non-zero and is as finished as "running").
+	// as its own. Its SystemState leaves "initializing"/"starting" once
+	// they have ended ("degraded" is as finished as "running").
+	// `systemctl --user is-system-running --wait` cannot tell: on a host
+	// not booted with systemd it answers "offline" at once (measured), so
+	// it never waited.
 	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer wcancel()
-	if out, err := s.Systemctl(wctx, "is-system-running", "--wait").CombinedOutput(); wctx.Err() != nil {
-		t.Fatalf("the sandbox's manager did not finish starting: %v %s", err, out)
+	for {
+		out, err := s.Systemctl(wctx, "show", "-p", "SystemState", "--value").CombinedOutput()
+		if wctx.Err() != nil {
+			t.Fatalf("the sandbox's manager did not finish starting: %v %s", err, out)
+		}
+		if st := strings.TrimSpace(string(out)); err == nil && (st == "running" || st == "degraded") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return s
 }
