@@ -1061,12 +1061,7 @@ func writeBenchTable(w io.Writer, rs []benchResult) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	lines := strings.Split(b.String(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	_, err := io.WriteString(w, strings.Join(lines, "\n"))
-	return err
+	return writeTrimmed(w, b.String())
 }
 
 // failureText is a probe that did not pass in words: its outcome and

@@ -277,8 +277,13 @@ func writeProbeTable(w io.Writer, rs []probe.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// A row without detail would end in the padding of its last cell.
-	lines := strings.Split(b.String(), "\n")
+	return writeTrimmed(w, b.String())
+}
+
+// writeTrimmed writes a tabwriter table without the padding that a row
+// whose last cell is empty would end in.
+func writeTrimmed(w io.Writer, table string) error {
+	lines := strings.Split(table, "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")
 	}
