@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,7 +96,7 @@ func BuildLighttpdImage(ctx context.Context, tag string, modules []string, env [
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	for dst, src := range files {
-		if err := copyFile(src, filepath.Join(rootfs, dst), 0o755); err != nil {
+		if err := elfdeps.CopyFile(src, filepath.Join(rootfs, dst)); err != nil {
 			return fail(err)
 		}
 	}
@@ -147,24 +146,4 @@ func RootFS(modules []string) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

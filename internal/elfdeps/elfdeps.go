@@ -14,6 +14,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -312,4 +313,27 @@ func multiarch(class elf.Class, machine elf.Machine) string {
 		return "mips64el-linux-gnuabi64"
 	}
 	return ""
+}
+
+// CopyFile copies src's contents to dst, an executable regular file,
+// creating dst's folders: how an image's root filesystem gets a program
+// and the files Needs lists for it.
+func CopyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -45,12 +45,12 @@ func BuildImage(ctx context.Context, binary string, args []string, tag string, e
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	entry := "/" + filepath.Base(binary)
-	if err := copyFile(binary, filepath.Join(rootfs, entry)); err != nil {
+	if err := elfdeps.CopyFile(binary, filepath.Join(rootfs, entry)); err != nil {
 		return fail(err)
 	}
 	var libDirs []string
 	for i, f := range files {
-		if err := copyFile(f.Source, filepath.Join(rootfs, f.Path)); err != nil {
+		if err := elfdeps.CopyFile(f.Source, filepath.Join(rootfs, f.Path)); err != nil {
 			return fail(err)
 		}
 		if d := filepath.Dir(f.Path); i > 0 && !slices.Contains(libDirs, d) { // files[0] is the interpreter
@@ -160,26 +160,4 @@ func podmanIn(env []string) string {
 		break
 	}
 	return "podman"
-}
-
-// copyFile copies src's contents to dst, an executable regular file,
-// creating dst's folders.
-func copyFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
