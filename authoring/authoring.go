@@ -266,11 +266,18 @@ func (s Spec) ServiceName() string {
 	return s.Name + ".service"
 }
 
-// IsOurDescription reports whether description is one socktui new gives
+// isOurDescription reports whether description is one socktui new gives
 // the units of name (when the user gave none): how `socktui rm` knows a
 // transient socket of that name as socktui's.
-func IsOurDescription(name, description string) bool {
+func isOurDescription(name, description string) bool {
 	return strings.HasPrefix(description, "socktui "+name+" (")
+}
+
+// OurTransient reports whether s is a transient socket socktui new made:
+// transient, with the description socktui gives it. `socktui rm` removes
+// it, and the UI's D offers to.
+func OurTransient(s unit.Socket) bool {
+	return s.UnitFileState == "transient" && isOurDescription(strings.TrimSuffix(s.Unit, ".socket"), s.Description)
 }
 
 // SocketName is NAME.socket.

@@ -12,6 +12,7 @@ import (
 	"github.com/socktui/socktui/internal/podman"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/systemdbus"
+	"github.com/socktui/socktui/unit"
 )
 
 // newRmCommand is `socktui rm NAME...`.
@@ -91,11 +92,11 @@ func rmOne(ctx context.Context, g *globals, c *systemdbus.Client, containers aut
 			continue
 		}
 		for _, svc := range sk.Services {
-			if svc.Up() || svc.ActiveState == "failed" {
+			if svc.Up() || svc.ActiveState == unit.Failed {
 				r.Services = append(r.Services, svc.Unit)
 			}
 		}
-		r.Transient = sk.UnitFileState == "transient" && authoring.IsOurDescription(name, sk.Description)
+		r.Transient = authoring.OurTransient(sk)
 	}
 	done, err := authoring.Remove(ctx, manager{c}, containers, r, layout)
 	for _, p := range done.Files {

@@ -129,7 +129,7 @@ func (a uiAuthoring) Wrote(_ context.Context, s unit.Socket) (bool, error) {
 			return true, nil
 		}
 	}
-	return s.UnitFileState == "transient" && authoring.IsOurDescription(name, s.Description), nil
+	return authoring.OurTransient(s), nil
 }
 
 // Remove is `socktui rm NAME`; its report is what it printed, and its
