@@ -619,9 +619,19 @@ func TestMissingImageEndToEnd(t *testing.T) {
 	if !missing.MatchString(s.Reason) {
 		t.Errorf("socket reason %q does not say the image is missing", s.Reason)
 	}
-	table, _, _ := f.run(60*time.Second, "list", "--all", sock)
-	if !missing.MatchString(table) {
-		t.Errorf("socktui list does not say the image is missing:\n%s", table)
+	// Connections still queued on the socket activate the service again
+	// (until the trigger limit, below), so the table may catch it
+	// activating between two failures: wait for a listing of the failure.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		table, _, _ := f.run(60*time.Second, "list", "--all", sock)
+		if missing.MatchString(table) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("socktui list does not say the image is missing:\n%s", table)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	x.waitFor("the reason in the UI", 60*time.Second,
 		regexp.MustCompile(regexp.QuoteMeta(sock)+` +\[failed\]`),
