@@ -684,7 +684,9 @@ func (b *bencher) pace(ctx context.Context, prefix string, ps ...*pacer) error {
 }
 
 // restore puts s's services (and s) back as before says they were: a
-// service that was up is started again, one that was not is stopped, a
+// service that was up is started again, one that was not is stopped (its
+// listening socket stopped around it, so that no queued connection
+// activates it again), a
 // failure bench caused is reset, a socket that stopped listening listens
 // again. It runs to its end even when the bench was interrupted (its own
 // context, bounded by restoreTimeout), and then checks the result.
@@ -701,6 +703,7 @@ func (b *bencher) restore(before unit.Socket) error {
 			errs = append(errs, err)
 		}
 	}
+	var toStop []string
 	for _, was := range before.Services {
 		now := serviceIn(cur, was.Unit)
 		switch {
@@ -716,7 +719,29 @@ func (b *bencher) restore(before unit.Socket) error {
 			}
 		case !was.Up() && now.Up():
 			b.progress.update(fmt.Sprintf("%s: stopping %s again", termtext.Clean(before.Unit), termtext.Clean(was.Unit)))
-			if err := b.m.StopUnit(ctx, was.Unit); err != nil {
+			toStop = append(toStop, was.Unit)
+		}
+	}
+	if len(toStop) > 0 {
+		// A connection of an interrupted probe may still wait in the
+		// socket's queue (a closed one too, until accepted): it would
+		// activate the service again the moment it stopped (seen: the
+		// service back 10 ms after its stop). With the socket stopped
+		// first nothing can trigger it, and the socket starts again
+		// with an empty queue.
+		listening := before.Listening() && cur.Listening()
+		if listening {
+			if err := b.m.StopUnit(ctx, before.Unit); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, u := range toStop {
+			if err := b.m.StopUnit(ctx, u); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if listening {
+			if err := b.m.StartUnit(ctx, before.Unit); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -625,7 +625,7 @@ func TestBenchRestore(t *testing.T) {
 		wantErr       string
 		failingAction string
 	}{
-		{"was inactive, now up: stopped", sock(unit.Inactive, unit.Inactive), sock(unit.Active, unit.Inactive), []string{"stop a.service"}, "", ""},
+		{"was inactive, now up: stopped", sock(unit.Inactive, unit.Inactive), sock(unit.Active, unit.Inactive), []string{"stop a.socket", "stop a.service", "start a.socket"}, "", ""},
 		{"was active, now stopped: started", sock(unit.Active, unit.Inactive), sock(unit.Inactive, unit.Inactive), []string{"reset-failed a.service", "start a.service"}, "", ""},
 		{"as found: nothing to do", sock(unit.Active, unit.Inactive), sock(unit.Active, unit.Inactive), nil, "", ""},
 		{"failed by bench: reset", sock(unit.Inactive, unit.Inactive), sock(unit.Failed, unit.Inactive), []string{"reset-failed a.service"}, "", ""},
@@ -641,7 +641,7 @@ func TestBenchRestore(t *testing.T) {
 		{"a start that fails is reported", sock(unit.Active, unit.Inactive), sock(unit.Inactive, unit.Inactive),
 			[]string{"reset-failed a.service", "start a.service"}, "restoring a.socket as it was found: boom", "start a.service"},
 		{"failed as it was stopped: reset", sock(unit.Inactive, unit.Inactive), sock(unit.Active, unit.Inactive),
-			[]string{"stop a.service", "reset-failed a.service"}, "", ""},
+			[]string{"stop a.socket", "stop a.service", "start a.socket", "reset-failed a.service"}, "", ""},
 	}
 	for _, tt := range tests {
 		f := &fakeBenchManager{socks: []unit.Socket{tt.now, bystander.Clone()}, fail: map[string]error{}}
