@@ -273,12 +273,20 @@ func TestDoctorDemoHasNoFinding(t *testing.T) {
 			t.Errorf("closing the demo: %v", err)
 		}
 	})
+	text, _ := runSocktui(t, sess.Sandbox, socktui, "doctor", sess.Units.Name)
+	if want := sess.Units.Name + ": no findings\n"; !strings.HasPrefix(string(text), want) {
+		t.Errorf("socktui doctor:\n%s\nwant %q", text, want)
+	}
 	// The first probe finds the service idle: it is cold, and every check
-	// runs.
-	text, _ := runSocktui(t, sess.Sandbox, socktui, "doctor", "--probe", sess.Units.Name)
+	// runs. cold-start compares one measured activation with one plain
+	// podman run: a wall-clock comparison, which a loaded machine can tip
+	// either way, so this test (no test asserts a wall-clock bound) only
+	// asks that it ran; its verdicts are tested in its table test and on
+	// a unit two seconds slow (TestDoctorInSandbox).
+	text, _ = runSocktui(t, sess.Sandbox, socktui, "doctor", "--probe", sess.Units.Name)
 	t.Logf("socktui doctor --probe:\n%s", text)
-	if want := sess.Units.Name + ": no findings\n"; string(text) != want {
-		t.Errorf("socktui doctor --probe:\n%s\nwant %q (no finding, every check run)", text, want)
+	if strings.Contains(string(text), "not checked") {
+		t.Errorf("socktui doctor --probe left a check not checked:\n%s", text)
 	}
 	for _, args := range [][]string{{"doctor", "--json", sess.Units.Name}, {"doctor", "--json", "--probe", sess.Units.Name}} {
 		out, code := runSocktui(t, sess.Sandbox, socktui, args...)
@@ -286,7 +294,8 @@ func TestDoctorDemoHasNoFinding(t *testing.T) {
 		if err := json.Unmarshal(out, &fs); err != nil {
 			t.Fatalf("%v: %v in\n%s", args, err, out)
 		}
-		if code != ExitOK || len(fs) > 0 {
+		fs = slices.DeleteFunc(fs, func(f doctor.Finding) bool { return args[2] == "--probe" && f.Check == doctor.CheckColdStart })
+		if len(fs) > 0 || (args[2] != "--probe" && code != ExitOK) {
 			t.Errorf("socktui %s: exit %d, findings %+v; want none", strings.Join(args, " "), code, fs)
 		}
 	}
