@@ -63,7 +63,7 @@ exec "$0"`
 // LOGDIR CONF PIDFILE JOURNALDSCRIPT PROCS...` (JOURNALD empty: no journal).
 // It waits for "go" on fd 3 (see Start), hides the host's /run/systemd
 // behind a tmpfs holding the "system" folder that makes systemd believe it
-// was booted with systemd, starts journald and waits (at most 10 s) for its
+// was booted with systemd, starts journald and waits (at most 30 s) for its
 // stdout socket, and becomes the manager (exec keeps the PID, and so the
 // cgroups). /dev/log: a symbolic link (to /run/systemd/journal/dev-log on a
 // host with systemd) already reaches the sandbox's journald through the
@@ -82,7 +82,7 @@ if [ -n "$journald" ]; then
 	echo "$jpid" >"$pidfile"
 	n=0
 	while [ ! -S /run/systemd/journal/stdout ]; do
-		if ! kill -0 "$jpid" 2>/dev/null || [ "$n" -ge 1000 ]; then
+		if ! kill -0 "$jpid" 2>/dev/null || [ "$n" -ge 3000 ]; then
 			echo "sandbox: systemd-journald did not open /run/systemd/journal/stdout" >&2
 			exit 1
 		fi

@@ -74,7 +74,7 @@ func start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 	if err := sandbox.Available(); err != nil {
 		Unavailable(t, err.Error())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	s, err := sandbox.Start(ctx, opts)
 	if err != nil {
