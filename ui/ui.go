@@ -54,8 +54,16 @@ type Prober interface {
 	ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.Result
 }
 
-// Config is everything New needs. Manager is required; the rest is optional.
+// Config is everything New needs. Either Manager or Hosts is required; the
+// rest is optional.
 type Config struct {
+	// Hosts, when non-empty, are the managers the UI shows, in this order
+	// (the caller puts this machine's, Name "", first); Manager, Prober,
+	// Doctor and Logs must then be nil. A Config with Manager set is shown
+	// as Hosts = []Host{{Name: "", Manager: Manager, Prober: Prober,
+	// Doctor: Doctor, Logs: Logs}}.
+	Hosts []Host
+	// Manager is this machine's manager when Hosts is empty.
 	Manager Manager
 	// Prober probes endpoints; nil disables p and P.
 	Prober Prober
