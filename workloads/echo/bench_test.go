@@ -6,10 +6,10 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/socktui/socktui/internal/stats"
 	"github.com/socktui/socktui/workloads/echo"
 )
 
@@ -151,12 +151,6 @@ func pings(b *testing.B, c net.Conn, n int, into []time.Duration) []time.Duratio
 	return into
 }
 
-func p50(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 func benchTargets(b *testing.B, network string) (floor, server echoTarget) {
 	switch network {
 	case "tcp":
@@ -219,7 +213,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 					}
 				}
 			}
-			pf, ps := p50(df), p50(ds)
+			pf, ps := stats.Percentile(df, 0.5), stats.Percentile(ds, 0.5)
 			b.ReportMetric(float64(pf.Nanoseconds()), "floor-p50-ns")
 			b.ReportMetric(float64(ps.Nanoseconds()), "echo-p50-ns")
 			b.ReportMetric(float64(ps)/float64(pf), "x-floor")
