@@ -35,6 +35,8 @@ var runs = []run{
 	{"workloads/echo", "^BenchmarkRootlessColdActivation$", "1x", 0, nil},
 	{"systemdbus", "^BenchmarkListVsSystemctlTrixie$", "1x", 0, nil},
 	{"workloads/echo", "^Benchmark(ColdActivation|PublishedThroughput)Trixie$", "1x", 0, nil},
+	{"ui", "^BenchmarkLogPaneFakeFlood$", "1x", 0, nil},
+	{"cmd/socktui", "^BenchmarkLogPaneFlood$", "1x", 0, nil},
 }
 
 // goal is a bound on one metric.
@@ -162,6 +164,16 @@ var rows = []row{
 	{what: "cold activation, p50: the units `socktui new` writes vs those `podman generate systemd --new` writes, same image and socket",
 		bench: "BenchmarkColdActivationUnits", metric: "socktui/podman", ours: "socktui-ms", peer: "podman-ms",
 		goal: goal{max: 0.7, text: "<= 0.7x"}, precision: 2},
+	{what: "log pane under a flood of 100,000 lines/s (fake source): key to frame p50, flood vs idle",
+		bench: "BenchmarkLogPaneFakeFlood", metric: "x-flood/idle", ours: "key-ms-flood", peer: "key-ms-idle",
+		goal: goal{max: 3, text: "<= 3x"}, precision: 2},
+	{what: "log pane under that flood: resident memory (MiB)",
+		bench: "BenchmarkLogPaneFakeFlood", metric: "MiB", goal: goal{max: 64, text: "< 64 MiB"}, precision: 1},
+	{what: "log pane of the real binary, a unit flooding the real journal: key to frame p50, flood vs idle",
+		bench: "BenchmarkLogPaneFlood", metric: "x-flood/idle", ours: "key-ms-flood", peer: "key-ms-idle",
+		goal: goal{max: 3, text: "<= 3x"}, precision: 2},
+	{what: "log pane of the real binary under that flood: peak resident memory (MiB)",
+		bench: "BenchmarkLogPaneFlood", metric: "peak-MiB", goal: goal{max: 64, text: "< 64 MiB"}, precision: 1},
 	{what: "echo throughput, 64 KiB writes, vs minimal echo loop, TCP",
 		bench: "BenchmarkEchoThroughput/tcp", metric: "x-floor", ours: "echo-MB/s", peer: "floor-MB/s",
 		goal: goal{min: 0.9, text: ">= 0.9x"}, precision: 2},
