@@ -146,6 +146,13 @@ func (s *hostSet) prober(p prober, base *probe.Prober, system bool, o remoteProb
 	if h == nil {
 		return p
 	}
+	return newRemoteProber(h, p, base, system, o)
+}
+
+// newRemoteProber is the prober of h's endpoints on h's own loopback: p
+// (whose Prober is base, which gets h's dialer) for what ssh forwards,
+// socktui probe --json on h for the rest.
+func newRemoteProber(h *remote.Host, p prober, base *probe.Prober, system bool, o remoteProbeOptions) *remoteProber {
 	base.Dial = h.DialContext
 	return &remoteProber{h: h, local: p, system: system, opts: o}
 }
@@ -354,7 +361,14 @@ func (s *hostSet) journalReader(system bool) (r *journal.Reader, ok bool) {
 	if h == nil {
 		return nil, s.remote()
 	}
-	r = &journal.Reader{System: system}
+	return hostJournal(h, system), true
+}
+
+// hostJournal is the journal of host h read over ssh: its user journal
+// (the system journal with system), or its socktui sandbox's. It asks h
+// whether a sandbox's journal is there (I/O, at most 10 s).
+func hostJournal(h *remote.Host, system bool) *journal.Reader {
+	r := &journal.Reader{System: system}
 	if w, err := h.Wrapper("journalctl"); err == nil {
 		r.Journalctl = w
 	}
@@ -368,7 +382,7 @@ func (s *hostSet) journalReader(system bool) (r *journal.Reader, ok bool) {
 			r.Dir = dir
 		}
 	}
-	return r, true
+	return r
 }
 
 // remoteDoctor points the doctor's gatherer at the host: Podman's facts
@@ -379,6 +393,17 @@ func (s *hostSet) remoteDoctor(ctx context.Context, gt *doctorGatherer, system b
 	if h == nil {
 		return
 	}
+	hostDoctor(ctx, gt, h)
+	if up, ok := gt.prober.(unitProber); ok {
+		gt.prober = s.prober(up, up.p, system, remoteProbeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout,
+			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
+	}
+}
+
+// hostDoctor points gt's Podman, SELinux and accept-queue facts at host
+// h, as remoteDoctor does, but not its prober. It asks h whether podman
+// is installed (I/O, bounded by ctx).
+func hostDoctor(ctx context.Context, gt *doctorGatherer, h *remote.Host) {
 	var pm podman.Podman
 	gt.podman, gt.noPod = pm, fmt.Errorf("podman is not installed on %s", h)
 	if _, err := h.Output(ctx, "sh", "-c", "command -v podman"); err == nil {
@@ -396,9 +421,5 @@ func (s *hostSet) remoteDoctor(ctx context.Context, gt *doctorGatherer, system b
 		if pm.Path != "" {
 			gt.plainRun = pm.TimePlainRun
 		}
-	}
-	if up, ok := gt.prober.(unitProber); ok {
-		gt.prober = s.prober(up, up.p, system, remoteProbeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout,
-			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
 	}
 }

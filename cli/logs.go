@@ -202,6 +202,11 @@ func journalReader(g *globals) *journal.Reader {
 	if r, ok := g.env.hosts.journalReader(g.system); ok {
 		return r // --host: the host's journal over ssh (hosts.go)
 	}
+	return localJournalReader(g)
+}
+
+// localJournalReader is journalReader on this machine, --host or not.
+func localJournalReader(g *globals) *journal.Reader {
 	r := &journal.Reader{System: g.system, Dir: g.env.Getenv(journalDirEnv)}
 	if r.Dir == "" && !g.system {
 		r.Dir = sandbox.JournalDirIn(g.env.Getenv("XDG_RUNTIME_DIR"))

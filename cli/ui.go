@@ -35,40 +35,17 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 	if err != nil {
 		return usagef("--kind: %v", err)
 	}
+	if env.hosts.remote() {
+		return runUIHosts(ctx, g, k)
+	}
 	client, err := connect(ctx, env, g.system)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
-	// The d key installs the demo workload into this manager; whatever it
-	// installed is removed on exit.
-	var (
-		mu   sync.Mutex
-		sess *demo.Session
-	)
-	install := func(ctx context.Context) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if sess == nil {
-			sess = demo.Attach(client, env.Getenv("XDG_RUNTIME_DIR"), demo.Options{Getenv: env.Getenv})
-		}
-		return sess.Install(ctx)
-	}
-	if g.system {
-		install = nil
-	}
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if sess != nil {
-			cleanup, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := sess.Close(cleanup); err != nil {
-				fmt.Fprintf(env.Stderr, "socktui: removing the demo workload: %s\n", termtext.Clean(err.Error()))
-			}
-		}
-	}()
+	install, closeDemo := demoInstaller(g, client)
+	defer closeDemo()
 	prober, closeProber := newUnitProber(client, k)
 	defer closeProber()
 	return runProgram(ctx, ui.Config{
@@ -80,6 +57,39 @@ func runUI(ctx context.Context, g *globals, kind string) error {
 		InstallDemo: install,
 		Authoring:   uiAuthoring{getenv: env.Getenv, system: g.system},
 	})
+}
+
+// demoInstaller is the d key on this machine's manager client: it installs
+// the demo workload (nil with --system); the func returned removes
+// whatever it installed.
+func demoInstaller(g *globals, client *systemdbus.Client) (install func(context.Context) error, closeDemo func()) {
+	env := g.env
+	var (
+		mu   sync.Mutex
+		sess *demo.Session
+	)
+	install = func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if sess == nil {
+			sess = demo.Attach(client, env.Getenv("XDG_RUNTIME_DIR"), demo.Options{Getenv: env.Getenv})
+		}
+		return sess.Install(ctx)
+	}
+	if g.system {
+		install = nil
+	}
+	return install, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if sess != nil {
+			cleanup, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := sess.Close(cleanup); err != nil {
+				fmt.Fprintf(env.Stderr, "socktui: removing the demo workload: %s\n", termtext.Clean(err.Error()))
+			}
+		}
+	}
 }
 
 // demoLogReader reads the demo's logs for the l key: its sandbox's journal
