@@ -28,13 +28,13 @@ func TestProbeColumnAgreesWithState(t *testing.T) {
 		}
 		queue = append(queue, runCmd(c)...)
 	}
-	r := m.units.get("echo.socket")
+	r := m.units.get(rowKey{unit: "echo.socket"})
 	if r.cells[colProbe] != "7/7 ok" {
 		t.Fatalf("after the probe run: probe cell %q, want 7/7 ok", r.cells[colProbe])
 	}
 	failed := echoSocket(unit.StateFailed)
 	m, _ = apply(m, event(unit.Event{Kind: unit.UnitChanged, Unit: failed.Unit, Socket: &failed}))
-	r = m.units.get("echo.socket")
+	r = m.units.get(rowKey{unit: "echo.socket"})
 	if strings.Contains(r.cells[colProbe], "7/7 ok") || r.cells[colProbe] != "0/7 ok" {
 		t.Errorf("failed unit: probe cell %q, want 0/7 ok", r.cells[colProbe])
 	}

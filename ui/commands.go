@@ -13,34 +13,48 @@ import (
 // Messages: facts, past tense. Commands: verb phrases that take everything
 // they need as arguments and never touch the model.
 
-// watchStartedMsg carries the event stream Watch returned.
-type watchStartedMsg struct{ events <-chan unit.Event }
+// Every message of a host's manager, prober or action carries the host's
+// index (Model.hosts): 0 is the first, and the only one of a Config
+// without Hosts.
 
-// eventReceivedMsg is one event from the manager.
+// watchStartedMsg carries the event stream host's Watch returned.
+type watchStartedMsg struct {
+	host   int
+	events <-chan unit.Event
+}
+
+// eventReceivedMsg is one event from host's manager.
 type eventReceivedMsg struct {
+	host   int
 	ev     unit.Event
 	events <-chan unit.Event // to wait for the next one
 }
 
-// watchEndedMsg says the event stream was closed (its context ended).
-type watchEndedMsg struct{}
+// watchEndedMsg says host's event stream was closed (its context ended).
+type watchEndedMsg struct{ host int }
 
-// actionFinishedMsg says a unit action ended; Err is nil on success.
+// actionFinishedMsg says a unit action on host ended; Err is nil on
+// success.
 type actionFinishedMsg struct {
+	host   int
 	action string // "start", "stop", "restart", "stop service", "reset-failed"
 	units  []string
 	err    error
 }
 
-// probesStartedMsg carries the result stream of probe run number run.
+// probesStartedMsg carries the result stream of probe run number run, of
+// host's endpoints.
 type probesStartedMsg struct {
 	run     int
+	host    int
 	results <-chan probe.Result
 }
 
-// probeFinishedMsg is one result of probe run number run.
+// probeFinishedMsg is one result of probe run number run, of host's
+// endpoints.
 type probeFinishedMsg struct {
 	run     int
+	host    int
 	result  probe.Result
 	results <-chan probe.Result // to wait for the next one
 }
@@ -51,37 +65,52 @@ type probeRunFinishedMsg struct{ run int }
 // demoInstalledMsg says the InstallDemo func returned.
 type demoInstalledMsg struct{ err error }
 
-// watchManager starts the manager's event stream.
-func watchManager(ctx context.Context, m Manager) tea.Cmd {
-	return func() tea.Msg { return watchStartedMsg{events: m.Watch(ctx)} }
+// watchManager starts the event stream of host's manager m.
+func watchManager(ctx context.Context, host int, m Manager) tea.Cmd {
+	return func() tea.Msg { return watchStartedMsg{host: host, events: m.Watch(ctx)} }
 }
 
-// waitForEvent waits for the next event; it is re-armed after each one.
-func waitForEvent(events <-chan unit.Event) tea.Cmd {
+// waitForEvent waits for the next event of host; it is re-armed after
+// each one.
+func waitForEvent(host int, events <-chan unit.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-events
 		if !ok {
-			return watchEndedMsg{}
+			return watchEndedMsg{host: host}
 		}
-		return eventReceivedMsg{ev: ev, events: events}
+		return eventReceivedMsg{host: host, ev: ev, events: events}
 	}
 }
 
-// runProbes starts probing targets as run number run.
-func runProbes(ctx context.Context, p Prober, run int, targets []unit.Target) tea.Cmd {
+// runProbes starts probing host's targets with its prober p as run number
+// run. A prober that blocks holds back this run only.
+func runProbes(ctx context.Context, p Prober, run, host int, targets []unit.Target) tea.Cmd {
 	return func() tea.Msg {
-		return probesStartedMsg{run: run, results: p.ProbeAll(ctx, targets)}
+		return probesStartedMsg{run: run, host: host, results: p.ProbeAll(ctx, targets)}
 	}
 }
 
 // waitForProbe waits for the next result of a run; re-armed after each one.
-func waitForProbe(run int, results <-chan probe.Result) tea.Cmd {
+func waitForProbe(run, host int, results <-chan probe.Result) tea.Cmd {
 	return func() tea.Msg {
 		r, ok := <-results
 		if !ok {
 			return probeRunFinishedMsg{run: run}
 		}
-		return probeFinishedMsg{run: run, result: r, results: results}
+		return probeFinishedMsg{run: run, host: host, result: r, results: results}
+	}
+}
+
+// tagHost tags the actionFinishedMsg of an action's Cmd c with the host it
+// ran on.
+func tagHost(host int, c tea.Cmd) tea.Cmd {
+	return func() tea.Msg {
+		msg := c()
+		if a, ok := msg.(actionFinishedMsg); ok {
+			a.host = host
+			return a
+		}
+		return msg
 	}
 }
 

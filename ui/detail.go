@@ -21,10 +21,10 @@ import (
 // at the top.
 type detailModel struct {
 	vp   viewport.Model
-	unit string // the unit shown
-	// findings are the doctor's findings by unit, shown after the state;
+	unit rowKey // the row shown
+	// findings are the doctor's findings by row, shown after the state;
 	// keys names the fix key in them.
-	findings map[string][]doctor.Finding
+	findings map[rowKey][]doctor.Finding
 	keys     keyMap
 }
 
@@ -36,14 +36,14 @@ func newDetail(k keyMap) detailModel {
 
 // show sets the content to row r (nil: none) at width w.
 func (d *detailModel) show(r *unitRow, s Styles, w int) {
-	name := ""
+	var k rowKey
 	if r != nil {
-		name = r.sock.Unit
+		k = r.key()
 	}
 	d.vp.Width = w
-	d.vp.SetContent(strings.Join(append(detailLines(r, s, w), doctorLines(d.findings[name], s, d.keys, w)...), "\n"))
-	if name != d.unit {
-		d.unit = name
+	d.vp.SetContent(strings.Join(append(detailLines(r, s, w), doctorLines(d.findings[k], s, d.keys, w)...), "\n"))
+	if k != d.unit {
+		d.unit = k
 		d.vp.GotoTop()
 	}
 }
@@ -82,7 +82,8 @@ func scrollViewport(vp viewport.Model, msg tea.KeyMsg, k keyMap) (viewport.Model
 func (d detailModel) view() string { return d.vp.View() }
 
 // detailLines is the full content of the detail pane for a row at width w,
-// unstyled except for the state badge and outcomes. Long lines wrap rather
+// unstyled except for the state badge and outcomes; its host comes second
+// when the UI shows several. Long lines wrap rather
 // than being cut (no wrapping when w is too small): the failure's reason
 // and a probe's error are what the user came for.
 func detailLines(r *unitRow, s Styles, w int) []string {
@@ -95,6 +96,9 @@ func detailLines(r *unitRow, s Styles, w int) []string {
 		head += "  " + d
 	}
 	lines := wrapHanging(head, w, 2)
+	if r.hostLabel != "" {
+		lines = append(lines, wrapHanging("  host: "+r.hostLabel, w, 4)...)
+	}
 	if sk.Reason != "" {
 		const label = "  reason: "
 		for i, part := range wrapText(termtext.Clean(sk.Reason), w-len(label)) {

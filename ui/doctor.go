@@ -24,36 +24,37 @@ type Doctor interface {
 	Diagnose(ctx context.Context, socks []unit.Socket, probes map[string][]probe.Result) (map[string][]doctor.Finding, error)
 }
 
-// doctorState is what the UI knows of the doctor's findings: per unit, the
+// doctorState is what the UI knows of the doctor's findings: per row, the
 // findings and the key of the facts they were made from. A unit whose key
 // changed (its state, its services, its probes) is diagnosed again; one
-// diagnosis runs at a time, taking every unit that changed meanwhile, so
-// that a burst of signals costs one run and Podman is asked once per image
-// and run.
+// diagnosis per host runs at a time, with that host's Doctor, taking every
+// unit of the host that changed meanwhile, so that a burst of signals
+// costs one run and Podman is asked once per image and run.
 type doctorState struct {
-	findings map[string][]doctor.Finding
-	keys     map[string]string // the key each unit's findings are of
-	dirty    map[string]bool   // units to look at again
-	running  bool
+	findings map[rowKey][]doctor.Finding
+	keys     map[rowKey]string // the key each row's findings are of
+	dirty    map[rowKey]bool   // rows to look at again
+	running  map[int]bool      // hosts with a diagnosis in flight
 }
 
 func newDoctorState() doctorState {
-	return doctorState{findings: map[string][]doctor.Finding{}, keys: map[string]string{}, dirty: map[string]bool{}}
+	return doctorState{findings: map[rowKey][]doctor.Finding{}, keys: map[rowKey]string{}, dirty: map[rowKey]bool{}, running: map[int]bool{}}
 }
 
-// diagnosedMsg carries one diagnosis: the findings of the units whose
-// facts had keys.
+// diagnosedMsg carries one diagnosis of host's units: the findings of the
+// units whose facts had keys, by unit name.
 type diagnosedMsg struct {
+	host     int
 	keys     map[string]string
 	findings map[string][]doctor.Finding
 	err      error
 }
 
-// runDoctor diagnoses socks with d.
-func runDoctor(ctx context.Context, d Doctor, socks []unit.Socket, probes map[string][]probe.Result, keys map[string]string) tea.Cmd {
+// runDoctor diagnoses host's socks with its doctor d.
+func runDoctor(ctx context.Context, d Doctor, host int, socks []unit.Socket, probes map[string][]probe.Result, keys map[string]string) tea.Cmd {
 	return func() tea.Msg {
 		fs, err := d.Diagnose(ctx, socks, probes)
-		return diagnosedMsg{keys: keys, findings: fs, err: err}
+		return diagnosedMsg{host: host, keys: keys, findings: fs, err: err}
 	}
 }
 
@@ -73,8 +74,8 @@ func doctorKey(r *unitRow) string {
 	return b.String()
 }
 
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
 		for k := range m {
 			if !yield(k) {
 				return
@@ -83,10 +84,10 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// noteForDoctor marks the units msg changed for a new diagnosis and starts
-// one when none is running.
+// noteForDoctor marks the rows msg changed for a new diagnosis and starts
+// one on each host that has none running.
 func (m *Model) noteForDoctor(msg tea.Msg) tea.Cmd {
-	if m.cfg.Doctor == nil {
+	if !anyHostHas(m.hosts, func(h Host) bool { return h.Doctor != nil }) {
 		return nil
 	}
 	switch msg := msg.(type) {
@@ -94,19 +95,22 @@ func (m *Model) noteForDoctor(msg tea.Msg) tea.Cmd {
 		switch msg.ev.Kind {
 		case unit.Snapshot, unit.Reconnected:
 			for _, r := range m.units.rows {
-				m.doctor.dirty[r.sock.Unit] = true
+				if r.host == msg.host {
+					m.doctor.dirty[r.key()] = true
+				}
 			}
 		case unit.UnitChanged, unit.UnitAdded:
 			if msg.ev.Socket != nil {
-				m.doctor.dirty[msg.ev.Socket.Unit] = true
+				m.doctor.dirty[rowKey{host: msg.host, unit: msg.ev.Socket.Unit}] = true
 			}
 		case unit.UnitRemoved:
-			delete(m.doctor.findings, msg.ev.Unit)
-			delete(m.doctor.keys, msg.ev.Unit)
+			k := rowKey{host: msg.host, unit: msg.ev.Unit}
+			delete(m.doctor.findings, k)
+			delete(m.doctor.keys, k)
 			m.list.marks = doctorMarks(m.doctor.findings)
 		}
 	case probeFinishedMsg:
-		m.doctor.dirty[msg.result.Unit] = true
+		m.doctor.dirty[rowKey{host: msg.host, unit: msg.result.Unit}] = true
 	case diagnosedMsg:
 	default:
 		return nil
@@ -114,53 +118,67 @@ func (m *Model) noteForDoctor(msg tea.Msg) tea.Cmd {
 	return m.startDoctor()
 }
 
-// startDoctor starts a diagnosis of the dirty units whose keys changed,
-// unless one is running.
+// startDoctor starts, on each host with a Doctor and no diagnosis
+// running, a diagnosis of its dirty rows whose keys changed.
 func (m *Model) startDoctor() tea.Cmd {
-	if m.doctor.running || len(m.doctor.dirty) == 0 {
+	if len(m.doctor.dirty) == 0 {
 		return nil
 	}
-	var socks []unit.Socket
-	probes := map[string][]probe.Result{}
-	keys := map[string]string{}
-	for name := range m.doctor.dirty {
-		delete(m.doctor.dirty, name)
-		r := m.units.get(name)
-		if r == nil {
+	type batch struct {
+		socks  []unit.Socket
+		probes map[string][]probe.Result
+		keys   map[string]string
+	}
+	batches := map[int]*batch{}
+	for k := range m.doctor.dirty {
+		if m.doctor.running[k.host] {
+			continue // taken by the next run, once this one is back
+		}
+		delete(m.doctor.dirty, k)
+		r := m.units.get(k)
+		if r == nil || m.host(k.host).Doctor == nil {
 			continue
 		}
 		key := doctorKey(r)
-		if k, ok := m.doctor.keys[name]; ok && k == key {
+		if old, ok := m.doctor.keys[k]; ok && old == key {
 			continue
 		}
-		keys[name] = key
-		socks = append(socks, r.sock.Clone())
+		b := batches[k.host]
+		if b == nil {
+			b = &batch{probes: map[string][]probe.Result{}, keys: map[string]string{}}
+			batches[k.host] = b
+		}
+		b.keys[k.unit] = key
+		b.socks = append(b.socks, r.sock.Clone())
 		for _, res := range r.results {
-			probes[name] = append(probes[name], res)
+			b.probes[k.unit] = append(b.probes[k.unit], res)
 		}
 	}
-	if len(socks) == 0 {
-		return nil
+	var cmds []tea.Cmd
+	for _, h := range slices.Sorted(mapKeys(batches)) {
+		b := batches[h]
+		slices.SortFunc(b.socks, func(a, b unit.Socket) int { return strings.Compare(a.Unit, b.Unit) })
+		m.doctor.running[h] = true
+		cmds = append(cmds, runDoctor(m.ctx, m.host(h).Doctor, h, b.socks, b.probes, b.keys))
 	}
-	slices.SortFunc(socks, func(a, b unit.Socket) int { return strings.Compare(a.Unit, b.Unit) })
-	m.doctor.running = true
-	return runDoctor(m.ctx, m.cfg.Doctor, socks, probes, keys)
+	return tea.Batch(cmds...)
 }
 
-// applyDiagnosis stores a diagnosis; a failed one is shown and leaves the
-// old findings.
+// applyDiagnosis stores a diagnosis of one host; a failed one is shown and
+// leaves the old findings.
 func (m *Model) applyDiagnosis(msg diagnosedMsg) {
-	m.doctor.running = false
+	m.doctor.running[msg.host] = false
 	if msg.err != nil {
-		m.fail(fmt.Errorf("doctor: %w", msg.err))
+		m.failOn(msg.host, fmt.Errorf("doctor: %w", msg.err))
 		return
 	}
 	for name, key := range msg.keys {
-		m.doctor.keys[name] = key
+		k := rowKey{host: msg.host, unit: name}
+		m.doctor.keys[k] = key
 		if fs := msg.findings[name]; len(fs) > 0 {
-			m.doctor.findings[name] = fs
+			m.doctor.findings[k] = fs
 		} else {
-			delete(m.doctor.findings, name)
+			delete(m.doctor.findings, k)
 		}
 	}
 	m.list.marks = doctorMarks(m.doctor.findings)
@@ -184,9 +202,9 @@ func doctorMark(fs []doctor.Finding) string {
 	return mark
 }
 
-// doctorMarks is the mark of every unit with findings.
-func doctorMarks(all map[string][]doctor.Finding) map[string]string {
-	out := make(map[string]string, len(all))
+// doctorMarks is the mark of every row with findings.
+func doctorMarks(all map[rowKey][]doctor.Finding) map[rowKey]string {
+	out := make(map[rowKey]string, len(all))
 	for name, fs := range all {
 		if m := doctorMark(fs); m != "" {
 			out[name] = m
@@ -214,7 +232,7 @@ func (m Model) fix() (Model, tea.Cmd) {
 		m.fail(fmt.Errorf("fix: no unit selected"))
 		return m, nil
 	}
-	switch fixAction(m.doctor.findings[r.sock.Unit]) {
+	switch fixAction(m.doctor.findings[r.key()]) {
 	case doctor.ActionResetFailed:
 		for _, a := range m.unitActions() {
 			if slices.Equal(a.key.Keys(), m.keys.ResetFailed.Keys()) {

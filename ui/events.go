@@ -26,61 +26,80 @@ func (c connState) String() string {
 	return [...]string{"connecting", "connected", "reconnecting", "disconnected", "the manager is gone (retrying)"}[c]
 }
 
+// short is the state beside a host's name in the status line.
+func (c connState) short() string {
+	if c == connGone {
+		return "gone (retrying)"
+	}
+	return c.String()
+}
+
 // ManagerGoneAfter is how long the UI waits for a dropped connection to come
 // back before it says the manager is gone. A re-executed or reloaded
 // manager is back well within it.
 const ManagerGoneAfter = 5 * time.Second
 
-// managerGoneMsg fires ManagerGoneAfter after a disconnect; drops counts
-// disconnects, so a tick from an earlier drop does nothing.
-type managerGoneMsg struct{ drops int }
+// managerGoneMsg fires ManagerGoneAfter after a disconnect from host's
+// manager; drops counts that host's disconnects, so a tick from an earlier
+// drop does nothing.
+type managerGoneMsg struct{ host, drops int }
 
-// checkManagerGone sends managerGoneMsg after d.
-func checkManagerGone(d time.Duration, drops int) tea.Cmd {
-	return tea.Tick(d, func(time.Time) tea.Msg { return managerGoneMsg{drops: drops} })
+// checkManagerGone sends managerGoneMsg about host after d.
+func checkManagerGone(d time.Duration, host, drops int) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return managerGoneMsg{host: host, drops: drops} })
 }
 
-// updateManager applies the messages of the manager's event stream.
+// updateManager applies the messages of the managers' event streams, each
+// to its own host: one host's events, drops and end never touch another's.
 func (m Model) updateManager(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case watchStartedMsg:
-		return m, waitForEvent(msg.events)
+		return m, waitForEvent(msg.host, msg.events)
 	case eventReceivedMsg:
-		m.applyEvent(msg.ev)
-		if msg.ev.Kind == unit.Disconnected && m.status.conn == connReconnecting {
-			return m, tea.Batch(waitForEvent(msg.events), checkManagerGone(ManagerGoneAfter, m.status.drops))
+		hc := m.status.conn(msg.host)
+		if hc == nil {
+			return m, nil
 		}
-		return m, waitForEvent(msg.events)
+		m.applyEvent(msg.host, msg.ev)
+		if msg.ev.Kind == unit.Disconnected && hc.state == connReconnecting {
+			return m, tea.Batch(waitForEvent(msg.host, msg.events), checkManagerGone(ManagerGoneAfter, msg.host, hc.drops))
+		}
+		return m, waitForEvent(msg.host, msg.events)
 	case managerGoneMsg:
-		if msg.drops == m.status.drops && m.status.conn == connReconnecting {
-			m.status.conn = connGone
+		if hc := m.status.conn(msg.host); hc != nil && msg.drops == hc.drops && hc.state == connReconnecting {
+			hc.state = connGone
 			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", formatDuration(ManagerGoneAfter))
-			m.status.lastErr = why
-			m.timeline.add(m.now(), "the manager is gone: "+why+"; still retrying", true)
+			if !m.status.several {
+				m.status.lastErr = why
+			}
+			m.note(msg.host, m.now(), "the manager is gone: "+why+"; still retrying", true)
 		}
 	case watchEndedMsg:
-		m.status.conn = connEnded
-		m.timeline.add(m.now(), "event stream ended", false)
+		if hc := m.status.conn(msg.host); hc != nil {
+			hc.state = connEnded
+			m.note(msg.host, m.now(), "event stream ended", false)
+		}
 	}
 	return m, nil
 }
 
-// applyEvent applies one manager event to the units and the timeline.
-func (m *Model) applyEvent(ev unit.Event) {
+// applyEvent applies one event of host h's manager to its units and the
+// timeline.
+func (m *Model) applyEvent(h int, ev unit.Event) {
 	at := ev.At
 	if at.IsZero() {
 		at = m.now()
 	}
 	switch ev.Kind {
 	case unit.Snapshot, unit.Reconnected:
-		m.applySnapshot(ev, at)
+		m.applySnapshot(h, ev, at)
 	case unit.UnitChanged, unit.UnitAdded:
 		if ev.Socket == nil {
 			return
 		}
-		row, old := m.units.upsert(*ev.Socket)
+		row, old := m.units.upsert(h, *ev.Socket)
 		if old == nil {
-			m.timeline.add(at, termtext.Clean(ev.Socket.Unit)+" added", false)
+			m.note(h, at, termtext.Clean(ev.Socket.Unit)+" added", false)
 			m.list.rebuild(&m.units)
 			return
 		}
@@ -89,25 +108,29 @@ func (m *Model) applyEvent(ev unit.Event) {
 			m.list.rebuild(&m.units)
 		}
 	case unit.UnitRemoved:
-		if m.units.remove(ev.Unit) {
-			m.timeline.add(at, termtext.Clean(ev.Unit)+" removed", false)
+		if m.units.remove(rowKey{host: h, unit: ev.Unit}) {
+			m.note(h, at, termtext.Clean(ev.Unit)+" removed", false)
 			m.list.rebuild(&m.units)
 		}
 	case unit.JobFinished:
 		if ev.JobResult != "" && ev.JobResult != "done" {
-			m.timeline.add(at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
+			m.note(h, at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
 		}
 	case unit.Disconnected:
-		if m.status.conn != connGone {
-			m.status.conn = connReconnecting
-			m.status.drops++
+		hc := m.status.conn(h)
+		if hc.state != connGone {
+			hc.state = connReconnecting
+			hc.drops++
 		}
 		text := "disconnected from the manager"
 		if ev.Err != nil {
-			text += ": " + termtext.Clean(ev.Err.Error())
-			m.status.lastErr = text
+			hc.reason = termtext.Clean(ev.Err.Error())
+			text += ": " + hc.reason
+			if !m.status.several {
+				m.status.lastErr = text
+			}
 		}
-		m.timeline.add(at, text, true)
+		m.note(h, at, text, true)
 	}
 }
 
@@ -127,7 +150,7 @@ func (m *Model) transitions(row *unitRow, old unit.Socket, at time.Time) {
 		if s.State == unit.StateFailed && s.Reason != "" {
 			text += ": " + termtext.Clean(s.Reason)
 		}
-		m.timeline.add(at, text, s.State == unit.StateFailed)
+		m.note(row.host, at, text, s.State == unit.StateFailed)
 	}
 	for _, svc := range s.Services {
 		prev := unit.Inactive
@@ -149,21 +172,22 @@ func (m *Model) transitions(row *unitRow, old unit.Socket, at time.Time) {
 		case unit.Inactive, unit.Failed:
 			row.triggeredAt = time.Time{}
 		}
-		m.timeline.add(at, text, svc.ActiveState == unit.Failed)
+		m.note(row.host, at, text, svc.ActiveState == unit.Failed)
 	}
 }
 
-// applySnapshot replaces every unit with those of a Snapshot or a
+// applySnapshot replaces host h's units with those of a Snapshot or a
 // Reconnected event.
-func (m *Model) applySnapshot(ev unit.Event, at time.Time) {
-	first := !m.loaded
-	m.loaded = true
-	if m.status.conn == connGone || m.status.conn == connReconnecting {
+func (m *Model) applySnapshot(h int, ev unit.Event, at time.Time) {
+	hc := m.status.conn(h)
+	first := !hc.loaded
+	m.loaded, hc.loaded = true, true
+	if (hc.state == connGone || hc.state == connReconnecting) && !m.status.several {
 		// The error was the lost connection, which is back.
 		m.status.lastErr = ""
 	}
-	m.status.conn = connConnected
-	m.units.replace(ev.Sockets)
+	hc.state, hc.reason = connConnected, ""
+	m.units.replace(h, ev.Sockets)
 	m.list.rebuild(&m.units)
 	what := "reloaded"
 	switch {
@@ -172,7 +196,7 @@ func (m *Model) applySnapshot(ev unit.Event, at time.Time) {
 	case first:
 		what = "connected"
 	}
-	m.timeline.add(at, fmt.Sprintf("%s: %s", what, plural(len(ev.Sockets), "socket unit")), false)
+	m.note(h, at, fmt.Sprintf("%s: %s", what, plural(len(ev.Sockets), "socket unit")), false)
 }
 
 // serviceActive reports whether any service of the socket is fully

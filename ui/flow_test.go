@@ -115,7 +115,7 @@ func TestFlowProbeAllStreamsResults(t *testing.T) {
 	if final.probes.inFlight() != 0 || final.busy() {
 		t.Errorf("after the run: %d probes in flight", final.probes.inFlight())
 	}
-	if got := final.units.get("podman.socket").cells[colProbe]; got != "1/1 ok" {
+	if got := final.units.get(rowKey{unit: "podman.socket"}).cells[colProbe]; got != "1/1 ok" {
 		t.Errorf("podman.socket probe cell %q, want 1/1 ok", got)
 	}
 }
@@ -144,7 +144,7 @@ func TestFlowStopServiceGoesIdle(t *testing.T) {
 	if len(stopped) != 1 || stopped[0] != "echo.service" {
 		t.Errorf("StopUnit calls %v, want [echo.service]", stopped)
 	}
-	if s := final.units.get("echo.socket").sock.State; s != unit.StateIdle {
+	if s := final.units.get(rowKey{unit: "echo.socket"}).sock.State; s != unit.StateIdle {
 		t.Errorf("final state %q, want idle", s)
 	}
 }

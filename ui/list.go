@@ -14,9 +14,11 @@ import (
 	"github.com/socktui/socktui/internal/termtext"
 )
 
-// The list's columns, in display order.
+// The list's columns, in display order. colHost must stay first: a list
+// of one host's units lays out the columns after it only (fitColumns).
 const (
-	colUnit = iota
+	colHost = iota
+	colUnit
 	colState
 	colListen
 	colService
@@ -25,7 +27,7 @@ const (
 	numCols
 )
 
-var colHeaders = [numCols]string{"UNIT", "STATE", "LISTEN", "SERVICE", "CONTAINER", "PROBE"}
+var colHeaders = [numCols]string{"HOST", "UNIT", "STATE", "LISTEN", "SERVICE", "CONTAINER", "PROBE"}
 
 func itoa(n int) string       { return strconv.Itoa(n) }
 func textWidth(s string) int  { return ansi.StringWidth(s) }
@@ -35,7 +37,7 @@ func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 // toggle), which one is selected, and which rows are in view.
 type listModel struct {
 	visible      []int  // indexes into unitStore.rows
-	selected     string // unit name of the selection, kept across updates
+	selected     rowKey // the selection, kept across updates; on anyHost until a row has it
 	cursor       int    // index into visible
 	offset       int    // first visible row shown
 	rows         int    // how many unit rows the pane shows, set by the layout
@@ -44,15 +46,17 @@ type listModel struct {
 	hideInactive bool
 	// marks are the doctor's marks of the units with findings, shown
 	// before their rows (doctorMark).
-	marks map[string]string
+	marks map[rowKey]string
 }
 
+// newList is the list with unit selected, on whichever host first shows
+// it.
 func newList(selected string) listModel {
 	ti := textinput.New()
 	ti.Prompt = ""
 	ti.KeyMap.Paste.SetEnabled(false) // no clipboard reads: a paste comes as keys
 	ti.Cursor.SetMode(cursor.CursorHide)
-	return listModel{selected: selected, filter: ti}
+	return listModel{selected: rowKey{host: anyHost, unit: selected}, filter: ti}
 }
 
 // filterText is the filter as typed, "" when there is none.
@@ -136,7 +140,7 @@ func (l *listModel) rebuild(st *unitStore) {
 	}
 	l.cursor = 0
 	for vi, i := range l.visible {
-		if st.rows[i].sock.Unit == l.selected {
+		if l.selected.matches(st.rows[i].key()) {
 			l.cursor = vi
 			break
 		}
@@ -150,7 +154,7 @@ func (l *listModel) syncSelected(st *unitStore) {
 		return
 	}
 	l.cursor = clamp(l.cursor, 0, len(l.visible)-1)
-	l.selected = st.rows[l.visible[l.cursor]].sock.Unit
+	l.selected = st.rows[l.visible[l.cursor]].key()
 }
 
 // current is the selected row, nil when nothing is visible.
@@ -184,7 +188,9 @@ func (l *listModel) setRows(rows int) {
 // them: the unit, its state and its probes are never cut while a column
 // can be dropped instead; the container (the detail pane shows it too) is
 // shown only when nothing else is cut, then the service goes, then the
-// endpoints. short is the endpoints' width with one entry each.
+// endpoints. The host, shown only when the rows are of several hosts, is
+// cut to a short minimum but never dropped: two rows may differ only by
+// it. short is the endpoints' width with one entry each.
 func (l *listModel) columns(st *unitStore) (cols []column, short int) {
 	var natural [numCols]int
 	shortListen := 0
@@ -203,6 +209,10 @@ func (l *listModel) columns(st *unitStore) (cols []column, short int) {
 	cols = make([]column, numCols)
 	for c := range cols {
 		cols[c] = column{natural: natural[c], min: natural[c]}
+	}
+	cols[colHost].min = min(natural[colHost], 8)
+	if !st.several() {
+		cols[colHost] = column{}
 	}
 	cols[colUnit].min = 28
 	short = max(shortListen, textWidth(colHeaders[colListen]))
@@ -230,12 +240,12 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 	}
 	const marker = 2 // "> " before the selected row
 	cols, short := l.columns(st)
-	widths := shareWidth(cols, w-marker, 1)
+	widths := fitColumns(cols, w-marker, st.several())
 	if !allNatural(cols, widths) && short < cols[colListen].natural {
 		// Not everything fits: the endpoints column holds one entry and a
 		// count, and what that leaves goes to the others first.
 		cols[colListen].natural = short
-		widths = shareWidth(cols, w-marker, 1)
+		widths = fitColumns(cols, w-marker, st.several())
 	}
 
 	header := make([]string, 0, numCols)
@@ -248,7 +258,7 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 	for vi := l.offset; vi < len(l.visible) && len(lines) < h; vi++ {
 		r := st.rows[l.visible[vi]]
 		line := rowLine(r, s, widths)
-		mark := l.marks[r.sock.Unit]
+		mark := l.marks[r.key()]
 		if vi == l.cursor {
 			lines = append(lines, s.Selected.Render(">"+orSpace(mark)+ansi.Strip(line)))
 		} else {
@@ -256,6 +266,15 @@ func (l listModel) view(st *unitStore, s Styles, w, h int, empty string) string 
 		}
 	}
 	return strings.Join(fill(lines, h), "\n")
+}
+
+// fitColumns is shareWidth of the list's columns in w cells, one cell
+// between two; without the host column (0 cells) unless withHost.
+func fitColumns(cols []column, w int, withHost bool) []int {
+	if withHost {
+		return shareWidth(cols, w, 1)
+	}
+	return append([]int{0}, shareWidth(cols[colHost+1:], w, 1)...)
 }
 
 // allNatural reports whether every column got its natural width.

@@ -180,6 +180,9 @@ func (s logStyles) style(p int) lipgloss.Style {
 type logsModel struct {
 	open   bool
 	socket unit.Socket // the socket whose log is shown
+	key    rowKey      // its row
+	// hostLabel is its host's label when the UI shows several, else "".
+	hostLabel string
 	stream int         // the number of the open stream; 0 before the first
 	cancel context.CancelFunc
 	ended  bool // the stream's channel was closed
@@ -224,15 +227,20 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 		m.fail(fmt.Errorf("logs: no unit selected"))
 		return m, nil
 	}
-	if m.logs.open && m.logs.socket.Unit == r.sock.Unit && !m.logs.ended {
+	src := m.host(r.host).Logs
+	if src == nil {
+		m.fail(fmt.Errorf("logs: %s has no log source", m.host(r.host).label()))
+		return m, nil
+	}
+	if m.logs.open && m.logs.key == r.key() && !m.logs.ended {
 		m.focus = paneLogs
 		return m, nil
 	}
 	m.logs.close()
 	ctx, cancel := context.WithCancel(m.ctx)
-	m.logs.start(r.sock, cancel)
+	m.logs.start(r, cancel)
 	m.focus = paneLogs
-	return m, followLogs(ctx, m.cfg.Logs, r.sock, logBacklog, m.logs.stream)
+	return m, followLogs(ctx, src, r.sock, logBacklog, m.logs.stream)
 }
 
 // closeLogs closes the log pane and ends its stream.
@@ -242,10 +250,10 @@ func (m Model) closeLogs() Model {
 	return m
 }
 
-// start resets the pane for a new stream of s's log, ended by cancel.
-func (l *logsModel) start(s unit.Socket, cancel context.CancelFunc) {
+// start resets the pane for a new stream of row r's log, ended by cancel.
+func (l *logsModel) start(r *unitRow, cancel context.CancelFunc) {
 	l.stream++
-	l.open, l.socket, l.cancel, l.ended = true, s, cancel, false
+	l.open, l.socket, l.key, l.hostLabel, l.cancel, l.ended = true, r.sock, r.key(), r.hostLabel, cancel, false
 	l.ring = logRing{max: l.ring.max}
 	l.top, l.follow, l.unseen = logPos{}, true, 0
 	l.tags, l.tagW = map[string]int{}, 0
@@ -554,6 +562,9 @@ func (l *logsModel) tagWidth() int { return min(l.tagW, max(8, l.width/4)) }
 // lines it holds.
 func (l *logsModel) title() string {
 	parts := []string{"Logs " + termtext.Clean(l.socket.Unit)}
+	if l.hostLabel != "" {
+		parts[0] += " on " + l.hostLabel
+	}
 	switch {
 	case l.ended:
 		parts = append(parts, "ended")

@@ -222,8 +222,14 @@ func createUnit(ctx context.Context, a Authoring, u NewUnit, seq int) tea.Cmd {
 }
 
 // openNewForm opens the form, emptied, and asks the host for its images.
+// It creates units on this machine only: on another host's row it says
+// so.
 func (m Model) openNewForm() (Model, tea.Cmd) {
-	if m.cfg.Authoring == nil {
+	if m.cfg.Authoring == nil || m.local < 0 {
+		return m, nil
+	}
+	if r := m.list.current(&m.units); r != nil && r.host != m.local {
+		m.fail(thisMachineOnly("new", m.host(r.host)))
 		return m, nil
 	}
 	f := &m.form
@@ -464,15 +470,15 @@ func (m Model) updateForm(msg tea.Msg) (Model, tea.Cmd) {
 // selectCreated selects the socket the last create made once the list
 // has it, clearing a filter that hides it.
 func (m *Model) selectCreated() {
-	name := m.form.selectNext
-	if name == "" || m.units.get(name) == nil {
+	k := rowKey{host: m.local, unit: m.form.selectNext}
+	if k.unit == "" || m.units.get(k) == nil {
 		return
 	}
 	m.form.selectNext = ""
-	m.list.selected = name
+	m.list.selected = k
 	m.list.rebuild(&m.units)
-	if m.Selected() != name && m.list.filterText() != "" {
-		m.list.selected = name // rebuild moved it to a unit the filter shows
+	if m.list.selected != k && m.list.filterText() != "" {
+		m.list.selected = k // rebuild moved it to a unit the filter shows
 		m.list = m.list.clearFilter(&m.units)
 	}
 }

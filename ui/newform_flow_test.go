@@ -56,7 +56,7 @@ func TestFlowCreateSelectAndRemove(t *testing.T) {
 	waitScreen(t, tm, "removed /home/u/.config/systemd/user/web.socket", "remove web.socket: done")
 
 	final := quit(t, tm)
-	if final.units.get("web.socket") != nil {
+	if final.units.get(rowKey{unit: "web.socket"}) != nil {
 		t.Error("web.socket is still listed after its removal")
 	}
 	if len(a.creates) != 1 || len(a.removes) != 1 || a.removes[0] != "web.socket" {

@@ -18,21 +18,23 @@ type probeRuns struct {
 	runs map[int]*probeRun
 }
 
-// probeRun is one p or P press.
+// probeRun is one p or P press on one host: P on several hosts starts one
+// run per host, so that each finishes on its own.
 type probeRun struct {
+	host    int // the index of the host whose endpoints are probed
 	start   time.Time
 	total   int            // endpoints probed
 	units   int            // units probed
 	ok      int            // results that came back ok
-	pending map[string]int // unit -> results still expected
+	pending map[string]int // unit (of host) -> results still expected
 }
 
 func newProbeRuns() probeRuns { return probeRuns{runs: map[int]*probeRun{}} }
 
-// begin records a new run over targets, started at at, and returns its
-// number.
-func (p *probeRuns) begin(at time.Time, targets []unit.Target) int {
-	run := &probeRun{start: at, total: len(targets), pending: map[string]int{}}
+// begin records a new run over host's targets, started at at, and returns
+// its number.
+func (p *probeRuns) begin(at time.Time, host int, targets []unit.Target) int {
+	run := &probeRun{host: host, start: at, total: len(targets), pending: map[string]int{}}
 	for _, t := range targets {
 		if run.pending[t.Unit] == 0 {
 			run.units++
@@ -77,61 +79,72 @@ func (p *probeRuns) inFlight() int {
 	return n
 }
 
-// inFlightFor is how many probes of unit name are still expected.
-func (p *probeRuns) inFlightFor(name string) int {
+// inFlightFor is how many probes of row k are still expected.
+func (p *probeRuns) inFlightFor(k rowKey) int {
 	n := 0
 	for _, run := range p.runs {
-		n += run.pending[name]
+		if run.host == k.host {
+			n += run.pending[k.unit]
+		}
 	}
 	return n
 }
 
-// expecting is every unit the run still expects results for.
-func (r *probeRun) expecting() []string {
-	var names []string
+// expecting is every row the run still expects results for.
+func (r *probeRun) expecting() []rowKey {
+	var keys []rowKey
 	for name, left := range r.pending {
 		if left > 0 {
-			names = append(names, name)
+			keys = append(keys, rowKey{host: r.host, unit: name})
 		}
 	}
-	return names
+	return keys
 }
 
-// probe starts one probe run over every endpoint of rows.
+// probe starts probe runs over every endpoint of rows: one run for each
+// host with rows, through that host's prober, each in its own Cmd, so
+// that a slow or cut host never holds back another's results. Rows of a
+// host without a prober are left out.
 func (m Model) probe(rows []*unitRow) (Model, tea.Cmd) {
-	if m.cfg.Prober == nil {
-		return m, nil
-	}
-	var targets []unit.Target
+	byHost := map[int][]unit.Target{}
+	var order []int
 	now := m.now()
 	for _, r := range rows {
 		ts := r.sock.Targets()
-		if len(ts) == 0 {
+		if len(ts) == 0 || m.host(r.host).Prober == nil {
 			continue
 		}
-		targets = append(targets, ts...)
+		if _, ok := byHost[r.host]; !ok {
+			order = append(order, r.host)
+		}
+		byHost[r.host] = append(byHost[r.host], ts...)
 		if ts[0].Cold && r.triggeredAt.IsZero() {
 			r.triggeredAt = now
 		}
 	}
-	if len(targets) == 0 {
+	if len(order) == 0 {
 		m.fail(fmt.Errorf("probe: no listening endpoints"))
 		return m, nil
 	}
-	id := m.probes.begin(now, targets)
-	run := m.probes.runs[id]
-	for name := range run.pending {
-		m.syncProbing(name)
+	cmds := make([]tea.Cmd, 0, len(order)+1)
+	for _, h := range order {
+		targets := byHost[h]
+		id := m.probes.begin(now, h, targets)
+		run := m.probes.runs[id]
+		for name := range run.pending {
+			m.syncProbing(rowKey{host: h, unit: name})
+		}
+		m.note(h, now, fmt.Sprintf("probe run %d: %s of %s", id, plural(run.total, "endpoint"), plural(run.units, "unit")), false)
+		cmds = append(cmds, runProbes(m.ctx, m.host(h).Prober, id, h, targets))
 	}
-	m.timeline.add(now, fmt.Sprintf("probe run %d: %s of %s", id, plural(run.total, "endpoint"), plural(run.units, "unit")), false)
-	return m, tea.Batch(runProbes(m.ctx, m.cfg.Prober, id, targets), m.startSpinner())
+	return m, tea.Batch(append(cmds, m.startSpinner())...)
 }
 
-// syncProbing shows on unit name's row how many of its probes are in
-// flight, as the record of runs has it.
-func (m *Model) syncProbing(name string) {
-	if r := m.units.get(name); r != nil {
-		r.setInFlight(m.probes.inFlightFor(name))
+// syncProbing shows on row k how many of its probes are in flight, as the
+// record of runs has it.
+func (m *Model) syncProbing(k rowKey) {
+	if r := m.units.get(k); r != nil {
+		r.setInFlight(m.probes.inFlightFor(k))
 	}
 }
 
@@ -139,22 +152,25 @@ func (m *Model) syncProbing(name string) {
 func (m Model) updateProbes(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case probesStartedMsg:
-		return m, waitForProbe(msg.run, msg.results)
+		return m, waitForProbe(msg.run, msg.host, msg.results)
 	case probeFinishedMsg:
 		m.applyProbe(msg.run, msg.result)
-		return m, waitForProbe(msg.run, msg.results)
+		return m, waitForProbe(msg.run, msg.host, msg.results)
 	case probeRunFinishedMsg:
 		m.finishRun(msg.run)
 	}
 	return m, nil
 }
 
-// applyProbe stores one probe result of run id.
+// applyProbe stores one probe result of run id, on a row of the run's
+// host.
 func (m *Model) applyProbe(id int, res probe.Result) {
+	run := m.probes.runs[id]
 	if !m.probes.record(id, res) {
 		return
 	}
-	r := m.units.get(res.Unit)
+	k := rowKey{host: run.host, unit: res.Unit}
+	r := m.units.get(k)
 	if r == nil {
 		return
 	}
@@ -162,9 +178,9 @@ func (m *Model) applyProbe(id int, res probe.Result) {
 		r.results = map[string]probe.Result{}
 	}
 	r.results[probeKey(res.Type, res.Address)] = res
-	m.syncProbing(res.Unit)
+	m.syncProbing(k)
 	if res.Outcome != probe.OK {
-		m.timeline.add(m.now(), fmt.Sprintf("probe %s %s: %s", termtext.Clean(res.Unit), listenEntry(unit.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
+		m.note(run.host, m.now(), fmt.Sprintf("probe %s %s: %s", termtext.Clean(res.Unit), listenEntry(unit.Listen{Type: res.Type, Address: res.Address}), resultText(res)), true)
 	}
 }
 
@@ -174,8 +190,8 @@ func (m *Model) finishRun(id int) {
 	if !ok {
 		return
 	}
-	for _, name := range run.expecting() {
-		m.syncProbing(name)
+	for _, k := range run.expecting() {
+		m.syncProbing(k)
 	}
-	m.timeline.add(m.now(), fmt.Sprintf("probe run %d finished: %s in %s", id, probeSummary(run.ok, run.total), formatDuration(m.now().Sub(run.start))), run.ok != run.total)
+	m.note(run.host, m.now(), fmt.Sprintf("probe run %d finished: %s in %s", id, probeSummary(run.ok, run.total), formatDuration(m.now().Sub(run.start))), run.ok != run.total)
 }

@@ -51,12 +51,16 @@ func removeUnit(ctx context.Context, a Authoring, socket string) tea.Cmd {
 // removeSelected starts D on the selected unit: first whether socktui
 // wrote it; the prompt comes only then.
 func (m Model) removeSelected() (Model, tea.Cmd) {
-	if m.cfg.Authoring == nil {
+	if m.cfg.Authoring == nil || m.local < 0 {
 		return m, nil
 	}
 	r := m.list.current(&m.units)
 	if r == nil {
 		m.fail(fmt.Errorf("remove: no unit selected"))
+		return m, nil
+	}
+	if r.host != m.local {
+		m.fail(thisMachineOnly("remove", m.host(r.host)))
 		return m, nil
 	}
 	m.remove.checking = r.sock.Unit

@@ -12,22 +12,56 @@ import (
 	"github.com/socktui/socktui/internal/termtext"
 )
 
-// statusModel is the status line: manager, connection, work in flight and
-// the last error.
+// statusModel is the status line: manager, each host's connection, work
+// in flight and the last error.
 type statusModel struct {
 	manager string
-	conn    connState
+	hosts   []hostConn // by host index
+	// several is true when the line names the hosts: there are several,
+	// or the one host is another machine. Their disconnect reasons then
+	// stand beside their names, not in lastErr.
+	several bool
 	jobs    int // unit actions in flight
 	lastErr string
-	// drops counts disconnects from the manager.
-	drops   int
 	spinner spinner.Model
 	// spinning is true while a spinner tick is scheduled.
 	spinning bool
 }
 
-func newStatus(manager string) statusModel {
-	return statusModel{manager: manager, spinner: spinner.New(spinner.WithSpinner(spinner.Line))}
+// hostConn is one host's connection as the status line tells it.
+type hostConn struct {
+	label  string // the host's sanitized name, "local" for this machine
+	state  connState
+	drops  int    // disconnects from the host's manager
+	reason string // why it dropped, sanitized; "" once connected
+	loaded bool   // a Snapshot of the host arrived
+}
+
+func newStatus(manager string, hosts []Host) statusModel {
+	s := statusModel{manager: manager, spinner: spinner.New(spinner.WithSpinner(spinner.Line))}
+	for _, h := range hosts {
+		s.hosts = append(s.hosts, hostConn{label: h.label()})
+	}
+	s.several = len(hosts) > 1 || (len(hosts) == 1 && hosts[0].Name != "")
+	return s
+}
+
+// conn is host h's connection, nil for an index the UI does not have.
+func (s *statusModel) conn(h int) *hostConn {
+	if h < 0 || h >= len(s.hosts) {
+		return nil
+	}
+	return &s.hosts[h]
+}
+
+// allEnded reports whether every host's event stream ended.
+func (s *statusModel) allEnded() bool {
+	for _, h := range s.hosts {
+		if h.state != connEnded {
+			return false
+		}
+	}
+	return len(s.hosts) > 0
 }
 
 // start schedules the first spinner tick when busy and none is scheduled.
@@ -54,7 +88,27 @@ func (s statusModel) update(msg spinner.TickMsg, busy bool) (statusModel, tea.Cm
 // view is the status line, at most w cells; probes is how many probes are
 // in flight.
 func (s statusModel) view(st Styles, w, probes int) string {
-	parts := []string{"manager: " + termtext.Clean(orDash(s.manager)), s.conn.String()}
+	line := s.line(st, probes, true)
+	if s.several && textWidth(line) > w {
+		// Every host's name and state before any reason.
+		line = s.line(st, probes, false)
+	}
+	return truncate(line, w)
+}
+
+// line is the status line uncut; with reasons, a dropped host's reason
+// stands beside its state.
+func (s statusModel) line(st Styles, probes int, reasons bool) string {
+	var parts []string
+	if s.several {
+		parts = append(parts, hostsPart(s.hosts, reasons))
+	} else {
+		state := connConnecting
+		if len(s.hosts) > 0 {
+			state = s.hosts[0].state
+		}
+		parts = append(parts, "manager: "+termtext.Clean(orDash(s.manager)), state.String())
+	}
 	if s.jobs > 0 || probes > 0 {
 		var work []string
 		if s.jobs > 0 {
@@ -69,7 +123,22 @@ func (s statusModel) view(st Styles, w, probes int) string {
 	if s.lastErr != "" {
 		line += " · " + st.Error.Render("error: "+s.lastErr)
 	}
-	return truncate(line, w)
+	return line
+}
+
+// hostsPart is the hosts' part of the status line: each host's label and
+// connection state, "local connected · web1 reconnecting (ssh: connection
+// timed out)"; with reasons, a dropped host's reason in brackets.
+func hostsPart(hosts []hostConn, reasons bool) string {
+	parts := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		p := h.label + " " + h.state.short()
+		if reasons && h.reason != "" && (h.state == connReconnecting || h.state == connGone) {
+			p += " (" + h.reason + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " · ")
 }
 
 func plural(n int, word string) string {

@@ -71,7 +71,8 @@ type Config struct {
 	Logs LogSource
 	// ManagerName is shown in the status line: "user", "system", "sandbox".
 	ManagerName string
-	// Select is the unit selected when it first appears.
+	// Select is the unit selected when it first appears, on whichever host
+	// shows it first (in Hosts order when they come together).
 	Select string
 	// Hint is a line shown under the title, e.g. "press P to probe every
 	// endpoint".
@@ -90,6 +91,8 @@ type Config struct {
 	Doctor Doctor
 	// Authoring creates units as socktui new does (the n form) and removes
 	// those socktui wrote as socktui rm does (D); nil disables n and D.
+	// It works on this machine's host (Name "") only: on another host's
+	// row n and D say so; without a local host they are disabled.
 	Authoring Authoring
 }
 
@@ -119,9 +122,14 @@ type Model struct {
 	keys   keyMap
 	styles Styles
 
+	// hosts are the managers shown, in the list's order (hostsOf); local
+	// is the index of this machine's, -1 when none is shown.
+	hosts []Host
+	local int
+
 	width, height int
 	focus         pane
-	loaded        bool // the first Snapshot arrived
+	loaded        bool // the first Snapshot of some host arrived
 
 	units  unitStore
 	probes probeRuns
@@ -146,40 +154,49 @@ func New(ctx context.Context, cfg Config) Model {
 		now = time.Now
 	}
 	styles := NewStyles(cfg.Renderer)
+	hosts := hostsOf(cfg)
+	local := localHost(hosts)
 	keys := newKeyMap(cfg.InstallDemo != nil)
-	if cfg.Prober == nil {
+	if !anyHostHas(hosts, func(h Host) bool { return h.Prober != nil }) {
 		keys.Probe.SetEnabled(false)
 		keys.ProbeAll.SetEnabled(false)
 	}
-	keys.Fix.SetEnabled(cfg.Doctor != nil)
-	keys.Logs.SetEnabled(cfg.Logs != nil)
-	keys.New.SetEnabled(cfg.Authoring != nil)
-	keys.Remove.SetEnabled(cfg.Authoring != nil)
+	keys.Fix.SetEnabled(anyHostHas(hosts, func(h Host) bool { return h.Doctor != nil }))
+	keys.Logs.SetEnabled(anyHostHas(hosts, func(h Host) bool { return h.Logs != nil }))
+	keys.New.SetEnabled(cfg.Authoring != nil && local >= 0)
+	keys.Remove.SetEnabled(cfg.Authoring != nil && local >= 0)
 	return Model{
 		ctx:      ctx,
 		cfg:      cfg,
 		now:      now,
 		keys:     keys,
 		styles:   styles,
-		units:    unitStore{index: map[string]int{}},
+		hosts:    hosts,
+		local:    local,
+		units:    newUnitStore(hostLabels(hosts)),
 		probes:   newProbeRuns(),
 		doctor:   newDoctorState(),
 		list:     newList(cfg.Select),
 		detail:   newDetail(keys),
 		timeline: newTimeline(styles, keys),
 		logs:     newLogs(keys, cfg.Renderer),
-		status:   newStatus(cfg.ManagerName),
+		status:   newStatus(cfg.ManagerName, hosts),
 		help:     helpModel{help: help.New()},
 		form:     newNewForm(keys),
 	}
 }
 
-// Init starts watching the manager.
+// Init starts watching every host's manager, each in its own Cmd.
 func (m Model) Init() tea.Cmd {
-	if m.cfg.Manager == nil {
-		return func() tea.Msg { return watchEndedMsg{} }
+	cmds := make([]tea.Cmd, 0, len(m.hosts))
+	for i, h := range m.hosts {
+		if h.Manager == nil {
+			cmds = append(cmds, func() tea.Msg { return watchEndedMsg{host: i} })
+			continue
+		}
+		cmds = append(cmds, watchManager(m.ctx, i, h.Manager))
 	}
-	return watchManager(m.ctx, m.cfg.Manager)
+	return tea.Batch(cmds...)
 }
 
 // Update applies one message.
@@ -228,10 +245,20 @@ func (m *Model) busy() bool { return m.status.jobs > 0 || m.probes.inFlight() > 
 // startSpinner schedules the first spinner tick unless one is scheduled.
 func (m *Model) startSpinner() tea.Cmd { return m.status.start(m.busy()) }
 
-// Selected is the unit name under the cursor, "" when none.
+// Selected is the unit name under the cursor, "" when none; SelectedHost
+// says which host's it is.
 func (m Model) Selected() string {
 	if r := m.list.current(&m.units); r != nil {
 		return r.sock.Unit
+	}
+	return ""
+}
+
+// SelectedHost is the Name of the host of the unit under the cursor ("" is
+// this machine, and also what it says when nothing is selected).
+func (m Model) SelectedHost() string {
+	if r := m.list.current(&m.units); r != nil {
+		return m.host(r.host).Name
 	}
 	return ""
 }

@@ -16,6 +16,10 @@ import (
 // frame with 1,000 units only measures widths.
 type unitRow struct {
 	sock unit.Socket
+	// host is the index of the row's host; hostLabel its HOST cell, ""
+	// when the UI shows one host.
+	host      int
+	hostLabel string
 	// results holds the last probe result per Listen entry, by probeKey.
 	results map[string]probe.Result
 	// inFlight is how many of this unit's probes are in flight, as
@@ -33,6 +37,9 @@ type unitRow struct {
 	listenShort string
 	search      string // lower-cased text the filter matches against
 }
+
+// key is the row's key.
+func (r *unitRow) key() rowKey { return rowKey{host: r.host, unit: r.sock.Unit} }
 
 // probeKey is the key of one endpoint's result in unitRow.results.
 func probeKey(typ, addr string) string { return typ + " " + addr }
@@ -72,6 +79,7 @@ func (r *unitRow) serviceNames() []string {
 // refresh recomputes the cached, sanitized cells of the row.
 func (r *unitRow) refresh() {
 	s := r.sock
+	r.cells[colHost] = r.hostLabel
 	r.cells[colUnit] = termtext.Clean(s.Unit)
 	r.cells[colState] = stateBadge(s.State)
 	r.cells[colListen] = listenSummary(s.Listen, 2)
@@ -99,7 +107,11 @@ func (r *unitRow) refresh() {
 	for i, c := range r.cells {
 		r.widths[i] = textWidth(c)
 	}
-	r.search = strings.ToLower(r.cells[colUnit] + " " + termtext.Clean(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
+	host := ""
+	if r.hostLabel != "" {
+		host = r.hostLabel + " "
+	}
+	r.search = strings.ToLower(host + r.cells[colUnit] + " " + termtext.Clean(s.Description) + " " + r.cells[colService] + " " + r.cells[colContainer])
 }
 
 // setInFlight sets how many of the unit's probes are in flight.
@@ -118,63 +130,90 @@ func joinMax(items []string, max int) string {
 	return strings.Join(items[:max], ", ") + " +" + itoa(len(items)-max)
 }
 
-// unitStore holds the socket units sorted by name with an index by name.
+// unitStore holds the socket units of every host, sorted by rowKey (host
+// order, then name), with an index by rowKey.
 type unitStore struct {
 	rows  []*unitRow
-	index map[string]int
+	index map[rowKey]int
+	// labels is each host's HOST cell, nil when the UI shows one host.
+	labels []string
 }
 
-func (s *unitStore) get(name string) *unitRow {
-	if i, ok := s.index[name]; ok {
+func newUnitStore(labels []string) unitStore {
+	return unitStore{index: map[rowKey]int{}, labels: labels}
+}
+
+// several reports whether the rows are of several hosts: the list shows a
+// HOST column.
+func (s *unitStore) several() bool { return len(s.labels) > 1 }
+
+func (s *unitStore) get(k rowKey) *unitRow {
+	if i, ok := s.index[k]; ok {
 		return s.rows[i]
 	}
 	return nil
 }
 
 func (s *unitStore) reindex() {
-	s.index = make(map[string]int, len(s.rows))
+	s.index = make(map[rowKey]int, len(s.rows))
 	for i, r := range s.rows {
-		s.index[r.sock.Unit] = i
+		s.index[r.key()] = i
 	}
 }
 
-// replace sets the full set of sockets, keeping what the UI learned about
-// units that are still there.
-func (s *unitStore) replace(socks []unit.Socket) {
-	rows := make([]*unitRow, 0, len(socks))
+// newRow is an empty row of host h.
+func (s *unitStore) newRow(h int) *unitRow {
+	r := &unitRow{host: h}
+	if h >= 0 && h < len(s.labels) {
+		r.hostLabel = s.labels[h]
+	}
+	return r
+}
+
+// replace sets the full set of host h's sockets, keeping what the UI
+// learned about units that are still there and every other host's rows.
+func (s *unitStore) replace(h int, socks []unit.Socket) {
+	rows := make([]*unitRow, 0, len(s.rows)+len(socks))
+	for _, r := range s.rows {
+		if r.host != h {
+			rows = append(rows, r)
+		}
+	}
 	for _, sk := range socks {
-		r := s.get(sk.Unit)
+		r := s.get(rowKey{host: h, unit: sk.Unit})
 		if r == nil {
-			r = &unitRow{}
+			r = s.newRow(h)
 		}
 		r.sock = sk
 		r.refresh()
 		rows = append(rows, r)
 	}
-	slices.SortFunc(rows, func(a, b *unitRow) int { return strings.Compare(a.sock.Unit, b.sock.Unit) })
+	slices.SortFunc(rows, func(a, b *unitRow) int { return a.key().compare(b.key()) })
 	s.rows = rows
 	s.reindex()
 }
 
-// upsert stores one socket and returns its row and its previous snapshot
-// (nil when the unit is new).
-func (s *unitStore) upsert(sk unit.Socket) (row *unitRow, old *unit.Socket) {
-	if r := s.get(sk.Unit); r != nil {
+// upsert stores one socket of host h and returns its row and its previous
+// snapshot (nil when the unit is new).
+func (s *unitStore) upsert(h int, sk unit.Socket) (row *unitRow, old *unit.Socket) {
+	k := rowKey{host: h, unit: sk.Unit}
+	if r := s.get(k); r != nil {
 		prev := r.sock
 		r.sock = sk
 		r.refresh()
 		return r, &prev
 	}
-	r := &unitRow{sock: sk}
+	r := s.newRow(h)
+	r.sock = sk
 	r.refresh()
-	i, _ := slices.BinarySearchFunc(s.rows, sk.Unit, func(a *unitRow, u string) int { return strings.Compare(a.sock.Unit, u) })
+	i, _ := slices.BinarySearchFunc(s.rows, k, func(a *unitRow, k rowKey) int { return a.key().compare(k) })
 	s.rows = slices.Insert(s.rows, i, r)
 	s.reindex()
 	return r, nil
 }
 
-func (s *unitStore) remove(name string) bool {
-	i, ok := s.index[name]
+func (s *unitStore) remove(k rowKey) bool {
+	i, ok := s.index[k]
 	if !ok {
 		return false
 	}

@@ -97,11 +97,16 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Probe):
-		if r := m.list.current(&m.units); r != nil {
+		r := m.list.current(&m.units)
+		switch {
+		case r == nil:
+			m.fail(fmt.Errorf("probe: no unit selected"))
+		case m.host(r.host).Prober == nil:
+			m.fail(fmt.Errorf("probe: %s has no prober", m.host(r.host).label()))
+		default:
 			next, cmd = m.probe([]*unitRow{r})
 			return next, cmd, true
 		}
-		m.fail(fmt.Errorf("probe: no unit selected"))
 		return m, nil, true
 	case key.Matches(msg, k.ProbeAll):
 		var rows []*unitRow
@@ -138,27 +143,28 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 	return m, nil, false
 }
 
-// unitKeyAction is a key and the command it runs on the selected unit.
+// unitKeyAction is a key and the command it runs on the selected unit
+// with the manager of the unit's host.
 type unitKeyAction struct {
 	key key.Binding
-	cmd func(r *unitRow) (tea.Cmd, error)
+	cmd func(mgr Manager, r *unitRow) (tea.Cmd, error)
 }
 
 // unitActions is the keys that run a manager action on the selected unit.
 func (m Model) unitActions() []unitKeyAction {
-	ctx, mgr, k := m.ctx, m.cfg.Manager, m.keys
+	ctx, k := m.ctx, m.keys
 	return []unitKeyAction{
-		{k.Start, func(r *unitRow) (tea.Cmd, error) { return startUnit(ctx, mgr, r.sock.Unit), nil }},
-		{k.Stop, func(r *unitRow) (tea.Cmd, error) { return stopUnit(ctx, mgr, r.sock.Unit), nil }},
-		{k.Restart, func(r *unitRow) (tea.Cmd, error) { return restartUnit(ctx, mgr, r.sock.Unit), nil }},
-		{k.StopService, func(r *unitRow) (tea.Cmd, error) {
+		{k.Start, func(mgr Manager, r *unitRow) (tea.Cmd, error) { return startUnit(ctx, mgr, r.sock.Unit), nil }},
+		{k.Stop, func(mgr Manager, r *unitRow) (tea.Cmd, error) { return stopUnit(ctx, mgr, r.sock.Unit), nil }},
+		{k.Restart, func(mgr Manager, r *unitRow) (tea.Cmd, error) { return restartUnit(ctx, mgr, r.sock.Unit), nil }},
+		{k.StopService, func(mgr Manager, r *unitRow) (tea.Cmd, error) {
 			svcs := r.serviceNames()
 			if len(svcs) == 0 {
 				return nil, fmt.Errorf("stop service: %s triggers no service", r.sock.Unit)
 			}
 			return stopServices(ctx, mgr, svcs), nil
 		}},
-		{k.ResetFailed, func(r *unitRow) (tea.Cmd, error) {
+		{k.ResetFailed, func(mgr Manager, r *unitRow) (tea.Cmd, error) {
 			failed := r.sock.FailedServices()
 			if r.sock.ActiveState == unit.Failed {
 				// A failed socket stays down after reset-failed: R brings
@@ -167,29 +173,30 @@ func (m Model) unitActions() []unitKeyAction {
 			}
 			return resetFailed(ctx, mgr, append([]string{r.sock.Unit}, failed...)), nil
 		}},
-		{k.Enable, func(r *unitRow) (tea.Cmd, error) { return enableSocket(ctx, mgr, r.sock) }},
-		{k.Disable, func(r *unitRow) (tea.Cmd, error) { return disableSocket(ctx, mgr, r.sock) }},
+		{k.Enable, func(mgr Manager, r *unitRow) (tea.Cmd, error) { return enableSocket(ctx, mgr, r.sock) }},
+		{k.Disable, func(mgr Manager, r *unitRow) (tea.Cmd, error) { return disableSocket(ctx, mgr, r.sock) }},
 	}
 }
 
-// act runs a unit action on the selected unit.
-func (m Model) act(cmd func(r *unitRow) (tea.Cmd, error)) (Model, tea.Cmd) {
+// act runs a unit action on the selected unit, with its host's manager.
+func (m Model) act(cmd func(mgr Manager, r *unitRow) (tea.Cmd, error)) (Model, tea.Cmd) {
 	r := m.list.current(&m.units)
 	if r == nil {
 		m.fail(fmt.Errorf("no unit selected"))
 		return m, nil
 	}
-	if m.cfg.Manager == nil {
-		m.fail(fmt.Errorf("no manager connection"))
+	mgr := m.host(r.host).Manager
+	if mgr == nil {
+		m.failOn(r.host, fmt.Errorf("no manager connection"))
 		return m, nil
 	}
-	c, err := cmd(r)
+	c, err := cmd(mgr, r)
 	if err != nil {
-		m.fail(err)
+		m.failOn(r.host, err)
 		return m, nil
 	}
 	m.status.jobs++
-	return m, tea.Batch(c, m.startSpinner())
+	return m, tea.Batch(tagHost(r.host, c), m.startSpinner())
 }
 
 // finishJob applies the end of a unit action or of the demo install.
@@ -198,9 +205,9 @@ func (m *Model) finishJob(msg tea.Msg) {
 	switch msg := msg.(type) {
 	case actionFinishedMsg:
 		if msg.err != nil {
-			m.fail(msg.err)
+			m.failOn(msg.host, msg.err)
 		} else {
-			m.timeline.add(m.now(), msg.action+" "+termtext.Clean(strings.Join(msg.units, ", "))+": done", false)
+			m.note(msg.host, m.now(), msg.action+" "+termtext.Clean(strings.Join(msg.units, ", "))+": done", false)
 		}
 	case demoInstalledMsg:
 		if msg.err != nil {

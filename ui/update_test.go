@@ -81,8 +81,8 @@ func TestInitWatchesAndRearms(t *testing.T) {
 		t.Fatalf("waitForEvent gave %#v", msgs)
 	}
 	m, wait = apply(m, msgs[0])
-	if m.status.conn != connConnected || len(m.units.rows) != 1 {
-		t.Errorf("after Snapshot: conn %v, %d units", m.status.conn, len(m.units.rows))
+	if m.status.hosts[0].state != connConnected || len(m.units.rows) != 1 {
+		t.Errorf("after Snapshot: conn %v, %d units", m.status.hosts[0].state, len(m.units.rows))
 	}
 	if wait == nil {
 		t.Fatal("no Cmd re-armed after an event")
@@ -93,8 +93,8 @@ func TestInitWatchesAndRearms(t *testing.T) {
 		t.Fatalf("closed stream gave %#v", msgs)
 	}
 	m, cmd := apply(m, msgs[0])
-	if cmd != nil || m.status.conn != connEnded {
-		t.Errorf("after the stream ended: cmd %v, conn %v", cmd, m.status.conn)
+	if cmd != nil || m.status.hosts[0].state != connEnded {
+		t.Errorf("after the stream ended: cmd %v, conn %v", cmd, m.status.hosts[0].state)
 	}
 }
 
@@ -359,7 +359,7 @@ func TestProbeAllStreamsResults(t *testing.T) {
 	if len(m.probes.runs) != 0 || m.probes.inFlight() != 0 {
 		t.Errorf("after the run: %d runs, %d probes", len(m.probes.runs), m.probes.inFlight())
 	}
-	r := m.units.get("echo.socket")
+	r := m.units.get(rowKey{unit: "echo.socket"})
 	if ok, total := r.probeCounts(); ok != 7 || total != 7 || r.cells[colProbe] != "7/7 ok" {
 		t.Errorf("echo.socket probes %d/%d, cell %q", ok, total, r.cells[colProbe])
 	}
@@ -389,7 +389,7 @@ func TestProbeRunClosedEarly(t *testing.T) {
 			m, cmd = apply(m, msgs[0])
 		}
 	}
-	r := m.units.get("echo.socket")
+	r := m.units.get(rowKey{unit: "echo.socket"})
 	if m.probes.inFlight() != 0 || r.inFlight != 0 {
 		t.Errorf("in flight after the run closed: status %d, row %d", m.probes.inFlight(), r.inFlight)
 	}
@@ -451,14 +451,14 @@ func TestUnitsAddedRemovedReconnected(t *testing.T) {
 		t.Errorf("after add: %d visible, selected %q", len(m.list.visible), m.Selected())
 	}
 	m, _ = apply(m, event(unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("EOF")}))
-	if m.status.conn != connReconnecting || !strings.Contains(m.status.view(m.styles, 200, 0), "reconnecting") {
-		t.Errorf("after Disconnected: %v", m.status.conn)
+	if m.status.hosts[0].state != connReconnecting || !strings.Contains(m.status.view(m.styles, 200, 0), "reconnecting") {
+		t.Errorf("after Disconnected: %v", m.status.hosts[0].state)
 	}
 	m, _ = apply(m, event(unit.Event{Kind: unit.Reconnected, At: t0, Sockets: []unit.Socket{pod, echoSocket(unit.StateIdle)}}))
-	if m.status.conn != connConnected {
-		t.Errorf("after Reconnected: %v", m.status.conn)
+	if m.status.hosts[0].state != connConnected {
+		t.Errorf("after Reconnected: %v", m.status.hosts[0].state)
 	}
-	if r := m.units.get("echo.socket"); r == nil || r.cells[colProbe] != "6/7 ok" {
+	if r := m.units.get(rowKey{unit: "echo.socket"}); r == nil || r.cells[colProbe] != "6/7 ok" {
 		t.Errorf("probe results lost across a reconnect")
 	}
 	m, _ = apply(m, event(unit.Event{Kind: unit.UnitRemoved, At: t0, Unit: "echo.socket"}))
@@ -589,22 +589,22 @@ func TestManagerGone(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("no command after Disconnected")
 	}
-	first := m.status.drops
+	first := m.status.hosts[0].drops
 	m, _ = apply(m, back)
 	m, _ = apply(m, managerGoneMsg{drops: first})
-	if m.status.conn != connConnected {
-		t.Errorf("a stale gone tick changed the state to %v", m.status.conn)
+	if m.status.hosts[0].state != connConnected {
+		t.Errorf("a stale gone tick changed the state to %v", m.status.hosts[0].state)
 	}
 
 	m, _ = apply(m, drop)
 	m, _ = apply(m, managerGoneMsg{drops: first})
-	if m.status.conn != connReconnecting {
-		t.Errorf("the first drop's tick acted on the second drop: %v", m.status.conn)
+	if m.status.hosts[0].state != connReconnecting {
+		t.Errorf("the first drop's tick acted on the second drop: %v", m.status.hosts[0].state)
 	}
-	m, _ = apply(m, managerGoneMsg{drops: m.status.drops})
+	m, _ = apply(m, managerGoneMsg{drops: m.status.hosts[0].drops})
 	line := m.status.view(m.styles, 300, 0)
-	if m.status.conn != connGone || !strings.Contains(line, "the manager is gone") || !strings.Contains(line, "q quits") {
-		t.Errorf("after the gone tick: %v, status line %q", m.status.conn, line)
+	if m.status.hosts[0].state != connGone || !strings.Contains(line, "the manager is gone") || !strings.Contains(line, "q quits") {
+		t.Errorf("after the gone tick: %v, status line %q", m.status.hosts[0].state, line)
 	}
 	if !strings.Contains(timelineText(m), "the manager is gone: no answer for 5.0 s") {
 		t.Errorf("timeline:\n%s", timelineText(m))
@@ -613,8 +613,8 @@ func TestManagerGone(t *testing.T) {
 		t.Errorf("units dropped while the manager is gone: %d", len(m.units.rows))
 	}
 	m, _ = apply(m, back)
-	if m.status.conn != connConnected || m.status.lastErr != "" {
-		t.Errorf("after reconnecting: %v, error %q", m.status.conn, m.status.lastErr)
+	if m.status.hosts[0].state != connConnected || m.status.lastErr != "" {
+		t.Errorf("after reconnecting: %v, error %q", m.status.hosts[0].state, m.status.lastErr)
 	}
 }
 

@@ -73,7 +73,7 @@ func (m *Model) paneTitle(p pane, text string) string {
 // emptyText is what the list says when it shows no units.
 func (m *Model) emptyText() string {
 	switch {
-	case !m.loaded && m.status.conn == connEnded:
+	case !m.loaded && m.status.allEnded():
 		return "Not connected to a manager."
 	case !m.loaded:
 		return "Loading socket units…"
