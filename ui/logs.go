@@ -183,9 +183,9 @@ type logsModel struct {
 	key    rowKey      // its row
 	// hostLabel is its host's label when the UI shows several, else "".
 	hostLabel string
-	stream int         // the number of the open stream; 0 before the first
-	cancel context.CancelFunc
-	ended  bool // the stream's channel was closed
+	stream    int // the number of the open stream; 0 before the first
+	cancel    context.CancelFunc
+	ended     bool // the stream's channel was closed
 
 	ring   logRing
 	top    logPos // the first row in view
