@@ -185,15 +185,17 @@ func manySockets(n int) []unit.Socket {
 	return out
 }
 
-// newTestModel builds a model with fakes, a fixed clock and the ASCII
+// newTestModel builds a model with fakes (unless cfg has Hosts), a fixed clock and the ASCII
 // profile, sized w x h.
 func newTestModel(t testing.TB, cfg Config, w, h int) Model {
 	t.Helper()
-	if cfg.Manager == nil {
-		cfg.Manager = &fakeManager{}
-	}
-	if cfg.Prober == nil {
-		cfg.Prober = &fakeProber{}
+	if len(cfg.Hosts) == 0 {
+		if cfg.Manager == nil {
+			cfg.Manager = &fakeManager{}
+		}
+		if cfg.Prober == nil {
+			cfg.Prober = &fakeProber{}
+		}
 	}
 	if cfg.ManagerName == "" {
 		cfg.ManagerName = "sandbox"
