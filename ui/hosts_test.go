@@ -547,3 +547,56 @@ func TestHostsGoldens(t *testing.T) {
 		golden(t, "hosts_"+itoa(size.w)+"x"+itoa(size.h), m.View())
 	}
 }
+
+func TestHostsStatusLineCutToWidth(t *testing.T) {
+	m := newTestModel(t, Config{Hosts: []Host{{Manager: &fakeManager{}}, {Name: "web1", Manager: &fakeManager{}}, {Name: "web2", Manager: &fakeManager{}}}}, 60, 20)
+	for h := range 3 {
+		m, _ = apply(m, hostSnapshot(h, echoSocket(unit.StateIdle)))
+	}
+	m, _ = apply(m, hostEvent(1, unit.Event{Kind: unit.Disconnected, Err: errors.New("ssh: connection timed out")}))
+	if got, want := ansi.Strip(m.status.view(m.styles, 60, 0)), "local connected · web1 reconnecting · web2 connected"; got != want {
+		t.Errorf("at 60 cells: %q, want %q (every host before any reason)", got, want)
+	}
+	if got := ansi.Strip(m.status.view(m.styles, 30, 0)); textWidth(got) > 30 || !strings.HasPrefix(got, "local connected") {
+		t.Errorf("at 30 cells: %q", got)
+	}
+	// One remote host alone is named too; one local host reads as before.
+	one := newTestModel(t, Config{Hosts: []Host{{Name: "web1", Manager: &fakeManager{}}}}, 80, 20)
+	if got := ansi.Strip(one.status.view(one.styles, 80, 0)); got != "web1 connecting" {
+		t.Errorf("one remote host: %q", got)
+	}
+	local := newTestModel(t, Config{}, 80, 20)
+	if got := ansi.Strip(local.status.view(local.styles, 80, 0)); got != "manager: sandbox · connecting" {
+		t.Errorf("one local host: %q", got)
+	}
+}
+
+func TestFlowHostsOneCutOffAndRestored(t *testing.T) {
+	localMgr, localEvents := flowManager(t, unit.Event{Kind: unit.Snapshot, At: time.Now(), Sockets: []unit.Socket{echoSocket(unit.StateIdle)}})
+	webMgr, webEvents := flowManager(t, unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: errors.New("ssh web1: connection refused")})
+	tm := startFlow(t, Config{Hosts: []Host{{Manager: localMgr}, {Name: "web1", Manager: webMgr}}})
+	// web1 connects lazily: it is reconnecting before its first snapshot,
+	// and local is live meanwhile.
+	waitScreen(t, tm, "local connected · web1 reconnecting (ssh web1: connection refused)", "echo.socket")
+	webEvents <- unit.Event{Kind: unit.Snapshot, At: time.Now(), Sockets: []unit.Socket{echoSocket(unit.StateIdle), web1Socket()}}
+	waitScreen(t, tm, "local connected · web1 connected", "web1  web.socket", "web1: connected: 2 socket units")
+
+	// Cut off: web1 drops, local's events still show.
+	webEvents <- unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: errors.New("ssh web1: connection timed out")}
+	waitScreen(t, tm, "web1 reconnecting (ssh web1: connection timed out)")
+	active := echoSocket(unit.StateActive)
+	localEvents <- unit.Event{Kind: unit.UnitChanged, At: time.Now(), Socket: &active}
+	waitScreen(t, tm, "local echo.socket [active]", "web1  echo.socket [idle]")
+
+	// Restored.
+	webEvents <- unit.Event{Kind: unit.Reconnected, At: time.Now(), Sockets: []unit.Socket{echoSocket(unit.StateIdle), web1Socket()}}
+	waitScreen(t, tm, "local connected · web1 connected", "web1: reconnected: 2 socket units")
+
+	final := quit(t, tm)
+	if final.status.hosts[0].state != connConnected || final.status.hosts[1].state != connConnected || len(final.units.rows) != 3 {
+		t.Errorf("after the flow: local %v, web1 %v, %d rows", final.status.hosts[0].state, final.status.hosts[1].state, len(final.units.rows))
+	}
+	if s := final.units.get(rowKey{0, "echo.socket"}).sock.State; s != unit.StateActive {
+		t.Errorf("local echo.socket %s, want active", s)
+	}
+}
