@@ -3,7 +3,10 @@
 // latencies, one-key probing and unit actions.
 //
 // It talks to systemd and to the prober only through the Manager and Prober
-// interfaces declared here, so it runs against fakes in tests. Updates come
+// interfaces declared here, so it runs against fakes in tests. It shows one
+// manager or several (Config.Hosts): every row is a unit on a host
+// (rowKey), each host is watched, probed and acted on through its own
+// interfaces, and one host's drop or slowness never holds back another. Updates come
 // only from Manager.Watch; nothing polls, and no timer runs while idle: the
 // spinner ticks only while a job or probe is in flight, and Run draws
 // through its own screen (ui/internal/screen), which writes a frame only

@@ -77,6 +77,8 @@ func (m *Model) emptyText() string {
 		return "Not connected to a manager."
 	case !m.loaded:
 		return "Loading socket units…"
+	case len(m.units.rows) == 0 && m.units.several():
+		return "No socket units on any of the hosts yet."
 	case len(m.units.rows) == 0:
 		text := "No socket units on this manager.\n" +
 			"Run `socktui demo` to open socktui on the bundled echo workload."
