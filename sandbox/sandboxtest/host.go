@@ -27,8 +27,9 @@ func HostUntouched(t testing.TB) {
 	t.Cleanup(func() {
 		after := hostState(t)
 		for _, k := range []string{"/proc/1/cgroup", "/proc/self/cgroup"} {
-			if before[k] != after[k] {
-				t.Errorf("%s changed during the test:\nbefore:\n%s\nafter:\n%s", k, before[k], after[k])
+			if moved := cgroupMoves(before[k], after[k]); len(moved) > 0 {
+				t.Errorf("%s changed during the test: %s\nbefore:\n%s\nafter:\n%s",
+					k, strings.Join(moved, "; "), before[k], after[k])
 			}
 		}
 		for _, k := range []string{"/proc/1/mountinfo", "/proc/self/mountinfo"} {
@@ -38,6 +39,41 @@ func HostUntouched(t testing.TB) {
 			}
 		}
 	})
+}
+
+// cgroupMoves compares two readings of a /proc/PID/cgroup file and
+// names each hierarchy, present in both, whose cgroup differs. A v1
+// hierarchy that exists in only one reading is no move: the kernel lists
+// a hierarchy only while it is mounted somewhere, and a system manager
+// in a sandbox mounts the controllers the host left unmounted
+// (net_cls, perf_event, hugetlb here) in its own namespace, so they
+// appear and vanish with it while PID 1 stays where it was.
+func cgroupMoves(before, after string) []string {
+	parse := func(s string) map[string]string {
+		m := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+			// ID:CONTROLLERS:PATH; the ID may change, the controllers not.
+			if _, rest, ok := strings.Cut(line, ":"); ok {
+				if ctl, path, ok := strings.Cut(rest, ":"); ok {
+					m[ctl] = path
+				}
+			}
+		}
+		return m
+	}
+	b, a := parse(before), parse(after)
+	var moved []string
+	for ctl, was := range b {
+		if now, ok := a[ctl]; ok && now != was {
+			name := ctl
+			if name == "" {
+				name = "unified"
+			}
+			moved = append(moved, fmt.Sprintf("%s: %s -> %s", name, was, now))
+		}
+	}
+	slices.Sort(moved)
+	return moved
 }
 
 func hostState(t testing.TB) map[string]string {
