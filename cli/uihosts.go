@@ -362,7 +362,9 @@ func runUIHosts(ctx context.Context, g *globals, kind unit.Kind) error {
 		hosts = append(hosts, h)
 		cfg.Hosts = append(cfg.Hosts, ui.Host{Name: t.String(), Manager: h, Prober: h, Doctor: h, Logs: h})
 	}
-	return runProgram(ctx, cfg)
+	// The UI's calls (probes, logs, remote commands over ssh) end with
+	// hostCtx, before the hosts close.
+	return runProgram(hostCtx, cfg)
 }
 
 // localMissingHint is the UI's hint when this machine's manager did not

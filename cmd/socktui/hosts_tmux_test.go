@@ -1,0 +1,361 @@
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socktui/socktui/internal/testbin"
+	"github.com/socktui/socktui/sandbox"
+	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/sandbox/testhost"
+	"github.com/socktui/socktui/unit"
+	"github.com/socktui/socktui/workloads/echo"
+)
+
+// readmeHostsEnv names a file the two-host test writes its final screen to
+// (a README section), when set.
+const readmeHostsEnv = "SOCKTUI_README_HOSTS"
+
+// hostsSSHConfig writes one ssh_config for several test hosts, each under
+// the alias given (its own address, port, identity and known_hosts), as a
+// user's ~/.ssh/config names their hosts, and returns its path.
+func hostsSSHConfig(t *testing.T, hosts map[string]*testhost.Host) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# Written by socktui's two-host test.\n")
+	aliases := make([]string, 0, len(hosts))
+	for a := range hosts {
+		aliases = append(aliases, a)
+	}
+	slices.Sort(aliases)
+	for _, a := range aliases {
+		h := hosts[a]
+		fmt.Fprintf(&b, `Host %s
+  HostName %s
+  Port %d
+  User root
+  IdentityFile %s
+  IdentitiesOnly yes
+  UserKnownHostsFile %s
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  BatchMode yes
+  KexAlgorithms curve25519-sha256
+`, a, h.Addr, h.Port, h.Identity, h.KnownHosts)
+	}
+	path := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// hostEcho installs the echo workload (bare, running bin) on sandbox s as
+// name.socket on port and starts the socket; streamOnly keeps its tcp4,
+// tcp6 and unix stream listeners only.
+func hostEcho(t *testing.T, s *sandbox.Sandbox, bin, name string, port int, streamOnly bool) unit.SocketSpec {
+	t.Helper()
+	spec := echo.Spec{Name: name, Mode: echo.ModeBare, Binary: bin, Port: port, UnixDir: filepath.Join(s.Home, name)}
+	u, err := spec.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if streamOnly {
+		u.Listen = slices.DeleteFunc(u.Listen, func(l unit.Listen) bool { return l.Type != unit.TypeStream })
+	}
+	sandboxtest.InstallUnits(t, s, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
+	sandboxtest.Systemctl(t, s, "start", u.Name)
+	return u
+}
+
+// quietSockets stops every socket of s but keep (the gpg-agent and
+// podman sockets a fresh manager starts), so that the screen shows the
+// test's units.
+func quietSockets(t *testing.T, s *sandbox.Sandbox, keep ...string) {
+	t.Helper()
+	out := sandboxtest.Systemctl(t, s, "list-units", "--type=socket", "--state=active", "--plain", "--no-legend", "--no-pager")
+	var stop []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.HasSuffix(f[0], ".socket") && !slices.Contains(keep, f[0]) {
+			stop = append(stop, f[0])
+		}
+	}
+	if len(stop) > 0 {
+		sandboxtest.Systemctl(t, s, append([]string{"stop"}, stop...)...)
+	}
+}
+
+// hostsUI starts `socktui ARGS` in tmux with the local sandbox's
+// environment and extra variables, on a width x height terminal.
+func (f *fixture) hostsUI(width, height int, extra []string, args ...string) *tmux {
+	f.t.Helper()
+	sandboxtest.Need(f.t, "tmux", "tmux")
+	dir := f.t.TempDir()
+	log := filepath.Join(dir, "stderr")
+	var script strings.Builder
+	script.WriteString("#!/bin/sh\nexec env -i")
+	for _, kv := range append(append(f.s.Env(), "TERM=xterm-256color"), extra...) {
+		if strings.HasPrefix(kv, "TMUX") {
+			continue
+		}
+		script.WriteString(" " + shellQuote(kv))
+	}
+	script.WriteString(" " + shellQuote(f.bin))
+	for _, a := range args {
+		script.WriteString(" " + shellQuote(a))
+	}
+	script.WriteString(" 2>" + shellQuote(log) + "\n")
+	path := filepath.Join(dir, "run.sh")
+	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	x := &tmux{t: f.t, session: fmt.Sprintf("socktui-hosts-%d-%d", os.Getpid(), sessionSeq.Add(1))}
+	x.run("new-session", "-d", "-s", x.session, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), path)
+	f.t.Cleanup(func() {
+		if x.alive() {
+			f.t.Logf("screen at cleanup:\n%s", x.screen())
+			exec.Command("tmux", "kill-session", "-t", x.session).Run()
+		}
+		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
+			f.t.Logf("socktui stderr:\n%s", b)
+		}
+	})
+	return x
+}
+
+// until polls the screen until ok holds, or fails the test with the last
+// screen.
+func (x *tmux) until(what string, timeout time.Duration, ok func(screen string) bool) string {
+	x.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := x.screen()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) || !x.alive() {
+			x.t.Fatalf("waiting for %s; screen:\n%s", what, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// listRow is the line of the list that shows unit name on host ("local"
+// for this machine), "" when none does. A row names its host in the HOST
+// column, before the unit.
+func listRow(screen, host, name string) string {
+	re := regexp.MustCompile(`(?m)^[> ][ ✗!i]?\s*` + regexp.QuoteMeta(host) + `\s+` + regexp.QuoteMeta(name) + `\s.*$`)
+	return re.FindString(screen)
+}
+
+// statusLine is the screen's status line: each host's name and
+// connection state, local first ("local connected · web1 reconnecting
+// (REASON) · web2 connected").
+func statusLine(screen string) string {
+	return regexp.MustCompile(`(?m)^local (connected|connecting|reconnecting|gone|disconnected).*$`).FindString(screen)
+}
+
+// sshProcesses lists the processes whose command line holds needle (the
+// test's ssh config): the ssh clients socktui started.
+func sshProcesses(needle string) []string {
+	var found []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(b), needle) {
+			continue
+		}
+		found = append(found, d.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	return found
+}
+
+// TestUITwoHosts runs the real binary in tmux on this machine's manager (a
+// sandbox) and two test hosts over real ssh, each a network namespace
+// with its own sshd and user manager, named by aliases of one ssh config.
+// The HOST column lists local first, then both hosts; P probes every
+// host's endpoints on that host's own loopback (ok everywhere); cutting
+// web1's network shows it reconnecting while web2 keeps updating (a unit
+// stopped and started there by its own systemctl); once the network is
+// back web1 shows connected and updates again. Every ssh process has ended
+// when the UI exits.
+func TestUITwoHosts(t *testing.T) {
+	f := newFixture(t)
+	web1, web2 := sandboxtest.StartHost(t), sandboxtest.StartHost(t)
+	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
+	// web1's datagram endpoints are probed by the socktui installed there.
+	if err := os.Symlink(f.bin, filepath.Join(web1.BinDir, "socktui")); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*sandbox.Sandbox{f.s, web1.Sandbox, web2.Sandbox} {
+		quietSockets(t, s)
+	}
+	hostEcho(t, f.s, echoBin, "hello", sandboxtest.FreePort(t), true)
+	hostEcho(t, web1.Sandbox, echoBin, "api", 4401, false)
+	hostEcho(t, web2.Sandbox, echoBin, "blog", 4402, true)
+	config := hostsSSHConfig(t, map[string]*testhost.Host{"web1": web1, "web2": web2})
+
+	x := f.hostsUI(120, 32, []string{"SOCKTUI_SSH=ssh -F " + config}, "--host", "web1", "--host", "web2")
+	rows := func(s string) bool {
+		return strings.Contains(listRow(s, "local", "hello.socket"), "[idle]") &&
+			strings.Contains(listRow(s, "web1", "api.socket"), "[idle]") &&
+			strings.Contains(listRow(s, "web2", "blog.socket"), "[idle]")
+	}
+	x.until("local, web1 and web2 connected", 90*time.Second, func(s string) bool {
+		return strings.HasPrefix(statusLine(s), "local connected · web1 connected · web2 connected")
+	})
+	// Only the listening sockets: the test's three (the others were
+	// stopped before the UI started).
+	x.keys("a")
+	s := x.until("the stopped sockets hidden", 30*time.Second, func(s string) bool {
+		return strings.Contains(s, "Sockets 3 of ") && strings.Contains(s, "inactive hidden") && rows(s)
+	})
+	t.Logf("three managers:\n%s", s)
+	// local first, then the hosts in the order given.
+	li, ai, bi := strings.Index(s, listRow(s, "local", "hello.socket")), strings.Index(s, listRow(s, "web1", "api.socket")),
+		strings.Index(s, listRow(s, "web2", "blog.socket"))
+	if !(li < ai && ai < bi) {
+		t.Errorf("the rows are not local, web1, web2 in that order:\n%s", s)
+	}
+
+	// P: every host's endpoints, each on its own loopback.
+	x.keys("P")
+	probed := func(s string) bool {
+		for _, r := range []string{listRow(s, "local", "hello.socket"), listRow(s, "web1", "api.socket"), listRow(s, "web2", "blog.socket")} {
+			m := regexp.MustCompile(`(\d+)/(\d+) ok`).FindStringSubmatch(r)
+			if m == nil || m[1] != m[2] {
+				return false
+			}
+		}
+		return true
+	}
+	s = x.until("every host's endpoints probed ok", 120*time.Second, probed)
+	t.Logf("after P:\n%s", s)
+
+	// Cut web1 off: it reconnects, web2 keeps updating.
+	if err := web1.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	linkDown := true
+	t.Cleanup(func() {
+		if linkDown {
+			web1.LinkUp()
+		}
+	})
+	s = x.until("web1 reconnecting in the status line", 60*time.Second, func(s string) bool {
+		return regexp.MustCompile(`web1 (reconnecting|gone)`).MatchString(statusLine(s))
+	})
+	t.Logf("web1 cut off:\n%s", s)
+	if !strings.Contains(statusLine(s), "web2 connected") {
+		t.Errorf("web2 not connected while only web1 was cut off: %q", statusLine(s))
+	}
+	serviceChanges(t, x, web2.Sandbox, "web2", "blog", "while web1 is cut off")
+
+	// Back: web1 connected again, and it updates.
+	if err := web1.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	linkDown = false
+	s = x.until("web1 connected again", 90*time.Second, func(s string) bool {
+		st := statusLine(s)
+		return strings.Contains(st, "web1 connected") && strings.Contains(st, "web2 connected")
+	})
+	t.Logf("web1 back:\n%s", s)
+	serviceChanges(t, x, web1.Sandbox, "web1", "api", "after the cut")
+	// web1's row in the detail pane, then P again: new runs, ok on every
+	// host.
+	x.keys("j")
+	x.until("web1's api.socket selected", 30*time.Second, func(s string) bool {
+		return strings.HasPrefix(listRow(s, "web1", "api.socket"), ">") && strings.Contains(s, "host: web1")
+	})
+	before := lastProbeRuns(x.screen())
+	x.keys("P")
+	s = x.until("every host's endpoints probed ok again after the cut", 120*time.Second, func(s string) bool {
+		runs := lastProbeRuns(s)
+		for _, h := range []string{"local", "web1", "web2"} {
+			if runs[h].n <= before[h].n || !runs[h].ok {
+				return false
+			}
+		}
+		return probed(s)
+	})
+	t.Logf("the final screen:\n%s", s)
+	if path := os.Getenv(readmeHostsEnv); path != "" {
+		if err := os.WriteFile(path, []byte(trimScreen(s)), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+
+	x.quit(60 * time.Second)
+	// Each ssh process ends once socktui closed its master connection: wait
+	// for that, as a condition.
+	deadline := time.Now().Add(30 * time.Second)
+	for left := sshProcesses(config); len(left) > 0; left = sshProcesses(config) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serviceChanges stops and starts the service NAME.service (active since
+// a probe) on host's manager s with that manager's own systemctl, and
+// waits for the row of NAME.socket to show each change.
+func serviceChanges(t *testing.T, x *tmux, s *sandbox.Sandbox, host, name, when string) {
+	t.Helper()
+	sandboxtest.Systemctl(t, s, "stop", name+".service")
+	x.until(host+"'s "+name+".service inactive on screen "+when, 60*time.Second, func(screen string) bool {
+		return strings.Contains(listRow(screen, host, name+".socket"), "inactive "+name+".service")
+	})
+	active := regexp.MustCompile(`\[active\].*\sactive ` + regexp.QuoteMeta(name+".service"))
+	sandboxtest.Systemctl(t, s, "start", name+".service")
+	x.until(host+"'s "+name+".service active again on screen "+when, 60*time.Second, func(screen string) bool {
+		return active.MatchString(listRow(screen, host, name+".socket"))
+	})
+}
+
+// probeRun is the last probe run of a host the timeline shows finished.
+type probeRun struct {
+	n  int  // its number
+	ok bool // every endpoint ok
+}
+
+// lastProbeRuns reads the timeline's "probe run N finished: K/M ok"
+// lines, by host ("local" for lines without a host's name).
+func lastProbeRuns(screen string) map[string]probeRun {
+	runs := map[string]probeRun{}
+	re := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d{3} (?:(\S+): )?probe run (\d+) finished: (\d+)/(\d+) ok`)
+	for _, m := range re.FindAllStringSubmatch(screen, -1) {
+		host := m[1]
+		if host == "" {
+			host = "local"
+		}
+		n, _ := strconv.Atoi(m[2])
+		if n > runs[host].n {
+			runs[host] = probeRun{n: n, ok: m[3] == m[4]}
+		}
+	}
+	return runs
+}
+
+// trimScreen is a screen without trailing blanks on its lines or blank
+// lines at its end.
+func trimScreen(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n"
+}
