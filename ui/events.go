@@ -60,8 +60,10 @@ func (m Model) updateManager(msg tea.Msg) (Model, tea.Cmd) {
 		if hc == nil {
 			return m, nil
 		}
+		drops := hc.drops
 		m.applyEvent(msg.host, msg.ev)
-		if msg.ev.Kind == unit.Disconnected && hc.state == connReconnecting {
+		if hc.drops != drops {
+			// A new drop, not a retry of the one being waited out.
 			return m, tea.Batch(waitForEvent(msg.host, msg.events), checkManagerGone(ManagerGoneAfter, msg.host, hc.drops))
 		}
 		return m, waitForEvent(msg.host, msg.events)
@@ -117,15 +119,25 @@ func (m *Model) applyEvent(h int, ev unit.Event) {
 			m.note(h, at, fmt.Sprintf("job %d %s: %s", ev.Job, termtext.Clean(ev.Unit), termtext.Clean(ev.JobResult)), true)
 		}
 	case unit.Disconnected:
+		// A manager that connects lazily or retries may say so on each
+		// attempt: while it is down, only a new reason is news.
 		hc := m.status.conn(h)
-		if hc.state != connGone {
+		down := hc.state == connReconnecting || hc.state == connGone
+		reason := ""
+		if ev.Err != nil {
+			reason = termtext.Clean(ev.Err.Error())
+		}
+		if down && reason == hc.reason {
+			return
+		}
+		if !down {
 			hc.state = connReconnecting
 			hc.drops++
 		}
+		hc.reason = reason
 		text := "disconnected from the manager"
-		if ev.Err != nil {
-			hc.reason = termtext.Clean(ev.Err.Error())
-			text += ": " + hc.reason
+		if reason != "" {
+			text += ": " + reason
 			if !m.status.several {
 				m.status.lastErr = text
 			}

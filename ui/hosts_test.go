@@ -600,3 +600,30 @@ func TestFlowHostsOneCutOffAndRestored(t *testing.T) {
 		t.Errorf("local echo.socket %s, want active", s)
 	}
 }
+
+// A manager that retries says Disconnected on each attempt: the host's
+// first drop starts its gone timer and a retry with the same reason adds
+// nothing, so the host goes gone ManagerGoneAfter after it first dropped.
+func TestHostsRetriesAreOneDrop(t *testing.T) {
+	m := twoHosts(t, Host{}, Host{})
+	refused := unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("ssh web1: connection refused")}
+	m, _ = apply(m, hostEvent(1, refused))
+	drops, entries := m.status.hosts[1].drops, len(m.timeline.entries)
+	ended := make(chan unit.Event)
+	close(ended) // the re-armed wait returns at once
+	m, cmd := apply(m, eventReceivedMsg{host: 1, ev: refused, events: ended})
+	if m.status.hosts[1].drops != drops || len(m.timeline.entries) != entries {
+		t.Errorf("a retry counted as a drop (%d, was %d) or added %d timeline entries", m.status.hosts[1].drops, drops, len(m.timeline.entries)-entries)
+	}
+	if msg := cmd(); msg != (watchEndedMsg{host: 1}) {
+		t.Errorf("a retry's Cmd gave %#v: want the re-armed wait alone, no new gone timer", msg)
+	}
+	m, _ = apply(m, hostEvent(1, unit.Event{Kind: unit.Disconnected, At: t0, Err: errors.New("ssh web1: no route to host")}))
+	if m.status.hosts[1].drops != drops || !strings.Contains(timelineText(m), "web1: disconnected from the manager: ssh web1: no route to host") {
+		t.Errorf("a new reason: drops %d (want %d), timeline:\n%s", m.status.hosts[1].drops, drops, timelineText(m))
+	}
+	m, _ = apply(m, managerGoneMsg{host: 1, drops: drops})
+	if m.status.hosts[1].state != connGone {
+		t.Errorf("the first drop's tick: %v, want gone", m.status.hosts[1].state)
+	}
+}
