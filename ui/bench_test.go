@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/stats"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -81,12 +81,6 @@ func frameTimes(m Model, evs []tea.Msg, frames int) []time.Duration {
 	return out
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[int(float64(len(s)-1)*p)]
-}
-
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // BenchmarkUpdateView is Update+View for one state-change event with 1,000
@@ -104,9 +98,9 @@ func BenchmarkUpdateView(b *testing.B) {
 		times = append(times, frameTimes(m, evs, frames)...)
 	}
 	b.StopTimer()
-	b.ReportMetric(ms(percentile(times, 0.5)), "p50-ms")
-	b.ReportMetric(ms(percentile(times, 0.99)), "p99-ms")
-	b.ReportMetric(float64(percentile(times, 0.5))/float64(percentile(floor, 0.5)), "x-10-units")
+	b.ReportMetric(ms(stats.Percentile(times, 0.5)), "p50-ms")
+	b.ReportMetric(ms(stats.Percentile(times, 0.99)), "p99-ms")
+	b.ReportMetric(float64(stats.Percentile(times, 0.5))/float64(stats.Percentile(floor, 0.5)), "x-10-units")
 }
 
 // BenchmarkFirstFrame is the time from a fresh model receiving the first
@@ -131,8 +125,8 @@ func BenchmarkFirstFrame(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(ms(percentile(times, 0.5)), "ms")
-	b.ReportMetric(ms(percentile(times, 0.99)), "p99-ms")
+	b.ReportMetric(ms(stats.Percentile(times, 0.5)), "ms")
+	b.ReportMetric(ms(stats.Percentile(times, 0.99)), "p99-ms")
 }
 
 // BenchmarkMemory holds a model with 1,000 units after a frame and reports
@@ -268,8 +262,8 @@ func BenchmarkStateChangeToFrame(b *testing.B) {
 		times = append(times, time.Since(start))
 	}
 	b.StopTimer()
-	b.ReportMetric(ms(percentile(times, 0.5)), "p50-ms")
-	b.ReportMetric(ms(percentile(times, 0.99)), "p99-ms")
+	b.ReportMetric(ms(stats.Percentile(times, 0.5)), "p50-ms")
+	b.ReportMetric(ms(stats.Percentile(times, 0.99)), "p99-ms")
 	b.ReportMetric(1000/float64(FrameRate), "frame-ms")
 }
 

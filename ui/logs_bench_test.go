@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/stats"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -172,5 +173,5 @@ func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecon
 type latencyStats struct{ p50, p99 time.Duration }
 
 func latencySummary(ds []time.Duration) latencyStats {
-	return latencyStats{p50: percentile(ds, 0.5), p99: percentile(ds, 0.99)}
+	return latencyStats{p50: stats.Percentile(ds, 0.5), p99: stats.Percentile(ds, 0.99)}
 }
