@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/socktui/socktui/probe"
+	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/ui"
 	"github.com/socktui/socktui/unit"
 )
@@ -189,5 +191,26 @@ func TestLazyHostCancelEndsEverything(t *testing.T) {
 	l.Close()
 	if _, err := l.connected(); !errors.Is(err, errNotConnected) {
 		t.Errorf("after Close: %v, want not connected", err)
+	}
+}
+
+// TestLocalMissingHint: the hint of a UI that shows the hosts only says
+// why this machine is not shown, in one line.
+func TestLocalMissingHint(t *testing.T) {
+	for _, c := range []struct {
+		err     error
+		manager string
+		want    string
+	}{
+		{fmt.Errorf("%w: the user manager: tried ...", systemdbus.ErrNoManager), "user",
+			"this machine is not shown: no user manager answers here (socktui list says why)"},
+		{fmt.Errorf("%w: the system manager: tried ...", systemdbus.ErrNoManager), "system",
+			"this machine is not shown: no system manager answers here (socktui list says why)"},
+		{errors.New("systemdbus: the manager did not answer: \x1b[2Jcontext deadline exceeded"), "user",
+			`this machine is not shown: systemdbus: the manager did not answer: \x1b[2Jcontext deadline exceeded`},
+	} {
+		if got := localMissingHint(c.err, c.manager); got != c.want {
+			t.Errorf("localMissingHint(%v, %q) = %q, want %q", c.err, c.manager, got, c.want)
+		}
 	}
 }
