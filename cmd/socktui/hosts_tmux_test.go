@@ -248,6 +248,7 @@ func TestUITwoHosts(t *testing.T) {
 	if err := web1.LinkDown(); err != nil {
 		t.Fatal(err)
 	}
+	cut := time.Now()
 	linkDown := true
 	t.Cleanup(func() {
 		if linkDown {
@@ -257,7 +258,7 @@ func TestUITwoHosts(t *testing.T) {
 	s = x.until("web1 reconnecting in the status line", 60*time.Second, func(s string) bool {
 		return regexp.MustCompile(`web1 (reconnecting|gone)`).MatchString(statusLine(s))
 	})
-	t.Logf("web1 cut off:\n%s", s)
+	t.Logf("web1 cut off, reconnecting on screen %v after the cut:\n%s", time.Since(cut).Round(time.Millisecond), s)
 	if !strings.Contains(statusLine(s), "web2 connected") {
 		t.Errorf("web2 not connected while only web1 was cut off: %q", statusLine(s))
 	}
@@ -268,11 +269,12 @@ func TestUITwoHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	linkDown = false
+	up := time.Now()
 	s = x.until("web1 connected again", 90*time.Second, func(s string) bool {
 		st := statusLine(s)
 		return strings.Contains(st, "web1 connected") && strings.Contains(st, "web2 connected")
 	})
-	t.Logf("web1 back:\n%s", s)
+	t.Logf("web1 back, connected on screen %v after the link came up:\n%s", time.Since(up).Round(time.Millisecond), s)
 	serviceChanges(t, x, web1.Sandbox, "web1", "api", "after the cut")
 	// web1's row in the detail pane, then P again: new runs, ok on every
 	// host.
