@@ -192,10 +192,10 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	s := &System{
-		Dir:      dir,
-		UnitDir:  filepath.Join(dir, "units"),
-		RunDir:   filepath.Join(dir, "run"),
-		exited:   make(chan struct{}),
+		Dir:     dir,
+		UnitDir: filepath.Join(dir, "units"),
+		RunDir:  filepath.Join(dir, "run"),
+		exited:  make(chan struct{}),
 	}
 	if err := s.layout(opts.Units); err != nil {
 		_ = reap(dir)
@@ -607,12 +607,22 @@ type relay struct {
 func (c *relay) Read(p []byte) (int, error)  { return c.r.Read(p) }
 func (c *relay) Write(p []byte) (int, error) { return c.w.Write(p) }
 
-// Close ends the relay: it closes its stdin, kills it and waits for it.
+// Close ends the relay: it closes its stdin, on which socat exits within
+// half a second, and waits for it; after two seconds it kills nsenter. The
+// relay must be gone before the manager halts: systemd-shutdown waits ten
+// seconds for a process of its namespace that is not its child (nsenter's
+// child is not) once it has signalled it (measured).
 func (c *relay) Close() error {
 	c.once.Do(func() {
 		c.w.Close()
-		_ = c.cmd.Process.Kill()
-		_ = c.cmd.Wait()
+		done := make(chan struct{})
+		go func() { _ = c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-done
+		}
 	})
 	return nil
 }

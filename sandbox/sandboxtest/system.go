@@ -62,9 +62,11 @@ func StartSystem(t testing.TB, opts sandbox.SystemOptions) *sandbox.System {
 				t.Logf("the system manager's log, last lines:\n%s", l)
 			}
 		}
+		begin := time.Now()
 		if err := s.Close(); err != nil {
 			t.Errorf("closing the system sandbox: %v", err)
 		}
+		t.Logf("system sandbox closed in %v", time.Since(begin).Round(time.Millisecond))
 	})
 	return s
 }
