@@ -46,7 +46,7 @@ func (c *Client) ResetFailed(ctx context.Context, name string) error {
 		return s.jobs.ResetFailedUnitContext(ctx, name)
 	})
 	if err != nil {
-		return fmt.Errorf("reset-failed %s: %w", name, explain(err, "reset-failed", name))
+		return fmt.Errorf("reset-failed %s: %w", name, c.advise(explain(err, "reset-failed", name)))
 	}
 	return nil
 }
@@ -129,7 +129,7 @@ func (c *Client) runJob(ctx context.Context, verb, name string, start startFunc)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", verb, name, explain(err, verb, name))
+		return fmt.Errorf("%s %s: %w", verb, name, c.advise(explain(err, verb, name)))
 	}
 	var r string
 	select {
@@ -248,8 +248,7 @@ func explain(err error, verb, name string) error {
 		return fmt.Errorf("%w: %s", ErrNoSuchUnit, msg)
 	case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
 		"org.freedesktop.systemd1.InteractiveAuthorizationRequired":
-		return fmt.Errorf("%w: the manager does not let this user %s units (%s); run as root, or as the unit's owner",
-			ErrPermission, orDefault(verb, "manage"), msg)
+		return fmt.Errorf("%w: this user may not %s units (systemd said: %s)", ErrPermission, orDefault(verb, "manage"), msg)
 	case "org.freedesktop.systemd1.UnitMasked":
 		return fmt.Errorf("%w: %s is masked; unmask it first (systemctl unmask)", ErrRefused, name)
 	case "org.freedesktop.systemd1.UnitExists":
@@ -258,6 +257,21 @@ func explain(err error, verb, name string) error {
 		return fmt.Errorf("%w: %s", ErrRefused, msg)
 	}
 	return fmt.Errorf("%s: %s", de.Name, msg)
+}
+
+// advise adds to a permission error what the caller can do about it on
+// this client's manager: on the system manager, where systemd asks polkit
+// about every caller but root (and refuses when no polkit rule or agent
+// says yes), run as root; on a user manager, run as its user.
+func (c *Client) advise(err error) error {
+	if !errors.Is(err, ErrPermission) {
+		return err
+	}
+	if c.manager == "system" {
+		return fmt.Errorf("%w; the system manager lets only root, or a user polkit authorizes, do this: "+
+			"run as root (for example with sudo)", err)
+	}
+	return fmt.Errorf("%w; run as the user manager's own user, or as root", err)
 }
 
 func orDefault(s, def string) string {
