@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/stats"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
@@ -548,7 +549,7 @@ func (b *bencher) benchSocket(ctx context.Context, s unit.Socket, facts systemdb
 		if coldFailed {
 			b.progress.update(fmt.Sprintf("%s: cycle %d/%d: %s", name, cycle, b.opts.cycles, termtext.Clean(failure)))
 		} else {
-			b.progress.update(fmt.Sprintf("%s: cycle %d/%d: slowest cold answer %s", name, cycle, b.opts.cycles, formatRTT(slowest)))
+			b.progress.update(fmt.Sprintf("%s: cycle %d/%d: slowest cold answer %s", name, cycle, b.opts.cycles, human.Duration(slowest)))
 		}
 	}
 	if coldFailed {
@@ -1039,7 +1040,7 @@ func writeBenchTable(w io.Writer, rs []benchResult) error {
 	row := func(r benchResult, e endpointBench, measure string, n int, ds []time.Duration, detail string) {
 		p50, p90, mx := "-", "-", "-"
 		if s := stats.Summarize(ds); s.N > 0 {
-			p50, p90, mx = formatRTT(s.P50), formatRTT(s.P90), formatRTT(s.Max)
+			p50, p90, mx = human.Duration(s.P50), human.Duration(s.P90), human.Duration(s.Max)
 		}
 		network := string(e.Network)
 		if network == "" {
@@ -1074,7 +1075,7 @@ func writeBenchTable(w io.Writer, rs []benchResult) error {
 			switch {
 			case e.Throughput != nil:
 				t := e.Throughput
-				detail = fmt.Sprintf("%.0f MB/s: %s echoed in %s, %s writes", t.MBps(), formatBytes(t.Bytes), formatRTT(t.Elapsed), formatBytes(int64(t.WriteSize)))
+				detail = fmt.Sprintf("%.0f MB/s: %s echoed in %s, %s writes", t.MBps(), formatBytes(t.Bytes), human.Duration(t.Elapsed), formatBytes(int64(t.WriteSize)))
 			case e.ThroughputErr != "":
 				detail = "failed: " + e.ThroughputErr
 			default:

@@ -446,17 +446,17 @@ func TestWriteBenchTable(t *testing.T) {
 	if err := writeBenchTable(&b, sampleBench); err != nil {
 		t.Fatal(err)
 	}
-	want := `UNIT                  ENDPOINT               NETWORK  KIND  MEASURE     N  P50    P90     MAX     DETAIL
-echo.socket           127.0.0.1:3000         tcp4     echo  cold        3  352ms  410ms   410ms
-echo.socket           [::1]:3000             udp6     echo  cold        3  351ms  409ms   409ms
-echo.socket           /run/e\x1b[2J.sock     unix     echo  cold        3  353ms  411ms   411ms
-echo.socket           vsock:4294967295:3000  vsock    echo  cold        0  -      -       -       unsupported: vsock unsupported on this host
-echo.socket           127.0.0.1:3000         tcp4     echo  warm        4  140µs  2.00ms  2.00ms
-echo.socket           [::1]:3000             udp6     echo  warm        3  95µs   99µs    99µs    1 of 4 failed: timeout: reply: no answer within 2s
-echo.socket           /run/e\x1b[2J.sock     unix     echo  warm        1  80µs   80µs    80µs
-echo.socket           127.0.0.1:3000         tcp4     echo  throughput  1  -      -       -       1089 MB/s: 64 MiB echoed in 61.6ms, 64 KiB writes
-echo.socket           /run/e\x1b[2J.sock     unix     echo  throughput  1  -      -       -       failed: byte 12 came back changed
-web\x1b]0;x\a.socket  127.0.0.1:8080         tcp4     http  cold        1  1.20s  1.20s   1.20s   cycle 2: failed: activation failed: service web.service: exit-code
+	want := `UNIT                  ENDPOINT               NETWORK  KIND  MEASURE     N  P50     P90     MAX     DETAIL
+echo.socket           127.0.0.1:3000         tcp4     echo  cold        3  352 ms  410 ms  410 ms
+echo.socket           [::1]:3000             udp6     echo  cold        3  351 ms  409 ms  409 ms
+echo.socket           /run/e\x1b[2J.sock     unix     echo  cold        3  353 ms  411 ms  411 ms
+echo.socket           vsock:4294967295:3000  vsock    echo  cold        0  -       -       -       unsupported: vsock unsupported on this host
+echo.socket           127.0.0.1:3000         tcp4     echo  warm        4  140 µs  2 ms    2 ms
+echo.socket           [::1]:3000             udp6     echo  warm        3  95 µs   99 µs   99 µs   1 of 4 failed: timeout: reply: no answer within 2s
+echo.socket           /run/e\x1b[2J.sock     unix     echo  warm        1  80 µs   80 µs   80 µs
+echo.socket           127.0.0.1:3000         tcp4     echo  throughput  1  -       -       -       1089 MB/s: 64 MiB echoed in 61.6 ms, 64 KiB writes
+echo.socket           /run/e\x1b[2J.sock     unix     echo  throughput  1  -       -       -       failed: byte 12 came back changed
+web\x1b]0;x\a.socket  127.0.0.1:8080         tcp4     http  cold        1  1.2 s   1.2 s   1.2 s   cycle 2: failed: activation failed: service web.service: exit-code
 `
 	got := b.String()
 	assertTerminalSafe(t, "the bench table", got)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/systemdbus"
@@ -260,7 +261,7 @@ func writeProbeTable(w io.Writer, rs []probe.Result) error {
 		}
 		rtt := "-"
 		if r.RTT > 0 && r.Outcome != probe.Unsupported {
-			rtt = formatRTT(r.RTT)
+			rtt = human.Duration(r.RTT)
 		}
 		detail := r.Error
 		if r.Status != "" {
@@ -289,21 +290,4 @@ func writeTrimmed(w io.Writer, table string) error {
 	}
 	_, err := io.WriteString(w, strings.Join(lines, "\n"))
 	return err
-}
-
-// formatRTT shows a round trip with three significant digits: "85µs",
-// "1.25ms", "171ms", "2.00s".
-func formatRTT(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-	case d < 100*time.Millisecond:
-		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	default:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	}
 }

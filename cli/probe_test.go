@@ -126,12 +126,12 @@ func TestWriteProbeTable(t *testing.T) {
 	if err := writeProbeTable(&b, sampleResults); err != nil {
 		t.Fatal(err)
 	}
-	want := `UNIT                ENDPOINT                 NETWORK  KIND     OUTCOME      RTT     START  DETAIL
-echo.socket         127.0.0.1:3000           tcp4     echo     ok           171ms   cold
-echo.socket         [::1]:3000               udp6     echo     timeout      2.00s   warm   reply: no answer within 2s
-echo.socket         vsock:4294967295:3000    vsock    echo     unsupported  -       warm   vsock unsupported on this host
-podman.socket       /run/podman/podman.sock  unix     http     ok           1.25ms  warm   HTTP/1.1 200 OK
-evil\x1b[2J.socket  /run/f\tx                -        connect  unsupported  -       warm   FIFO is not a socket a probe can connect to
+	want := `UNIT                ENDPOINT                 NETWORK  KIND     OUTCOME      RTT      START  DETAIL
+echo.socket         127.0.0.1:3000           tcp4     echo     ok           171 ms   cold
+echo.socket         [::1]:3000               udp6     echo     timeout      2 s      warm   reply: no answer within 2s
+echo.socket         vsock:4294967295:3000    vsock    echo     unsupported  -        warm   vsock unsupported on this host
+podman.socket       /run/podman/podman.sock  unix     http     ok           1.25 ms  warm   HTTP/1.1 200 OK
+evil\x1b[2J.socket  /run/f\tx                -        connect  unsupported  -        warm   FIFO is not a socket a probe can connect to
 `
 	if got := b.String(); got != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got, want)
@@ -159,24 +159,6 @@ func TestWriteProbeJSON(t *testing.T) {
 	b.Reset()
 	if err := writeProbeJSON(&b, nil); err != nil || strings.TrimSpace(b.String()) != "[]" {
 		t.Errorf("no results: %q, %v; want []", b.String(), err)
-	}
-}
-
-func TestFormatRTT(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{85 * time.Microsecond, "85µs"},
-		{1250 * time.Microsecond, "1.25ms"},
-		{42300 * time.Microsecond, "42.3ms"},
-		{171 * time.Millisecond, "171ms"},
-		{2 * time.Second, "2.00s"},
-	}
-	for _, tt := range tests {
-		if got := formatRTT(tt.d); got != tt.want {
-			t.Errorf("formatRTT(%v) = %q, want %q", tt.d, got, tt.want)
-		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/podmancmd"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
@@ -130,7 +131,7 @@ func checkAcceptContainer(in input) ([]Finding, string) {
 	cost := "(socktui doctor --probe measures what a connection costs)"
 	if in.Probe.Checked {
 		if r, ok := firstCold(in.Probe.Value.Results); ok {
-			cost = fmt.Sprintf("(measured: the first answer on %s took %s)", r.Address, formatDuration(r.RTT))
+			cost = fmt.Sprintf("(measured: the first answer on %s took %s)", r.Address, human.Duration(r.RTT))
 		}
 	}
 	return []Finding{{Severity: Warning,
@@ -242,7 +243,7 @@ func checkNotify(in input) ([]Finding, string) {
 	case sdnotify == "container" && svc.Result == "timeout":
 		timeout := ""
 		if svc.StartLimit > 0 {
-			timeout = " of " + formatDuration(svc.StartLimit)
+			timeout = " of " + human.Duration(svc.StartLimit)
 		}
 		out = append(out, Finding{Severity: Error,
 			Evidence: fmt.Sprintf("%s has %s with --sdnotify=container and its last start hit the start timeout%s (Result=timeout): the image never sent READY=1", svc.Unit, typ, timeout),
@@ -308,7 +309,7 @@ func checkStartLimit(in input) ([]Finding, string) {
 	limits := ""
 	switch {
 	case sock.Result == "trigger-limit-hit":
-		limits = fmt.Sprintf(" (TriggerLimitBurst=%d in TriggerLimitIntervalSec=%s)", in.TriggerLimitBurst, formatDuration(in.TriggerLimitInterval))
+		limits = fmt.Sprintf(" (TriggerLimitBurst=%d in TriggerLimitIntervalSec=%s)", in.TriggerLimitBurst, human.Duration(in.TriggerLimitInterval))
 		return []Finding{{Severity: Error, Action: ActionResetFailed,
 			Evidence: fmt.Sprintf("%s stopped with Result=trigger-limit-hit: it was triggered too often%s", sock.Unit, limits),
 			Fix:      fmt.Sprintf("find why its service does not keep up (socktui list %s), then socktui reset-failed %s (UI: R)", sock.Unit, sock.Unit)}}, ""
@@ -316,7 +317,7 @@ func checkStartLimit(in input) ([]Finding, string) {
 		who := "its service"
 		if in.svc != nil {
 			who = in.svc.Unit
-			limits = fmt.Sprintf(" (StartLimitBurst=%d in StartLimitIntervalSec=%s)", in.svc.StartLimitBurst, formatDuration(in.svc.StartLimitInterval))
+			limits = fmt.Sprintf(" (StartLimitBurst=%d in StartLimitIntervalSec=%s)", in.svc.StartLimitBurst, human.Duration(in.svc.StartLimitInterval))
 		}
 		return []Finding{{Severity: Error, Action: ActionResetFailed,
 			Evidence: fmt.Sprintf("%s (Result=%s): %s failed to start too often%s and systemd gave up on it", sock.Unit, orWord(sock.Result, "success"), who, limits),
@@ -542,7 +543,7 @@ func checkColdStart(in input) ([]Finding, string) {
 		slower = "the slower part: " + strings.Join(parts, ", ")
 	}
 	return []Finding{{Severity: Warning,
-		Evidence: fmt.Sprintf("the first answer on %s after activation took %s; a plain podman run of %s starts in %s; %s", r.Address, formatDuration(r.RTT), in.cmd.Image, formatDuration(plain.Value), slower),
+		Evidence: fmt.Sprintf("the first answer on %s after activation took %s; a plain podman run of %s starts in %s; %s", r.Address, human.Duration(r.RTT), in.cmd.Image, human.Duration(plain.Value), slower),
 		Fix:      "pull the image beforehand with --pull=never, run it with --network=none, and --sdnotify=conmon unless the server must say when it is ready"}}, ""
 }
 
@@ -554,19 +555,6 @@ func firstCold(rs []probe.Result) (probe.Result, bool) {
 		}
 	}
 	return probe.Result{}, false
-}
-
-// formatDuration shows a duration briefly: "850 ms", "1.2 s", "90 s".
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return d.String()
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	}
-	return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds()))
 }
 
 func orWord(s, word string) string {

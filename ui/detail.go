@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/socktui/socktui/doctor"
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
@@ -162,7 +163,7 @@ func endpointRow(r *unitRow, l unit.Listen) endpointCells {
 	c.probed = true
 	c.outcome = termtext.Clean(string(res.Outcome))
 	if res.RTT > 0 {
-		c.rtt = formatDuration(res.RTT)
+		c.rtt = human.Duration(res.RTT)
 	}
 	c.temp = "warm"
 	if res.Cold {

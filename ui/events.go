@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/unit"
 )
@@ -70,7 +71,7 @@ func (m Model) updateManager(msg tea.Msg) (Model, tea.Cmd) {
 	case managerGoneMsg:
 		if hc := m.status.conn(msg.host); hc != nil && msg.drops == hc.drops && hc.state == connReconnecting {
 			hc.state = connGone
-			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", formatDuration(ManagerGoneAfter))
+			why := fmt.Sprintf("no answer for %s; units show their last known state; q quits", human.Duration(ManagerGoneAfter))
 			if !m.status.several {
 				m.status.lastErr = why
 			}
@@ -178,7 +179,7 @@ func (m *Model) transitions(row *unitRow, old unit.Socket, at time.Time) {
 		switch svc.ActiveState {
 		case unit.Active:
 			if !row.triggeredAt.IsZero() && !at.Before(row.triggeredAt) {
-				text += "  " + formatDuration(at.Sub(row.triggeredAt)) + " after first connection"
+				text += "  " + human.Duration(at.Sub(row.triggeredAt)) + " after first connection"
 			}
 			row.triggeredAt = time.Time{}
 		case unit.Inactive, unit.Failed:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
@@ -74,32 +75,6 @@ func fitListen(summary string, w int) string {
 	return network + " …" + ansi.TruncateLeft(addr, textWidth(addr)-keep, "") + more
 }
 
-// formatDuration is a duration for people: "0.4 ms", "12.5 ms", "171 ms",
-// "2.3 s", "4m05s". Negative durations read as zero.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	switch {
-	case d < 100*time.Millisecond:
-		ms := float64(d) / float64(time.Millisecond)
-		if ms < 10 {
-			return fmt.Sprintf("%.1f ms", ms)
-		}
-		return fmt.Sprintf("%.0f ms", ms)
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Round(time.Millisecond)/time.Millisecond)
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	default:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-}
-
 // formatClock is a timeline timestamp to the millisecond: "15:04:05.000".
 func formatClock(t time.Time) string {
 	return t.Format("15:04:05.000")
@@ -119,7 +94,7 @@ func resultText(r probe.Result) string {
 	var b strings.Builder
 	b.WriteString(termtext.Clean(string(r.Outcome)))
 	if r.RTT > 0 {
-		b.WriteString(" " + formatDuration(r.RTT))
+		b.WriteString(" " + human.Duration(r.RTT))
 	}
 	if r.Cold {
 		b.WriteString(" cold")

@@ -52,29 +52,6 @@ func TestListenSummary(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	tests := []struct {
-		in   time.Duration
-		want string
-	}{
-		{-time.Second, "0.0 ms"},
-		{0, "0.0 ms"},
-		{400 * time.Microsecond, "0.4 ms"},
-		{1200 * time.Microsecond, "1.2 ms"},
-		{12500 * time.Microsecond, "12 ms"},
-		{171 * time.Millisecond, "171 ms"},
-		{999 * time.Millisecond, "999 ms"},
-		{2300 * time.Millisecond, "2.3 s"},
-		{4*time.Minute + 5*time.Second, "4m05s"},
-		{2*time.Hour + 3*time.Minute, "2h03m"},
-	}
-	for _, tt := range tests {
-		if got := formatDuration(tt.in); got != tt.want {
-			t.Errorf("formatDuration(%v) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestFormatClock(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 67_000_000, time.UTC)
 	if got, want := formatClock(at), "03:04:05.067"; got != want {
@@ -126,8 +103,8 @@ func TestResultText(t *testing.T) {
 	}{
 		{probe.Result{Outcome: probe.OK, RTT: 1200 * time.Microsecond}, "ok 1.2 ms warm"},
 		{probe.Result{Outcome: probe.OK, RTT: 171 * time.Millisecond, Cold: true}, "ok 171 ms cold"},
-		{probe.Result{Outcome: probe.Timeout, RTT: 5 * time.Second, Cold: true, Error: "i/o timeout"}, "timeout 5.0 s cold: i/o timeout"},
-		{probe.Result{Outcome: probe.OK, RTT: 3 * time.Millisecond, Status: "HTTP/1.1 200 OK"}, "ok 3.0 ms warm HTTP/1.1 200 OK"},
+		{probe.Result{Outcome: probe.Timeout, RTT: 5 * time.Second, Cold: true, Error: "i/o timeout"}, "timeout 5 s cold: i/o timeout"},
+		{probe.Result{Outcome: probe.OK, RTT: 3 * time.Millisecond, Status: "HTTP/1.1 200 OK"}, "ok 3 ms warm HTTP/1.1 200 OK"},
 		{probe.Result{Outcome: probe.Error, Error: "evil\x1b[2J\r\n"}, `error warm: evil\x1b[2J\r\n`},
 	}
 	for _, tt := range tests {

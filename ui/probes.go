@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/internal/termtext"
 	"github.com/socktui/socktui/probe"
 	"github.com/socktui/socktui/unit"
@@ -193,5 +194,5 @@ func (m *Model) finishRun(id int) {
 	for _, k := range run.expecting() {
 		m.syncProbing(k)
 	}
-	m.note(run.host, m.now(), fmt.Sprintf("probe run %d finished: %s in %s", id, probeSummary(run.ok, run.total), formatDuration(m.now().Sub(run.start))), run.ok != run.total)
+	m.note(run.host, m.now(), fmt.Sprintf("probe run %d finished: %s in %s", id, probeSummary(run.ok, run.total), human.Duration(m.now().Sub(run.start))), run.ok != run.total)
 }

@@ -606,7 +606,7 @@ func TestManagerGone(t *testing.T) {
 	if m.status.hosts[0].state != connGone || !strings.Contains(line, "the manager is gone") || !strings.Contains(line, "q quits") {
 		t.Errorf("after the gone tick: %v, status line %q", m.status.hosts[0].state, line)
 	}
-	if !strings.Contains(timelineText(m), "the manager is gone: no answer for 5.0 s") {
+	if !strings.Contains(timelineText(m), "the manager is gone: no answer for 5 s") {
 		t.Errorf("timeline:\n%s", timelineText(m))
 	}
 	if len(m.units.rows) != 1 {
