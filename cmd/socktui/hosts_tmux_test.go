@@ -98,12 +98,20 @@ func quietSockets(t *testing.T, s *sandbox.Sandbox, keep ...string) {
 // environment and extra variables, on a width x height terminal.
 func (f *fixture) hostsUI(width, height int, extra []string, args ...string) *tmux {
 	f.t.Helper()
+	return startUI(f.t, f.bin, width, height, append(f.s.Env(), extra...), args...)
+}
+
+// startUI starts bin ARGS in tmux with only the environment env (and
+// TERM), on a width x height terminal; the session ends with the test.
+func startUI(t *testing.T, bin string, width, height int, env []string, args ...string) *tmux {
+	t.Helper()
+	f := &fixture{t: t, bin: bin}
 	sandboxtest.Need(f.t, "tmux", "tmux")
 	dir := f.t.TempDir()
 	log := filepath.Join(dir, "stderr")
 	var script strings.Builder
 	script.WriteString("#!/bin/sh\nexec env -i")
-	for _, kv := range append(append(f.s.Env(), "TERM=xterm-256color"), extra...) {
+	for _, kv := range append(env, "TERM=xterm-256color") {
 		if strings.HasPrefix(kv, "TMUX") {
 			continue
 		}
@@ -303,6 +311,49 @@ func TestUITwoHosts(t *testing.T) {
 	x.quit(60 * time.Second)
 	// Each ssh process ends once socktui closed its master connection: wait
 	// for that, as a condition.
+	deadline := time.Now().Add(30 * time.Second)
+	for left := sshProcesses(config); len(left) > 0; left = sshProcesses(config) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestUIHostUnreachable: with no manager on this machine and one of two
+// hosts refusing connections, the UI opens at once on the host that
+// answers; the hint says why this machine is not shown, the status line
+// says the other host's ssh error in words, and nothing is left running
+// when it exits.
+func TestUIHostUnreachable(t *testing.T) {
+	web1 := sandboxtest.StartHost(t)
+	bin := testbin.Build(t, "cmd/socktui")
+	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
+	quietSockets(t, web1.Sandbox)
+	hostEcho(t, web1.Sandbox, echoBin, "api", 4401, true)
+	// "down" is web1's address on a port where nothing listens: refused.
+	down := &testhost.Host{Addr: web1.Addr, Port: web1.Port + 1, Identity: web1.Identity, KnownHosts: web1.KnownHosts}
+	config := hostsSSHConfig(t, map[string]*testhost.Host{"web1": web1, "down": down})
+
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir(),
+		"SOCKTUI_SSH=ssh -F " + config}
+	x := startUI(t, bin, 120, 32, env, "--host", "down", "--host", "web1")
+	s := x.until("web1 listed, down refused in words, local not shown", 90*time.Second, func(s string) bool {
+		st := regexp.MustCompile(`(?m)^down \w+.*$`).FindString(s)
+		return strings.Contains(st, "web1 connected") && regexp.MustCompile(`down (reconnecting|gone)`).MatchString(st) &&
+			strings.Contains(s, "this machine is not shown: no user manager answers here") &&
+			strings.Contains(listRow(s, "web1", "api.socket"), "[idle]")
+	})
+	t.Logf("one host refusing:\n%s", s)
+	if !regexp.MustCompile(`down: .*ssh: connect to host \S+ port \d+: Connection\s+refused`).MatchString(s) {
+		// The status line leaves reasons out when they do not fit; the
+		// timeline has it whole, wrapped.
+		t.Errorf("the refused host's reason is not on screen:\n%s", s)
+	}
+	if listRow(s, "local", "") != "" {
+		t.Errorf("a local row without a local manager:\n%s", s)
+	}
+	x.quit(60 * time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for left := sshProcesses(config); len(left) > 0; left = sshProcesses(config) {
 		if time.Now().After(deadline) {
