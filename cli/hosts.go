@@ -120,7 +120,7 @@ func sshCommand(env *Env) []string {
 }
 
 // connectRemote is connect with --host: the manager of that host over
-// ssh. Commands talk to one host; the UI shows several (uiHosts).
+// ssh. Commands talk to one host; the UI shows several (runUIHosts).
 func connectRemote(ctx context.Context, env *Env, system bool) (*systemdbus.Client, error) {
 	if len(env.hosts.targets) > 1 {
 		return nil, usagef("--host: this command talks to one host; the UI (socktui without a command) shows several")
