@@ -42,8 +42,9 @@ import (
 //     hierarchy disabled: systemd would mount them (net_cls, perf_event,
 //     hugetlb here), which adds hierarchies the whole machine sees in
 //     /proc/*/cgroup while it runs (seen).
-//   - /proc/sys and /etc are read-only: PID 1 raises host-wide sysctls, and
-//     enabling a unit writes to /etc/systemd/system. /dev is a tmpfs with
+//   - /sys (but for the cgroup hierarchies), /proc/sys and /etc are
+//     read-only: PID 1 raises host-wide sysctls, and enabling a unit writes
+//     to /etc/systemd/system. /dev is a tmpfs with
 //     binds of the harmless devices; /dev/console and /dev/kmsg are the
 //     sandbox's log file.
 //   - UTS: the hostname systemd sets (from /etc/hostname) is the
@@ -283,6 +284,8 @@ for h in $hierarchies; do
 	mount --bind "$h" "$dir/cg/$n"
 done
 mount --move "$dir/cg" /sys/fs/cgroup
+mount --bind /sys /sys
+mount -o remount,bind,ro /sys
 mount -t proc proc /proc
 mount --bind "$dir/proc-cgroups" /proc/cgroups
 for p in /proc/sys /proc/sysrq-trigger /proc/cgroups; do
