@@ -197,11 +197,21 @@ func create(tmp string) (*Host, error) {
 // vethOf is the name of this machine's end of the veth pair of the
 // namespace name, "" for a name not made by create.
 func vethOf(name string) string {
-	n, err := strconv.Atoi(strings.TrimPrefix(name, nsPrefix))
-	if err != nil || !strings.HasPrefix(name, nsPrefix) {
+	n, ok := subnetNumber(name)
+	if !ok {
 		return ""
 	}
 	return fmt.Sprintf("sktth%dh", n)
+}
+
+// subnetNumber is N of the namespace name made by create, whose pair is
+// on 10.231.N.0/30.
+func subnetNumber(name string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, nsPrefix))
+	if err != nil || !strings.HasPrefix(name, nsPrefix) || n < 0 || n > 255 {
+		return 0, false
+	}
+	return n, true
 }
 
 // Veth is this machine's end of the veth pair.
@@ -459,19 +469,44 @@ func (h *Host) StopSSHD() error {
 }
 
 // LinkDown takes this machine's end of the veth pair down: the network to
-// the test host is cut (connections hang, new ones time out), as a cable
-// pulled. LinkUp brings it back.
-func (h *Host) LinkDown() error { return h.link("down") }
+// the test host is cut, as a cable pulled (open connections hang; new ones
+// fail with "No route to host"). Taking the link down removes the route
+// to the pair's /30, so LinkDown also adds an unreachable route for it:
+// without one, packets for the test host would leave by the default
+// route, towards a network no test may reach. LinkUp brings it back.
+func (h *Host) LinkDown() error {
+	if err := h.link("down"); err != nil {
+		return err
+	}
+	return ipRun("route", "replace", "unreachable", subnetOf(h.Addr), "metric", cutMetric)
+}
 
 // LinkUp brings the veth pair back up after LinkDown.
-func (h *Host) LinkUp() error { return h.link("up") }
+func (h *Host) LinkUp() error {
+	dropCutRoute(h.Addr)
+	return h.link("up")
+}
 
-func (h *Host) link(state string) error {
-	if out, err := exec.Command("ip", "link", "set", h.vethHost, state).CombinedOutput(); err != nil {
-		return fmt.Errorf("testhost: ip link set %s %s: %v: %s", h.vethHost, state, err, bytes.TrimSpace(out))
+// cutMetric is the metric of LinkDown's unreachable route: worse than the
+// link's own route (metric 0), so it never wins while the link is up.
+const cutMetric = "4000"
+
+// subnetOf is the /30 of the veth pair that addr belongs to.
+func subnetOf(addr netip.Addr) string { return netip.PrefixFrom(addr, 30).Masked().String() }
+
+// dropCutRoute removes LinkDown's route for addr's /30, if there is one.
+func dropCutRoute(addr netip.Addr) {
+	_ = exec.Command("ip", "route", "del", "unreachable", subnetOf(addr), "metric", cutMetric).Run()
+}
+
+func ipRun(args ...string) error {
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("testhost: ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }
+
+func (h *Host) link(state string) error { return ipRun("link", "set", h.vethHost, state) }
 
 // processes lists the live processes in the test host's network
 // namespace, by PID.
@@ -551,6 +586,9 @@ func reap(dir, name string) error {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			return fmt.Errorf("testhost: ip netns del %s: %v: %s", name, err, bytes.TrimSpace(out))
 		}
+	}
+	if n, ok := subnetNumber(name); ok {
+		dropCutRoute(netip.AddrFrom4([4]byte{10, 231, byte(n), 2}))
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("testhost: %w", err)

@@ -66,6 +66,37 @@ func TestHostOverSSH(t *testing.T) {
 	srv.Process.Kill()
 	srv.Wait()
 
+	// A cut never sends the test host's packets out by the default route:
+	// the kernel answers "unreachable" on this machine until LinkUp.
+	route := func() string {
+		out, _ := exec.Command("ip", "route", "get", h.Addr.String()).CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	if err := h.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	if r := route(); !strings.Contains(r, "unreachable") && !strings.Contains(r, "No route to host") {
+		t.Errorf("while cut, the route to %s is %q, want unreachable", h.Addr, r)
+	}
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Addr.String(), "22"), 5*time.Second); err == nil {
+		c.Close()
+		t.Error("a connection to the cut test host succeeded")
+	} else if !strings.Contains(err.Error(), "no route to host") {
+		t.Errorf("connecting to the cut test host: %v, want no route to host", err)
+	}
+	if err := h.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	if r := route(); !strings.Contains(r, "dev "+h.Veth()) {
+		t.Errorf("after LinkUp, the route to %s is %q, want dev %s", h.Addr, r, h.Veth())
+	}
+	if out, err := h.SSH(ctx, "true").CombinedOutput(); err != nil {
+		t.Errorf("ssh after LinkUp: %v %s", err, out)
+	}
+	if err := h.LinkDown(); err != nil { // Close removes a cut's route too
+		t.Fatal(err)
+	}
+
 	dir, ns, veth := h.Dir, h.Netns, h.Veth()
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
@@ -78,5 +109,8 @@ func TestHostOverSSH(t *testing.T) {
 	}
 	if err := exec.Command("ip", "link", "show", veth).Run(); err == nil {
 		t.Errorf("veth %s is left", veth)
+	}
+	if out, _ := exec.Command("ip", "route", "show", "type", "unreachable").Output(); strings.Contains(string(out), h.Addr.String()[:strings.LastIndexByte(h.Addr.String(), '.')]+".0/30") {
+		t.Errorf("the cut's route is left: %s", out)
 	}
 }
