@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,4 +136,163 @@ func TestSystemCLI(t *testing.T) {
 		t.Errorf("probe.socket after socktui --system start: %s, want active", st)
 	}
 	refused("stop", "active")
+}
+
+// TestSystemOverSSH runs `socktui --host HOST --system` against the system
+// manager of a sandbox whose sshd runs in the manager's namespaces (so its
+// sessions, and the forwards of /run/systemd/private, are inside its PID
+// namespace, as on a real host), listening on a loopback port: list agrees
+// with the manager, stop and start change the socket.
+func TestSystemOverSSH(t *testing.T) {
+	sandboxtest.Need(t, "sshd", "openssh-server")
+	sandboxtest.Need(t, "ssh", "openssh-client")
+	bin := testbin.Build(t, "cmd/socktui")
+	port := sandboxtest.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	s := sandboxtest.StartSystem(t, sandbox.SystemOptions{Units: map[string]string{
+		"probe.socket":                         "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + addr + "\n",
+		"probe.service":                        "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+		sandbox.SystemTarget + ".d/probe.conf": "[Unit]\nWants=probe.socket\n",
+	}})
+	sshCmd := systemSSHD(t, s)
+	state := func() string { return sandboxtest.SystemProperty(t, s, "probe.socket", "ActiveState") }
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--host", "socktui-systemhost", "--system"}, args...)...)
+		cmd.Env = append(s.Command(ctx, "true").Env, "SOCKTUI_SSH="+sshCmd)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	out, errOut, code := run("list", "--all", "--json", "probe.socket")
+	var socks []unit.Socket
+	if code != 0 || json.Unmarshal([]byte(out), &socks) != nil || len(socks) != 1 ||
+		len(socks[0].Listen) != 1 || socks[0].Listen[0].Address != addr || socks[0].ActiveState != "active" {
+		t.Fatalf("socktui --host --system list --json probe.socket: exit %d, %s\n%s; want it active on %s", code, out, errOut, addr)
+	}
+	if _, errOut, code := run("stop", "probe.socket"); code != 0 {
+		t.Fatalf("socktui --host --system stop: exit %d\n%s", code, errOut)
+	}
+	if st := state(); st != "inactive" {
+		t.Errorf("probe.socket after a stop over ssh: %s, want inactive", st)
+	}
+	if _, errOut, code := run("start", "probe.socket"); code != 0 {
+		t.Fatalf("socktui --host --system start: exit %d\n%s", code, errOut)
+	}
+	if st := state(); st != "active" {
+		t.Errorf("probe.socket after a start over ssh: %s, want active", st)
+	}
+}
+
+// systemSSHD starts an sshd in s's namespaces on a free loopback port, with
+// a host key, a client key and known_hosts made for the test, and returns
+// the ssh command line (for SOCKTUI_SSH) whose config names the host
+// socktui-systemhost. sshd is stopped before s closes: the manager's halt
+// would wait for it (it is not PID 1's child).
+func systemSSHD(t *testing.T, s *sandbox.System) string {
+	t.Helper()
+	dir := t.TempDir()
+	port := sandboxtest.FreePort(t)
+	for _, k := range []string{"host", "client"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	files := map[string]string{
+		"authorized_keys": read("client.pub") + "\n",
+		"known_hosts":     fmt.Sprintf("[127.0.0.1]:%d %s\n", port, read("host.pub")),
+		"sshd_config": fmt.Sprintf(`ListenAddress 127.0.0.1:%d
+HostKey %s/host
+AuthorizedKeysFile %s/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowStreamLocalForwarding yes
+MaxSessions 100
+MaxStartups 100
+PidFile /run/socktui-test-sshd.pid
+`, port, dir, dir),
+		"ssh_config": fmt.Sprintf(`Host socktui-systemhost
+  HostName 127.0.0.1
+  Port %d
+  User root
+  IdentityFile %s/client
+  IdentitiesOnly yes
+  UserKnownHostsFile %s/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  BatchMode yes
+`, port, dir, dir),
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// sshd's privilege separation folder, in the namespace's /run.
+	if err := os.MkdirAll(filepath.Join(s.RunDir, "sshd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sshd, err := exec.LookPath("sshd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := s.Command(context.Background(), sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// sshd runs as nsenter's child, inside: kill it there by its PID.
+		if out, err := s.Command(ctx, "sh", "-c", `kill "$(cat /run/socktui-test-sshd.pid)"`).CombinedOutput(); err != nil {
+			t.Errorf("stopping sshd: %v\n%s", err, out)
+		}
+		<-done
+		if t.Failed() {
+			t.Logf("sshd's log:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(s.RunDir, "socktui-test-sshd.pid")); err == nil {
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				break
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("sshd exited: %s", log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd did not listen within a minute: %s", log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "ssh -F " + filepath.Join(dir, "ssh_config")
 }
