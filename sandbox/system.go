@@ -368,18 +368,24 @@ func maskedProcCgroups() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return maskProcCgroups(b, mounted), nil
+}
+
+// maskProcCgroups rewrites the /proc/cgroups table procCgroups ("#subsys_name
+// hierarchy num_cgroups enabled" and a line per controller) with enabled 0
+// for every controller not in mounted. Other lines pass unchanged.
+func maskProcCgroups(procCgroups []byte, mounted map[string]bool) []byte {
 	var out bytes.Buffer
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 4 && !strings.HasPrefix(f[0], "#") && !mounted[f[0]] {
-			f[3] = "0"
-		}
-		if len(f) == 4 && !strings.HasPrefix(f[0], "#") {
+	for _, line := range strings.Split(strings.TrimSpace(string(procCgroups)), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && !strings.HasPrefix(f[0], "#") {
+			if !mounted[f[0]] {
+				f[3] = "0"
+			}
 			line = strings.Join(f, "\t")
 		}
 		out.WriteString(line + "\n")
 	}
-	return out.Bytes(), nil
+	return out.Bytes()
 }
 
 // mountedControllers are the v1 controllers of the cgroup hierarchies

@@ -26,8 +26,13 @@ func StartSystem(t testing.TB, opts sandbox.SystemOptions) *sandbox.System {
 	HostUntouched(t)
 	hostname, _ := os.Hostname()
 	agent := releaseAgent()
+	cgroupRoot := cgroupRootEntries()
+	pid1Cgroups, _ := os.ReadFile("/proc/1/cgroup")
 	var s *sandbox.System
 	t.Cleanup(func() {
+		if e := cgroupRootEntries(); e != cgroupRoot {
+			t.Errorf("the host's /sys/fs/cgroup changed during the test:\nbefore: %s\nafter:  %s", cgroupRoot, e)
+		}
 		if h, _ := os.Hostname(); h != hostname {
 			t.Errorf("the host's hostname changed during the test: %q, was %q", h, hostname)
 		}
@@ -54,6 +59,12 @@ func StartSystem(t testing.TB, opts sandbox.SystemOptions) *sandbox.System {
 			Unavailable(t, err.Error())
 		}
 		t.Fatalf("starting the system sandbox: %v", err)
+	}
+	// While it runs too, not only once it has gone: a v1 hierarchy the
+	// manager mounted would show in every process's /proc/PID/cgroup,
+	// failing other tests' HostUntouched, and vanish when it ends.
+	if now, _ := os.ReadFile("/proc/1/cgroup"); string(now) != string(pid1Cgroups) {
+		t.Errorf("/proc/1/cgroup changed when the system manager booted:\nbefore:\n%s\nafter:\n%s", pid1Cgroups, now)
 	}
 	t.Logf("system manager booted in %v (PID %d, %s)", s.StartupTime.Round(time.Millisecond), s.PID(), s.Dir)
 	t.Cleanup(func() {
@@ -93,6 +104,17 @@ func SystemProperty(t testing.TB, s *sandbox.System, unit, name string) string {
 		args = append(args, unit)
 	}
 	return strings.TrimSpace(SystemSystemctl(t, s, args...))
+}
+
+// cgroupRootEntries lists the entries of the host's /sys/fs/cgroup, with
+// their types: a manager that shared it made folders and symlinks there.
+func cgroupRootEntries() string {
+	ents, _ := os.ReadDir("/sys/fs/cgroup")
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name()+":"+e.Type().String())
+	}
+	return strings.Join(out, " ")
 }
 
 // releaseAgent is the release agent of the name=systemd hierarchy, "" when
