@@ -896,6 +896,9 @@ func measureThroughput(ctx context.Context, ep probe.Endpoint, total int64, time
 		return run, fmt.Errorf("connect: %w", err)
 	}
 	defer c.Close()
+	// Ending ctx sets a deadline in the past. Each loop sets its own
+	// deadline and then checks ctx: a deadline set after the AfterFunc ran
+	// would otherwise hide the cancellation until timeout.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
@@ -910,6 +913,10 @@ func measureThroughput(ctx context.Context, ep probe.Endpoint, total int64, time
 		for sent < total {
 			n := int(min(int64(len(pattern)), total-sent))
 			c.SetWriteDeadline(time.Now().Add(timeout))
+			if err := ctx.Err(); err != nil {
+				wrote <- fmt.Errorf("send after %d bytes: %w", sent, err)
+				return
+			}
 			k, err := c.Write(pattern[:n])
 			sent += int64(k)
 			if err != nil {
@@ -928,6 +935,9 @@ func measureThroughput(ctx context.Context, ep probe.Endpoint, total int64, time
 	var got int64
 	for got < total {
 		c.SetReadDeadline(time.Now().Add(timeout))
+		if err := ctx.Err(); err != nil {
+			return fail(fmt.Errorf("reply after %d of %d bytes: %w", got, total, err))
+		}
 		n, err := c.Read(buf[:min(int64(len(buf)), total-got)])
 		if n > 0 {
 			if off := echoMismatch(buf[:n], pattern, got); off >= 0 {
@@ -941,7 +951,9 @@ func measureThroughput(ctx context.Context, ep probe.Endpoint, total int64, time
 				return fail(fmt.Errorf("connection closed by the server after %d of %d bytes came back", got, total))
 			case errors.Is(err, syscall.ECONNRESET):
 				return fail(fmt.Errorf("connection reset by the server after %d of %d bytes came back", got, total))
-			case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+			case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil:
+				return fail(fmt.Errorf("reply after %d of %d bytes: %w", got, total, ctx.Err()))
+			case errors.Is(err, os.ErrDeadlineExceeded):
 				return fail(fmt.Errorf("nothing came back for %v after %d of %d bytes", timeout, got, total))
 			}
 			return fail(fmt.Errorf("reply after %d of %d bytes: %w", got, total, err))

@@ -404,6 +404,17 @@ func TestMeasureThroughput(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Error("cancelled run: no error")
 	}
+	// A context that ends as the run begins ends it too: the run's own
+	// deadlines must not hide the cancellation (the AfterFunc that sets a
+	// past deadline raced with the first read's deadline, and the run
+	// waited out its hour). The server ends the context when it accepts.
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		ep := serve(func(c net.Conn) { cancel(); io.Copy(io.Discard, c) })
+		if _, err := measureThroughput(ctx, ep, 1<<20, time.Hour); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run whose context ended as it began: %v, want context.Canceled", err)
+		}
+	}
 	if _, err := measureThroughput(context.Background(), probe.Endpoint{Network: unit.UDP4, Dial: "127.0.0.1:9", Probeable: true}, 1, time.Second); err == nil {
 		t.Error("udp4: no error, want a refusal of datagram sockets")
 	}
