@@ -18,6 +18,7 @@ declare -A need=(
   [lighttpd]=lighttpd # a socket-activated server socktui did not write, for the probe tests
   [sshd]=openssh-server # the test hosts' sshd, for socktui --host over ssh (sandbox/testhost)
   [ssh]=openssh-client  # socktui --host runs the system ssh client
+  [dbus-daemon]=dbus     # the system bus of the system sandbox (sandbox.StartSystem), for --system
 )
 missing=()
 for cmd in "${!need[@]}"; do
