@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/socktui/socktui/internal/human"
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/systemdbus"
 	"github.com/socktui/socktui/unit"
@@ -177,7 +178,7 @@ func (s *Session) connect(ctx context.Context) error {
 		return fmt.Errorf("no user manager is reachable and none could be started: %w", err)
 	}
 	s.Sandbox = sb
-	s.progress("private manager ready in %v (%s)", sb.StartupTime.Round(time.Millisecond), sb.Dir)
+	s.progress("private manager ready in %s (%s)", human.Duration(sb.StartupTime), sb.Dir)
 	c, err := systemdbus.Connect(ctx, systemdbus.Options{RuntimeDir: sb.RuntimeDir})
 	if err != nil {
 		return fmt.Errorf("connecting to the private manager: %w", err)
