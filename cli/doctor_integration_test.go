@@ -113,7 +113,7 @@ func TestDoctorInSandbox(t *testing.T) {
 			"doc-mute.socket":  sock(listen()),
 			"doc-mute.service": "[Service]\nExecStart=/bin/sleep infinity\n"}},
 		{name: "slow", check: doctor.CheckColdStart, sev: doctor.Warning, probe: true, starts: true, files: map[string]string{
-			"doc-slow.socket":  sock(listen()),
+			"doc-slow.socket": sock(listen()),
 			// 5 s on top of the container's start: the check wants the cold
 			// answer over twice a plain podman run's start, and one plain run
 			// took over 1.25 s on a loaded machine, hiding a 2 s sleep.
