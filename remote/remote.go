@@ -112,6 +112,9 @@ func ParseTarget(s string) (Target, error) {
 		t.Host, t.Port = host, p
 	default:
 		t.Host = rest // a name, or an IPv6 address without a port
+		if strings.Contains(rest, ":") && net.ParseIP(rest) == nil {
+			return Target{}, fmt.Errorf("host %q: %q is neither a name nor an IPv6 address; a port is written HOST:PORT or [ADDR]:PORT", s, rest)
+		}
 	}
 	if t.Host == "" {
 		return Target{}, fmt.Errorf("host %q: no host name", s)

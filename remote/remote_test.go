@@ -31,6 +31,9 @@ func TestParseTarget(t *testing.T) {
 		{in: "host\x1b[2J", err: true},
 		{in: "[::1", err: true},
 		{in: "[::1]x", err: true},
+		{in: "a:b:c", err: true},
+		{in: "host:22:22", err: true},
+		{in: "root@::1", want: Target{User: "root", Host: "::1"}},
 	} {
 		got, err := ParseTarget(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
