@@ -64,6 +64,15 @@ func (f cgroupFolder) journald() string { return filepath.Join(f.path, "systemd-
 // before any exists, so that a sandbox torn at any point can be reaped. uid
 // is the user the manager runs as.
 func planCgroups(dir string, uid int) (cgroupPlan, error) {
+	return newCgroupPlan(dir, ".slice", uid, nil)
+}
+
+// newCgroupPlan names a folder at the root of every mounted hierarchy this
+// process is in after dir, a random suffix (never reused, see reap) and
+// ext, and records the folders in dir before any exists. check, when not
+// nil, refuses a hierarchy the sandbox cannot use; uid is the manager's
+// user.
+func newCgroupPlan(dir, ext string, uid int, check func(hierarchy) error) (cgroupPlan, error) {
 	hs, err := ownCgroups()
 	if err != nil {
 		return nil, err
@@ -71,9 +80,16 @@ func planCgroups(dir string, uid int) (cgroupPlan, error) {
 	if len(hs) == 0 {
 		return nil, errors.New("no mounted cgroup hierarchy found in /proc/self/cgroup and /proc/self/mountinfo")
 	}
+	if check != nil {
+		for _, h := range hs {
+			if err := check(h); err != nil {
+				return nil, err
+			}
+		}
+	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix) + ".slice"
+	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix) + ext
 	var plan cgroupPlan
 	var top []string
 	for _, h := range hs {

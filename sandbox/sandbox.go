@@ -111,8 +111,7 @@ type Sandbox struct {
 	// first in PATH.
 	BinDir string
 
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed once cmd has been waited for
+	manager
 	closing  sync.Once
 	closeErr error
 }
@@ -165,17 +164,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, err
 	}
 	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = 30 * time.Second
+		opts.ReadyTimeout = defaultReadyTimeout
 	}
-	tmp := opts.TempDir
-	if tmp == "" {
-		tmp = os.TempDir()
-	}
-	ReapStale(tmp)
-
-	dir, err := os.MkdirTemp(tmp, dirPrefix+"*")
+	dir, err := newSandboxDir(opts.TempDir, dirPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err
 	}
 	s := &Sandbox{
 		Dir:                dir,
@@ -184,7 +177,6 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		ContainersConfPath: filepath.Join(dir, "containers.conf"),
 		Stack:              opts.Stack,
 		StackVersion:       stackVersion,
-		exited:             make(chan struct{}),
 	}
 	if stackLower != "" {
 		s.BinDir = filepath.Join(dir, "bin")
@@ -264,12 +256,12 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	// hierarchy of a hybrid host. Then the shell sets up /run/systemd and
 	// the journal and becomes the manager (startScript). Go makes the
 	// namespace's mounts private before exec.
-	gate, release, err := os.Pipe()
+	gate, goAhead, err := os.Pipe()
 	if err != nil {
 		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	defer release.Close()
+	defer goAhead.Close()
 	args := []string{"-c", startScript, systemd, journald, logDir, journaldConfPath,
 		filepath.Join(dir, journaldPIDFile), journaldScript}
 	args = append(args, cgroups.journaldProcs()...)
@@ -277,7 +269,6 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		args = s.stackArgs(stackLower, cgroups)
 	}
 	cmd := exec.Command("/bin/sh", args...)
-	cmd.ExtraFiles = []*os.File{gate}
 	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
 	cmd.Dir = s.Home
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -287,16 +278,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		Setpgid:      true,
 	}
 	begin := time.Now()
-	err = cmd.Start()
-	gate.Close()
-	if err != nil {
-		_ = reap(dir)
-		return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
-	}
-	s.cmd = cmd
-	go func() { _ = cmd.Wait(); close(s.exited) }()
-	if err := os.WriteFile(filepath.Join(dir, "owner"),
-		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644); err != nil {
+	if err := s.start(cmd, gate, dir); err != nil {
+		if s.cmd == nil {
+			_ = reap(dir)
+			return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
+		}
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
@@ -319,7 +305,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
-	if _, err := release.Write([]byte("go\n")); err != nil {
+	if err := release(goAhead); err != nil {
 		log := s.logTail()
 		s.Close()
 		return nil, fmt.Errorf("sandbox: releasing the manager: %w%s", err, log)
@@ -356,33 +342,24 @@ func (s *Sandbox) layout() error {
 	return os.WriteFile(s.ContainersConfPath, []byte(ContainersConf), 0o644)
 }
 
+// waitReady waits until the private socket accepts connections.
 func (s *Sandbox) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if c, err := net.Dial("unix", s.PrivateSocket()); err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("systemd --user exited during start (%v)", s.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("systemd --user did not open %s within %v: %w", s.PrivateSocket(), timeout, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return s.manager.waitReady(ctx, timeout, "systemd --user", "start", "open "+s.PrivateSocket(),
+		func(context.Context, *string) (bool, error) { return socketAccepts(s.PrivateSocket()), nil })
 }
 
-func (s *Sandbox) logTail() string {
-	l := s.ManagerLog(30)
-	if l == "" {
-		return ""
+// socketAccepts reports whether the unix socket at path accepts a
+// connection (which it closes at once).
+func socketAccepts(path string) bool {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return false
 	}
-	return "; manager log:\n" + l
+	c.Close()
+	return true
 }
+
+func (s *Sandbox) logTail() string { return logTail(s.ManagerLog(30)) }
 
 // PrivateSocket is the path of the manager's private D-Bus socket, the one
 // `systemctl --user` uses.
@@ -469,15 +446,7 @@ func (s *Sandbox) Close() error {
 }
 
 func (s *Sandbox) close() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
-		}
-	}
+	s.stop(syscall.SIGTERM, func(p *os.Process) { _ = syscall.Kill(-p.Pid, syscall.SIGKILL) })
 	s.stopJournald()
 	s.stopStack()
 	return reap(s.Dir)

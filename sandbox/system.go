@@ -3,13 +3,10 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,8 +133,7 @@ type System struct {
 	// every mounted hierarchy; its units run in <folder>/system.slice.
 	Cgroups []string
 
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	manager
 	closing  sync.Once
 	closeErr error
 }
@@ -182,22 +178,16 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		return nil, err
 	}
 	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = 30 * time.Second
+		opts.ReadyTimeout = defaultReadyTimeout
 	}
-	tmp := opts.TempDir
-	if tmp == "" {
-		tmp = os.TempDir()
-	}
-	ReapStale(tmp)
-	dir, err := os.MkdirTemp(tmp, systemDirPrefix+"*")
+	dir, err := newSandboxDir(opts.TempDir, systemDirPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err
 	}
 	s := &System{
 		Dir:     dir,
 		UnitDir: filepath.Join(dir, "units"),
 		RunDir:  filepath.Join(dir, "run"),
-		exited:  make(chan struct{}),
 	}
 	if err := s.layout(opts.Units); err != nil {
 		_ = reap(dir)
@@ -217,19 +207,18 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	defer logf.Close()
-	gate, release, err := os.Pipe()
+	gate, goAhead, err := os.Pipe()
 	if err != nil {
 		_ = reap(dir)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	defer release.Close()
+	defer goAhead.Close()
 
 	var hierarchies []string
 	for _, f := range plan {
 		hierarchies = append(hierarchies, f.hierarchy.path)
 	}
 	cmd := exec.Command("/bin/sh", "-c", systemScript, dir, systemd, strings.Join(hierarchies, " "))
-	cmd.ExtraFiles = []*os.File{gate}
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", MarkerEnv + "=" + dir}
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -238,16 +227,11 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	begin := time.Now()
-	err = cmd.Start()
-	gate.Close()
-	if err != nil {
-		_ = reap(dir)
-		return nil, fmt.Errorf("sandbox: starting the system manager: %w", err)
-	}
-	s.cmd = cmd
-	go func() { _ = cmd.Wait(); close(s.exited) }()
-	if err := os.WriteFile(filepath.Join(dir, "owner"),
-		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644); err != nil {
+	if err := s.start(cmd, gate, dir); err != nil {
+		if s.cmd == nil {
+			_ = reap(dir)
+			return nil, fmt.Errorf("sandbox: starting the system manager: %w", err)
+		}
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
@@ -255,7 +239,7 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if _, err := release.Write([]byte("go\n")); err != nil {
+	if err := release(goAhead); err != nil {
 		log := s.logTail()
 		s.Close()
 		return nil, fmt.Errorf("sandbox: releasing the system manager: %w%s", err, log)
@@ -414,33 +398,13 @@ func mountedControllers() (map[string]bool, error) {
 // every mounted hierarchy, after dir plus a random suffix (never reused),
 // and records the folders in dir before any exists (see planCgroups).
 func planSystemCgroups(dir string) (cgroupPlan, error) {
-	hs, err := ownCgroups()
-	if err != nil {
-		return nil, err
-	}
-	if len(hs) == 0 {
-		return nil, errors.New("no mounted cgroup hierarchy found in /proc/self/cgroup and /proc/self/mountinfo")
-	}
-	for _, h := range hs {
+	return newCgroupPlan(dir, "", 0, func(h hierarchy) error {
 		if !strings.HasPrefix(h.path, "/sys/fs/cgroup/") || strings.Contains(strings.TrimPrefix(h.path, "/sys/fs/cgroup/"), "/") {
-			return nil, fmt.Errorf("%w: a system sandbox needs every cgroup hierarchy mounted at /sys/fs/cgroup/NAME (found %s)",
+			return fmt.Errorf("%w: a system sandbox needs every cgroup hierarchy mounted at /sys/fs/cgroup/NAME (found %s)",
 				ErrUnavailable, h.path)
 		}
-	}
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := filepath.Base(dir) + "-" + hex.EncodeToString(suffix)
-	var plan cgroupPlan
-	var top []string
-	for _, h := range hs {
-		f := cgroupFolder{hierarchy: h, path: filepath.Join(h.path, name)}
-		plan = append(plan, f)
-		top = append(top, f.path)
-	}
-	if err := os.WriteFile(filepath.Join(dir, cgroupsFile), []byte(strings.Join(top, "\n")+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	return plan, nil
+		return nil
+	})
 }
 
 // joinSystem makes the folders and moves pid into them. systemd, as PID 1
@@ -464,50 +428,21 @@ func (s *System) logPath() string { return filepath.Join(s.Dir, "manager.log") }
 // namespace's shell wrote (systemd logs to its /dev/kmsg, this file).
 func (s *System) ManagerLog(n int) string {
 	b, _ := os.ReadFile(s.logPath())
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
+	return lastLines(string(b), n)
 }
 
-func (s *System) logTail() string {
-	if l := s.ManagerLog(30); l != "" {
-		return "; manager log:\n" + l
-	}
-	return ""
-}
+func (s *System) logTail() string { return logTail(s.ManagerLog(30)) }
 
 // waitReady waits until the private socket accepts connections, the boot
 // has ended and the manager owns its name on the system bus.
 func (s *System) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	stage := "open " + s.PrivateSocket()
-	for {
-		if ok, err := s.ready(ctx, &stage); err != nil {
-			return err
-		} else if ok {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("the system manager exited during boot (%v)", s.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("the system manager did not %s within %v: %w", stage, timeout, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return s.manager.waitReady(ctx, timeout, "the system manager", "boot", "open "+s.PrivateSocket(), s.ready)
 }
 
 func (s *System) ready(ctx context.Context, stage *string) (bool, error) {
-	c, err := net.Dial("unix", s.PrivateSocket())
-	if err != nil {
+	if !socketAccepts(s.PrivateSocket()) {
 		return false, nil
 	}
-	c.Close()
 	*stage = "finish booting"
 	out, err := s.Systemctl(ctx, "show", "-p", "SystemState", "--value").Output()
 	st := strings.TrimSpace(string(out))
@@ -652,15 +587,7 @@ func (s *System) Close() error {
 const sigrtmin = 34
 
 func (s *System) close() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.Signal(sigrtmin + 13))
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-	}
+	s.stop(syscall.Signal(sigrtmin+13), func(p *os.Process) { _ = p.Kill() })
 	err := reap(s.Dir)
 	if err != nil && errors.Is(err, fs.ErrNotExist) {
 		err = nil
