@@ -42,7 +42,7 @@ func TestListTableEscapesHostileText(t *testing.T) {
 			Container: "ctr\x1b]0;pwned\x07\x1b[2J"}},
 	}}
 	var b bytes.Buffer
-	writeTable(&b, socks, true)
+	writeTable(&b, socks, true, false)
 	out := b.String()
 	assertTerminalSafe(t, "the list table", out)
 	for _, want := range []string{

@@ -67,6 +67,14 @@ func (s *hostSet) Type() string { return "host" }
 // remote reports whether --host was given.
 func (s *hostSet) remote() bool { return s != nil && len(s.targets) > 0 }
 
+// targetList is the hosts named, in the order given; nil without --host.
+func (s *hostSet) targetList() []remote.Target {
+	if s == nil {
+		return nil
+	}
+	return s.targets
+}
+
 func hostKey(t remote.Target, system bool) string { return fmt.Sprintf("%s %v", t, system) }
 
 // open returns the host t, opening it once per Run (and manager).
@@ -120,10 +128,10 @@ func sshCommand(env *Env) []string {
 }
 
 // connectRemote is connect with --host: the manager of that host over
-// ssh. Commands talk to one host; the UI shows several (runUIHosts).
+// ssh. Commands talk to one host; list (runListHosts) and the UI (runUIHosts) take several.
 func connectRemote(ctx context.Context, env *Env, system bool) (*systemdbus.Client, error) {
 	if len(env.hosts.targets) > 1 {
-		return nil, usagef("--host: this command talks to one host; the UI (socktui without a command) shows several")
+		return nil, usagef("--host: this command talks to one host; list and the UI (socktui without a command) take several")
 	}
 	h, err := env.hosts.open(ctx, env, env.hosts.targets[0], system)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,9 @@ func runList(ctx context.Context, g *globals, o listOptions) error {
 			return usagef("%v", err)
 		}
 	}
+	if len(g.env.hosts.targetList()) > 1 {
+		return runListHosts(ctx, g, o)
+	}
 	c, err := connect(ctx, g.env, g.system)
 	if err != nil {
 		return err
@@ -73,11 +77,83 @@ func runList(ctx context.Context, g *globals, o listOptions) error {
 		}
 		return err
 	}
+	if ts := g.env.hosts.targetList(); len(ts) == 1 {
+		setHost(socks, ts[0].String())
+	}
 	if o.json {
 		return writeJSON(g.env.Stdout, socks)
 	}
-	writeTable(g.env.Stdout, socks, o.all)
+	writeTable(g.env.Stdout, socks, o.all, false)
 	return nil
+}
+
+// setHost marks socks as read from host.
+func setHost(socks []unit.Socket, host string) {
+	for i := range socks {
+		socks[i].Host = host
+	}
+}
+
+// runListHosts is list with several --host: every host is asked at once,
+// and the sockets are printed in the order the hosts were given, in one
+// table with a HOST column (one JSON array, each socket with its "host").
+// A host that cannot be reached or listed is reported on stderr with its
+// name, the others are still printed, and the exit status is 1.
+func runListHosts(ctx context.Context, g *globals, o listOptions) error {
+	targets := g.env.hosts.targetList()
+	type listed struct {
+		socks []unit.Socket
+		err   error
+	}
+	got := make([]listed, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			h, err := g.env.hosts.open(ctx, g.env, t, g.system)
+			if err != nil {
+				got[i].err = err
+				return
+			}
+			c, err := systemdbus.Connect(ctx, systemdbus.Options{System: g.system, Dial: h.DialDBus})
+			if err != nil {
+				got[i].err = err
+				return
+			}
+			defer c.Close()
+			socks, err := c.ListSockets(ctx, systemdbus.ListOptions{Patterns: o.patterns, All: o.all})
+			setHost(socks, t.String())
+			got[i] = listed{socks, err}
+		})
+	}
+	wg.Wait()
+	var all []unit.Socket
+	var failed []error
+	for i, l := range got {
+		if l.err != nil {
+			if errors.Is(l.err, systemdbus.ErrBadPattern) {
+				return usagef("%v", l.err)
+			}
+			failed = append(failed, fmt.Errorf("%s: %w", targets[i], l.err))
+			continue
+		}
+		all = append(all, l.socks...)
+	}
+	if len(failed) == len(targets) {
+		return errors.Join(failed...)
+	}
+	var err error
+	if o.json {
+		err = writeJSON(g.env.Stdout, all)
+	} else {
+		writeTable(g.env.Stdout, all, o.all, true)
+	}
+	for _, f := range failed {
+		fmt.Fprintf(g.env.Stderr, "socktui: list: %s\n", termtext.Clean(f.Error()))
+	}
+	if err == nil && len(failed) > 0 {
+		err = errSilent
+	}
+	return err
 }
 
 // writeJSON prints socks as a JSON array; empty lists are [] not null.
@@ -105,8 +181,12 @@ func writeJSON(w io.Writer, socks []unit.Socket) error {
 // systemctl list-unit-files' STATE) and the services' states. Every value
 // from systemd goes through termtext.Clean: an address, a unit's name or a
 // container's name can hold escape sequences, tabs or newlines.
-func writeTable(w io.Writer, socks []unit.Socket, all bool) {
+// With hostCol, a HOST column comes first (several hosts were asked).
+func writeTable(w io.Writer, socks []unit.Socket, all, hostCol bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if hostCol {
+		fmt.Fprint(tw, "HOST\t")
+	}
 	fmt.Fprintln(tw, "LISTEN\tTYPE\tNETWORK\tUNIT\tSTATE\tFILE\tACTIVATES\tSERVICE\tCONTAINER")
 	for _, s := range socks {
 		state := string(s.State)
@@ -131,6 +211,13 @@ func writeTable(w io.Writer, socks []unit.Socket, all bool) {
 			if l.Type != "-" {
 				network = string(l.Network())
 			}
+			if hostCol {
+				host := ""
+				if i == 0 {
+					host = termtext.Clean(orLocal(s.Host))
+				}
+				fmt.Fprint(tw, host+"\t")
+			}
 			if i == 0 {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Clean(l.Address), termtext.Clean(l.Type),
 					termtext.Clean(network), termtext.Clean(s.Unit), termtext.Clean(state), termtext.Clean(dash(s.UnitFileState)),
@@ -145,6 +232,14 @@ func writeTable(w io.Writer, socks []unit.Socket, all bool) {
 	if !all {
 		fmt.Fprintln(w, "Pass --all to see inactive sockets and unit files that are not loaded, too.")
 	}
+}
+
+// orLocal is a host's name in a table: "local" for this machine.
+func orLocal(host string) string {
+	if host == "" {
+		return "local"
+	}
+	return host
 }
 
 func dash(s string) string {

@@ -20,7 +20,7 @@ func TestOneNetworkNamePerListenType(t *testing.T) {
 	sock := unit.Socket{Unit: "every.socket", ActiveState: unit.Active, State: unit.StateIdle, Listen: ls}
 
 	var table bytes.Buffer
-	writeTable(&table, []unit.Socket{sock}, true)
+	writeTable(&table, []unit.Socket{sock}, true, false)
 	lines := strings.Split(table.String(), "\n")[1:]
 
 	var js bytes.Buffer

@@ -80,6 +80,9 @@ func (s Service) Up() bool {
 
 // Socket is one .socket unit with the services it triggers.
 type Socket struct {
+	// Host is the host the unit was read from, as the user named it
+	// (socktui --host); empty for this machine.
+	Host        string      `json:"host,omitempty"`
 	Unit        string      `json:"unit"`
 	Description string      `json:"description"`
 	LoadState   string      `json:"loadState"`
