@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/socktui/socktui/probe"
@@ -117,13 +118,14 @@ func tagHost(host int, c tea.Cmd) tea.Cmd {
 // unitAction is one of Manager's per-unit methods.
 type unitAction func(ctx context.Context, name string) error
 
-// runAction applies fn to each unit in turn and reports the joined errors.
+// runAction applies fn to each unit in turn and reports the joined errors,
+// each naming the action and the unit once (actionError).
 func runAction(ctx context.Context, name string, fn unitAction, units []string) tea.Cmd {
 	return func() tea.Msg {
 		var errs []error
 		for _, u := range units {
 			if err := fn(ctx, u); err != nil {
-				errs = append(errs, fmt.Errorf("%s %s: %w", name, u, err))
+				errs = append(errs, actionError(name, u, err))
 			}
 		}
 		return actionFinishedMsg{action: name, units: units, err: errors.Join(errs...)}
@@ -166,4 +168,16 @@ func reviveSocket(ctx context.Context, m Manager, socket string, services []stri
 	return runAction(ctx, "reset-failed", func(ctx context.Context, name string) error {
 		return m.ReviveSocket(ctx, name, services)
 	}, []string{socket})
+}
+
+// actionError is err of action on unit u as the status line tells it:
+// "ACTION U: why". An error that already begins with a verb and u
+// ("start echo.socket: ...", as systemdbus.Client words its own) is kept
+// as it is, so the unit is not named twice.
+func actionError(action, u string, err error) error {
+	verb, rest, ok := strings.Cut(err.Error(), " ")
+	if ok && verb != "" && strings.HasPrefix(rest, u+": ") {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", action, u, err)
 }
