@@ -91,7 +91,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	} else if _, err := exec.LookPath("podman"); err == nil {
 		t.Errorf("the demo did not run in container mode though podman is here; stderr:\n%s", b)
 	}
-	m := regexp.MustCompile(`private manager ready in \S+ \((\S+)\)`).FindSubmatch(b)
+	m := regexp.MustCompile(`private manager ready in [^(]+\((\S+)\)`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("the demo did not say which sandbox it started; stderr:\n%s", b)
 	}

@@ -96,7 +96,7 @@ func TestDemoFromGoInstall(t *testing.T) {
 	if b, err = os.ReadFile(log); err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`private manager ready in \S+ \((\S+)\)`).FindSubmatch(b)
+	m := regexp.MustCompile(`private manager ready in [^(]+\((\S+)\)`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("the demo did not say which sandbox it started; stderr:\n%s", b)
 	}
