@@ -68,22 +68,34 @@ func uniqueName(t *testing.T, what string) string {
 // stderr and exit status.
 func (f *fixture) run(timeout time.Duration, args ...string) (string, string, int) {
 	f.t.Helper()
+	return runCLI(f.t, timeout, args, func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, f.bin, args...)
+		cmd.Env = f.s.Env()
+		return cmd
+	})
+}
+
+// runCLI runs the socktui command that build makes for ctx (`socktui ARGS`;
+// args name it in failures) within timeout, and returns its stdout, stderr
+// and exit status. It fails the test when the command cannot run or does
+// not finish in time.
+func runCLI(t *testing.T, timeout time.Duration, args []string, build func(ctx context.Context) *exec.Cmd) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, f.bin, args...)
-	cmd.Env = f.s.Env()
+	cmd := build(ctx)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		f.t.Fatalf("socktui %s did not finish within %s; stderr:\n%s", strings.Join(args, " "), timeout, stderr.String())
+		t.Fatalf("socktui %s did not finish within %s; stderr:\n%s", strings.Join(args, " "), timeout, stderr.String())
 	}
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
-		f.t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
 	}
 	return stdout.String(), stderr.String(), code
 }

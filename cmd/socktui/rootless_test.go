@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,23 +31,7 @@ import (
 // returns stdout, stderr and the exit status.
 func asUser(t *testing.T, s *sandbox.Sandbox, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := s.Command(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("socktui %s did not finish within 2 minutes; stderr:\n%s", strings.Join(args, " "), stderr.String())
-	}
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
-	}
-	return stdout.String(), stderr.String(), code
+	return runCLI(t, 2*time.Minute, args, func(ctx context.Context) *exec.Cmd { return s.Command(ctx, bin, args...) })
 }
 
 // listOne is `socktui list --all --json NAME` as the user: the one socket.

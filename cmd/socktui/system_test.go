@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -28,27 +27,25 @@ import (
 // and the exit status.
 func inSystem(t *testing.T, s *sandbox.System, nobody bool, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	name, argv := bin, args
 	if nobody {
 		name, argv = sandbox.AsUser(65534, 65534, bin, args...)
 	}
-	cmd := s.Command(ctx, name, argv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("socktui %s did not finish within 2 minutes; stderr:\n%s", strings.Join(args, " "), stderr.String())
-	}
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
-	}
-	return stdout.String(), stderr.String(), code
+	return runCLI(t, 2*time.Minute, args, func(ctx context.Context) *exec.Cmd { return s.Command(ctx, name, argv...) })
+}
+
+// bootProbeSystem boots a system sandbox whose boot starts probe.socket
+// (a stream socket on a free loopback port, its service a cat) and returns
+// it with the socket's address.
+func bootProbeSystem(t *testing.T) (*sandbox.System, string) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", sandboxtest.FreePort(t))
+	s := sandboxtest.StartSystem(t, sandbox.SystemOptions{Units: map[string]string{
+		"probe.socket":                         "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + addr + "\n",
+		"probe.service":                        "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+		sandbox.SystemTarget + ".d/probe.conf": "[Unit]\nWants=probe.socket\n",
+	}})
+	return s, addr
 }
 
 // TestSystemCLI runs `socktui --system` for real against a system manager
@@ -59,13 +56,7 @@ func inSystem(t *testing.T, s *sandbox.System, nobody bool, bin string, args ...
 // socket as it was.
 func TestSystemCLI(t *testing.T) {
 	bin := testbin.Build(t, "cmd/socktui")
-	port := sandboxtest.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := sandboxtest.StartSystem(t, sandbox.SystemOptions{Units: map[string]string{
-		"probe.socket":                         "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + addr + "\n",
-		"probe.service":                        "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
-		sandbox.SystemTarget + ".d/probe.conf": "[Unit]\nWants=probe.socket\n",
-	}})
+	s, addr := bootProbeSystem(t)
 	state := func() string { return sandboxtest.SystemProperty(t, s, "probe.socket", "ActiveState") }
 
 	// systemctl's own listing, the reference: unit names by listen address.
@@ -147,32 +138,17 @@ func TestSystemOverSSH(t *testing.T) {
 	sandboxtest.Need(t, "sshd", "openssh-server")
 	sandboxtest.Need(t, "ssh", "openssh-client")
 	bin := testbin.Build(t, "cmd/socktui")
-	port := sandboxtest.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := sandboxtest.StartSystem(t, sandbox.SystemOptions{Units: map[string]string{
-		"probe.socket":                         "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + addr + "\n",
-		"probe.service":                        "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
-		sandbox.SystemTarget + ".d/probe.conf": "[Unit]\nWants=probe.socket\n",
-	}})
+	s, addr := bootProbeSystem(t)
 	sshCmd := systemSSHD(t, s)
 	state := func() string { return sandboxtest.SystemProperty(t, s, "probe.socket", "ActiveState") }
 	run := func(args ...string) (string, string, int) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--host", "socktui-systemhost", "--system"}, args...)...)
-		cmd.Env = append(s.Command(ctx, "true").Env, "SOCKTUI_SSH="+sshCmd)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		code := 0
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("socktui %s: %v", strings.Join(args, " "), err)
-		}
-		return stdout.String(), stderr.String(), code
+		args = append([]string{"--host", "socktui-systemhost", "--system"}, args...)
+		return runCLI(t, 2*time.Minute, args, func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, bin, args...)
+			cmd.Env = append(s.Command(ctx, "true").Env, "SOCKTUI_SSH="+sshCmd)
+			return cmd
+		})
 	}
 	out, errOut, code := run("list", "--all", "--json", "probe.socket")
 	var socks []unit.Socket
