@@ -170,10 +170,12 @@ func (h helpModel) update(msg tea.KeyMsg, k keyMap) (helpModel, tea.Cmd) {
 // footer is the one-line key summary, cut to the width.
 func (h helpModel) footer(k keyMap) string { return h.help.View(k) }
 
-// overlay is the help overlay's lines, at most w cells wide: bubbles/help's
-// columns when they all fit the width, else every enabled binding flowed
-// into as many columns as fit, top to bottom.
-func (h helpModel) overlay(k keyMap, w int) []string {
+// overlay is the help overlay's lines, at most w cells wide and h lines
+// high: bubbles/help's columns when they fit, else every enabled binding
+// flowed into as many columns as fit the width, top to bottom; when even
+// those are more than h lines, into as many columns as h lines need, the
+// descriptions cut to fit, so that every key stays on screen.
+func (h helpModel) overlay(k keyMap, w, height int) []string {
 	groups := k.FullHelp()
 	need := 0
 	for i, g := range groups {
@@ -183,7 +185,9 @@ func (h helpModel) overlay(k keyMap, w int) []string {
 		need += lipgloss.Width(h.help.FullHelpView([][]key.Binding{g}))
 	}
 	if need <= w {
-		return strings.Split(h.help.FullHelpView(groups), "\n")
+		if lines := strings.Split(h.help.FullHelpView(groups), "\n"); len(lines) <= max(height, 1) {
+			return lines
+		}
 	}
 	var keys, descs []string
 	kw, dw := 0, 0
@@ -197,17 +201,72 @@ func (h helpModel) overlay(k keyMap, w int) []string {
 			kw, dw = max(kw, textWidth(hb.Key)), max(dw, textWidth(hb.Desc))
 		}
 	}
+	return flowHelp(h.help.Styles, keys, descs, kw, dw, w, height)
+}
+
+// flowHelp lays out keys and their descriptions (kw and dw the widest of
+// each) in columns, top to bottom, at most w cells wide and, when the
+// width allows, at most h lines high: as many whole columns as fit; when
+// those are more than h lines, the columns h lines need, each as wide as
+// its own widest key and description, the longest descriptions cut to fit.
+func flowHelp(st help.Styles, keys, descs []string, kw, dw, w, h int) []string {
 	const gap = 2
+	if len(keys) == 0 {
+		return nil
+	}
 	cols := max(1, (w+gap)/(kw+1+dw+gap))
 	rows := (len(keys) + cols - 1) / cols
+	kws, dws := make([]int, cols), make([]int, cols)
+	for c := range cols {
+		kws[c], dws[c] = kw, dw
+	}
+	if h > 0 && rows > h {
+		if k, d, ok := fitHelpColumns(keys, descs, h, w, gap); ok {
+			rows, kws, dws = h, k, d
+		}
+	}
 	out := make([]string, rows)
 	for i := range keys {
 		r, c := i%rows, i/rows
-		cell := h.help.Styles.FullKey.Render(pad(keys[i], kw)) + " " + h.help.Styles.FullDesc.Render(pad(descs[i], dw))
+		cell := st.FullKey.Render(pad(keys[i], kws[c])) + " " + st.FullDesc.Render(pad(descs[i], dws[c]))
 		if c > 0 {
 			out[r] += strings.Repeat(" ", gap)
 		}
 		out[r] += cell
 	}
 	return out
+}
+
+// fitHelpColumns is the key and description width of each column of keys
+// laid out top to bottom in rows lines, the descriptions cut to one cap so
+// that the columns fit w cells; ok is false when not even a few cells of
+// each description fit.
+func fitHelpColumns(keys, descs []string, rows, w, gap int) (kws, dws []int, ok bool) {
+	const minDesc = 4
+	cols := (len(keys) + rows - 1) / rows
+	kws, dws = make([]int, cols), make([]int, cols)
+	widest := 0
+	for i := range keys {
+		c := i / rows
+		kws[c], dws[c] = max(kws[c], textWidth(keys[i])), max(dws[c], textWidth(descs[i]))
+		widest = max(widest, dws[c])
+	}
+	width := func(limit int) int {
+		n := gap * (cols - 1)
+		for c := range cols {
+			n += kws[c] + 1 + min(dws[c], limit)
+		}
+		return n
+	}
+	limit := widest
+	for limit > minDesc && width(limit) > w {
+		limit--
+	}
+	if width(limit) > w {
+		return nil, nil, false
+	}
+	for c := range dws {
+		dws[c] = min(dws[c], limit)
+	}
+	return kws, dws, true
 }

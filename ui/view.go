@@ -117,7 +117,7 @@ func (m Model) View() string {
 			m.form.view(m.styles, m.width, listH+detailH+timeH-1))
 	case m.help.open:
 		parts = append(parts, m.styles.PaneFocus.Render(rule("▸ [Keys] (? or esc closes) ", m.width)),
-			strings.Join(fill(m.help.overlay(m.keys, m.width), listH+detailH+timeH-1), "\n"))
+			strings.Join(fill(m.help.overlay(m.keys, m.width, listH+detailH+timeH-1), listH+detailH+timeH-1), "\n"))
 	case m.logs.open:
 		parts = append(parts, m.paneTitle(paneLogs, m.logs.title()), m.logs.view(),
 			m.paneTitle(paneTimeline, "Timeline"), m.timeline.view())
