@@ -35,10 +35,14 @@ type doctorState struct {
 	keys     map[rowKey]string // the key each row's findings are of
 	dirty    map[rowKey]bool   // rows to look at again
 	running  map[int]bool      // hosts with a diagnosis in flight
+	// failed is each host's last diagnosis error, until one succeeds: the
+	// same error again is not news.
+	failed map[int]string
 }
 
 func newDoctorState() doctorState {
-	return doctorState{findings: map[rowKey][]doctor.Finding{}, keys: map[rowKey]string{}, dirty: map[rowKey]bool{}, running: map[int]bool{}}
+	return doctorState{findings: map[rowKey][]doctor.Finding{}, keys: map[rowKey]string{}, dirty: map[rowKey]bool{}, running: map[int]bool{},
+		failed: map[int]string{}}
 }
 
 // diagnosedMsg carries one diagnosis of host's units: the findings of the
@@ -164,14 +168,24 @@ func (m *Model) startDoctor() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// applyDiagnosis stores a diagnosis of one host; a failed one is shown and
-// leaves the old findings.
+// applyDiagnosis stores a diagnosis of one host; a failed one leaves the
+// old findings and is shown, unless the host is down (the status line
+// says so already, and its units are diagnosed again once it is back) or
+// it failed the same way last time: a cut host's every probe result must
+// not add a doctor error.
 func (m *Model) applyDiagnosis(msg diagnosedMsg) {
 	m.doctor.running[msg.host] = false
 	if msg.err != nil {
-		m.failOn(msg.host, fmt.Errorf("doctor: %w", msg.err))
+		text := msg.err.Error()
+		hc := m.status.conn(msg.host)
+		down := hc != nil && (hc.state == connReconnecting || hc.state == connGone)
+		if !down && m.doctor.failed[msg.host] != text {
+			m.failOn(msg.host, fmt.Errorf("doctor: %w", msg.err))
+		}
+		m.doctor.failed[msg.host] = text
 		return
 	}
+	delete(m.doctor.failed, msg.host)
 	for name, key := range msg.keys {
 		k := rowKey{host: msg.host, unit: name}
 		m.doctor.keys[k] = key
