@@ -557,8 +557,29 @@ func TestHostsStatusLineCutToWidth(t *testing.T) {
 	if got, want := ansi.Strip(m.status.view(m.styles, 60, 0)), "local connected · web1 reconnecting · web2 connected"; got != want {
 		t.Errorf("at 60 cells: %q, want %q (every host before any reason)", got, want)
 	}
-	if got := ansi.Strip(m.status.view(m.styles, 30, 0)); textWidth(got) > 30 || !strings.HasPrefix(got, "local connected") {
+	// Too narrow to name every host: the count, then the hosts that are
+	// not connected.
+	if got := ansi.Strip(m.status.view(m.styles, 36, 0)); got != "2 of 3 connected · web1 reconnecting" {
+		t.Errorf("at 36 cells: %q", got)
+	}
+	if got := ansi.Strip(m.status.view(m.styles, 30, 0)); textWidth(got) > 30 || !strings.HasPrefix(got, "2 of 3 connected · web1") {
 		t.Errorf("at 30 cells: %q", got)
+	}
+	// Four hosts with long names at 60 cells: the one down is still named.
+	four := newTestModel(t, Config{Hosts: []Host{{Manager: &fakeManager{}}, {Name: "web1.example.com", Manager: &fakeManager{}},
+		{Name: "web2.example.com", Manager: &fakeManager{}}, {Name: "db1.example.com", Manager: &fakeManager{}}}}, 60, 20)
+	for h := range 4 {
+		four, _ = apply(four, hostSnapshot(h, echoSocket(unit.StateIdle)))
+	}
+	if got := ansi.Strip(four.status.view(four.styles, 60, 0)); got != "all 4 hosts connected" {
+		t.Errorf("four hosts at 60 cells: %q", got)
+	}
+	four, _ = apply(four, hostEvent(3, unit.Event{Kind: unit.Disconnected, Err: errors.New("ssh: connection timed out")}))
+	if got := ansi.Strip(four.status.view(four.styles, 60, 0)); got != "3 of 4 connected · db1.example.com reconnecting" {
+		t.Errorf("four hosts, one down, at 60 cells: %q", got)
+	}
+	if got := ansi.Strip(four.status.view(four.styles, 80, 0)); textWidth(got) > 80 || !strings.Contains(got, "db1.example.com reconnecting") {
+		t.Errorf("four hosts, one down, at 80 cells: %q", got)
 	}
 	// One remote host alone is named too; one local host reads as before.
 	one := newTestModel(t, Config{Hosts: []Host{{Name: "web1", Manager: &fakeManager{}}}}, 80, 20)

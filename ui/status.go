@@ -88,20 +88,24 @@ func (s statusModel) update(msg spinner.TickMsg, busy bool) (statusModel, tea.Cm
 // view is the status line, at most w cells; probes is how many probes are
 // in flight.
 func (s statusModel) view(st Styles, w, probes int) string {
-	line := s.line(st, probes, true)
+	line := s.line(st, probes, hostsPart(s.hosts, true))
 	if s.several && textWidth(line) > w {
 		// Every host's name and state before any reason.
-		line = s.line(st, probes, false)
+		line = s.line(st, probes, hostsPart(s.hosts, false))
+	}
+	if s.several && textWidth(line) > w {
+		// Too many hosts to name: the ones not connected, which are news.
+		line = s.line(st, probes, hostsSummary(s.hosts))
 	}
 	return truncate(line, w)
 }
 
-// line is the status line uncut; with reasons, a dropped host's reason
-// stands beside its state.
-func (s statusModel) line(st Styles, probes int, reasons bool) string {
+// line is the status line uncut, with hosts as the hosts' part when the
+// line names them.
+func (s statusModel) line(st Styles, probes int, hosts string) string {
 	var parts []string
 	if s.several {
-		parts = append(parts, hostsPart(s.hosts, reasons))
+		parts = append(parts, hosts)
 	} else {
 		state := connConnecting
 		if len(s.hosts) > 0 {
@@ -139,6 +143,25 @@ func hostsPart(hosts []hostConn, reasons bool) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, " · ")
+}
+
+// hostsSummary is the hosts' part of a status line too narrow to name
+// them all: how many are connected, then each other host's label and
+// state, "2 of 4 connected · web1 reconnecting · db1 connecting".
+func hostsSummary(hosts []hostConn) string {
+	connected := 0
+	var others []string
+	for _, h := range hosts {
+		if h.state == connConnected {
+			connected++
+			continue
+		}
+		others = append(others, h.label+" "+h.state.short())
+	}
+	if len(others) == 0 {
+		return "all " + plural(len(hosts), "host") + " connected"
+	}
+	return strings.Join(append([]string{fmt.Sprintf("%d of %d connected", connected, len(hosts))}, others...), " · ")
 }
 
 func plural(n int, word string) string {
