@@ -200,41 +200,9 @@ func (f *fixture) systemctl(args ...string) {
 // ui starts `socktui` (the UI) in a tmux session against the sandbox.
 func (f *fixture) ui(args ...string) *tmux {
 	f.t.Helper()
-	sandboxtest.Need(f.t, "tmux", "tmux")
-	dir := f.t.TempDir()
-	log := filepath.Join(dir, "stderr")
-	var script strings.Builder
-	script.WriteString("#!/bin/sh\nexec env -i")
-	for _, kv := range append(f.s.Env(), "TERM=xterm-256color") {
-		if strings.HasPrefix(kv, "TMUX") {
-			continue
-		}
-		script.WriteString(" " + shellQuote(kv))
-	}
-	script.WriteString(" " + shellQuote(f.bin))
-	for _, a := range args {
-		script.WriteString(" " + shellQuote(a))
-	}
-	script.WriteString(" 2>" + shellQuote(log) + "\n")
-	path := filepath.Join(dir, "run.sh")
-	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
-		f.t.Fatal(err)
-	}
-	x := &tmux{t: f.t, session: fmt.Sprintf("socktui-fail-%d-%d", os.Getpid(), sessionSeq.Add(1))}
-	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45", path)
-	f.t.Cleanup(func() {
-		if x.alive() {
-			f.t.Logf("screen at cleanup:\n%s", x.screen())
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-		}
-		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
-			f.t.Logf("socktui stderr:\n%s", b)
-		}
-	})
+	x, _ := startUI(f.t, 150, 45, nil, f.s.Env(), append([]string{f.bin}, args...)...)
 	return x
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // poke connects to a TCP address and drops the connection, to trigger
 // activation.

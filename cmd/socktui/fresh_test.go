@@ -54,15 +54,7 @@ func TestDemoFromGoInstall(t *testing.T) {
 	cmd := fmt.Sprintf("cd %s && exec %s demo --sandbox 2>%s", shellQuote(home), shellQuote(bin), shellQuote(log))
 	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45",
 		"-e", "TERM=xterm-256color", "-e", "PATH="+path, cmd)
-	t.Cleanup(func() {
-		if x.alive() {
-			t.Logf("screen at cleanup:\n%s", x.screen())
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-		}
-		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
-			t.Logf("socktui stderr:\n%s", b)
-		}
-	})
+	x.endWithTest(log)
 
 	x.waitFor("the demo's echo unit listening", 120*time.Second,
 		regexp.MustCompile(`socktui-echo\.socket +\[idle\]`))

@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -98,45 +97,7 @@ func quietSockets(t *testing.T, s *sandbox.Sandbox, keep ...string) {
 // environment and extra variables, on a width x height terminal.
 func (f *fixture) hostsUI(width, height int, extra []string, args ...string) *tmux {
 	f.t.Helper()
-	return startUI(f.t, f.bin, width, height, append(f.s.Env(), extra...), args...)
-}
-
-// startUI starts bin ARGS in tmux with only the environment env (and
-// TERM), on a width x height terminal; the session ends with the test.
-func startUI(t *testing.T, bin string, width, height int, env []string, args ...string) *tmux {
-	t.Helper()
-	f := &fixture{t: t, bin: bin}
-	sandboxtest.Need(f.t, "tmux", "tmux")
-	dir := f.t.TempDir()
-	log := filepath.Join(dir, "stderr")
-	var script strings.Builder
-	script.WriteString("#!/bin/sh\nexec env -i")
-	for _, kv := range append(env, "TERM=xterm-256color") {
-		if strings.HasPrefix(kv, "TMUX") {
-			continue
-		}
-		script.WriteString(" " + shellQuote(kv))
-	}
-	script.WriteString(" " + shellQuote(f.bin))
-	for _, a := range args {
-		script.WriteString(" " + shellQuote(a))
-	}
-	script.WriteString(" 2>" + shellQuote(log) + "\n")
-	path := filepath.Join(dir, "run.sh")
-	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
-		f.t.Fatal(err)
-	}
-	x := &tmux{t: f.t, session: fmt.Sprintf("socktui-hosts-%d-%d", os.Getpid(), sessionSeq.Add(1))}
-	x.run("new-session", "-d", "-s", x.session, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), path)
-	f.t.Cleanup(func() {
-		if x.alive() {
-			f.t.Logf("screen at cleanup:\n%s", x.screen())
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-		}
-		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
-			f.t.Logf("socktui stderr:\n%s", b)
-		}
-	})
+	x, _ := startUI(f.t, width, height, nil, append(f.s.Env(), extra...), append([]string{f.bin}, args...)...)
 	return x
 }
 
@@ -337,7 +298,7 @@ func TestUIHostUnreachable(t *testing.T) {
 
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir(),
 		"SOCKTUI_SSH=ssh -F " + config}
-	x := startUI(t, bin, 120, 32, env, "--host", "down", "--host", "web1")
+	x, _ := startUI(t, 120, 32, nil, env, bin, "--host", "down", "--host", "web1")
 	s := x.until("web1 listed, down refused in words, local not shown", 90*time.Second, func(s string) bool {
 		st := regexp.MustCompile(`(?m)^down \w+.*$`).FindString(s)
 		return strings.Contains(st, "web1 connected") && regexp.MustCompile(`down (reconnecting|gone)`).MatchString(st) &&

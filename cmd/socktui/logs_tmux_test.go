@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -87,15 +86,7 @@ func TestDemoLogsShowEchoStart(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "stderr")
 	cmd := fmt.Sprintf("%s demo --sandbox 2>%s", shellQuote(bin), shellQuote(log))
 	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45", "-e", "TERM=xterm-256color", cmd)
-	t.Cleanup(func() {
-		if x.alive() {
-			t.Logf("screen at cleanup:\n%s", x.screen())
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-		}
-		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
-			t.Logf("socktui stderr:\n%s", b)
-		}
-	})
+	x.endWithTest(log)
 	x.waitFor("the demo unit, idle", 90*time.Second, regexp.MustCompile(`socktui-echo\.socket +\[idle\]`))
 	x.keys("P")
 	x.waitFor("the echo workload active after P", 60*time.Second, regexp.MustCompile(`socktui-echo\.socket +\[active\]`))

@@ -139,39 +139,7 @@ func assertRunsAsUser(t *testing.T, s *sandbox.Sandbox) {
 // stderr goes to the returned file.
 func userTmux(t *testing.T, s *sandbox.Sandbox, env []string, bin string, args ...string) (*tmux, string) {
 	t.Helper()
-	sandboxtest.Need(t, "tmux", "tmux")
-	dir := t.TempDir()
-	log := filepath.Join(dir, "stderr")
-	var script strings.Builder
-	script.WriteString("#!/bin/sh\nexec")
-	for _, a := range s.AsUser("env", "-i") {
-		script.WriteString(" " + shellQuote(a))
-	}
-	for _, kv := range append(env, "TERM=xterm-256color") {
-		if !strings.HasPrefix(kv, "TMUX") {
-			script.WriteString(" " + shellQuote(kv))
-		}
-	}
-	for _, a := range append([]string{bin}, args...) {
-		script.WriteString(" " + shellQuote(a))
-	}
-	script.WriteString(" 2>" + shellQuote(log) + "\n")
-	path := filepath.Join(dir, "run.sh")
-	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	x := &tmux{t: t, session: fmt.Sprintf("socktui-modes-%d-%d", os.Getpid(), sessionSeq.Add(1))}
-	x.run("new-session", "-d", "-s", x.session, "-x", "150", "-y", "45", path)
-	t.Cleanup(func() {
-		if x.alive() {
-			t.Logf("screen at cleanup:\n%s", x.screen())
-			exec.Command("tmux", "kill-session", "-t", x.session).Run()
-		}
-		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
-			t.Logf("socktui stderr:\n%s", b)
-		}
-	})
-	return x, log
+	return startUI(t, 150, 45, s.AsUser("env", "-i"), env, append([]string{bin}, args...)...)
 }
 
 // TestModesDemo runs `socktui demo` in tmux as the sandbox's client, for

@@ -2,11 +2,16 @@ package main_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socktui/socktui/sandbox/sandboxtest"
 )
 
 // tmux drives the real binary in a detached tmux session and reads its
@@ -159,3 +164,60 @@ func (x *tmux) waitGone(what string, timeout time.Duration, pattern *regexp.Rege
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// startUI starts argv (the binary and its arguments) in a detached tmux
+// session on a width x height terminal, with only the environment env (less
+// any TMUX variables) and TERM, through run: the command that runs a
+// program with only the environment it is given (`env -i` when nil; for
+// example s.AsUser("env", "-i") for a rootless sandbox's user). The
+// program's stderr goes to a file, whose path it returns. The session ends
+// with the test, which then logs the last screen and that stderr.
+func startUI(t *testing.T, width, height int, run, env []string, argv ...string) (*tmux, string) {
+	t.Helper()
+	sandboxtest.Need(t, "tmux", "tmux")
+	if run == nil {
+		run = []string{"env", "-i"}
+	}
+	dir := t.TempDir()
+	log := filepath.Join(dir, "stderr")
+	var script strings.Builder
+	script.WriteString("#!/bin/sh\nexec")
+	for _, a := range run {
+		script.WriteString(" " + shellQuote(a))
+	}
+	for _, kv := range append(env, "TERM=xterm-256color") {
+		if !strings.HasPrefix(kv, "TMUX") {
+			script.WriteString(" " + shellQuote(kv))
+		}
+	}
+	for _, a := range argv {
+		script.WriteString(" " + shellQuote(a))
+	}
+	script.WriteString(" 2>" + shellQuote(log) + "\n")
+	path := filepath.Join(dir, "run.sh")
+	if err := os.WriteFile(path, []byte(script.String()), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	x := &tmux{t: t, session: fmt.Sprintf("socktui-ui-%d-%d", os.Getpid(), sessionSeq.Add(1))}
+	x.run("new-session", "-d", "-s", x.session, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), path)
+	x.endWithTest(log)
+	return x, log
+}
+
+// endWithTest ends the session when the test ends, logging the screen
+// if it still runs and the program's stderr (the file log) if it wrote
+// any.
+func (x *tmux) endWithTest(log string) {
+	x.t.Cleanup(func() {
+		if x.alive() {
+			x.t.Logf("screen at cleanup:\n%s", x.screen())
+			exec.Command("tmux", "kill-session", "-t", x.session).Run()
+		}
+		if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
+			x.t.Logf("socktui stderr:\n%s", b)
+		}
+	})
+}
+
+// shellQuote quotes s for sh, as one word.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
