@@ -369,13 +369,14 @@ func (s *hostSet) journalReader(system bool) (r *journal.Reader, ok bool) {
 	if h == nil {
 		return nil, s.remote()
 	}
-	return hostJournal(h, system), true
+	return hostJournal(context.Background(), h, system), true
 }
 
 // hostJournal is the journal of host h read over ssh: its user journal
 // (the system journal with system), or its socktui sandbox's. It asks h
-// whether a sandbox's journal is there (I/O, at most 10 s).
-func hostJournal(h *remote.Host, system bool) *journal.Reader {
+// whether a sandbox's journal is there (I/O, at most 10 s and bounded by
+// ctx, so that a host closed while connecting is not waited for).
+func hostJournal(ctx context.Context, h *remote.Host, system bool) *journal.Reader {
 	r := &journal.Reader{System: system}
 	if w, err := h.Wrapper("journalctl"); err == nil {
 		r.Journalctl = w
@@ -384,7 +385,7 @@ func hostJournal(h *remote.Host, system bool) *journal.Reader {
 		// A socktui sandbox's manager keeps its own journal (see
 		// sandbox.JournalDirIn).
 		dir := h.RuntimeDir() + "/socktui-log/journal"
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if _, err := h.Output(ctx, "test", "-d", dir); err == nil {
 			r.Dir = dir

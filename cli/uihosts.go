@@ -309,7 +309,7 @@ func dialRemote(env *Env, t remote.Target, system bool, kind unit.Kind) hostDial
 			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
 		d := newUIDoctor(client, nil)
 		hostDoctor(ctx, d.gt, h)
-		return &hostConn{manager: client, prober: p, doctor: d, logs: hostJournal(h, system),
+		return &hostConn{manager: client, prober: p, doctor: d, logs: hostJournal(ctx, h, system),
 			close: func() {
 				closeFeed()
 				client.Close()
