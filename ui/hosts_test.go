@@ -581,6 +581,11 @@ func TestHostsStatusLineCutToWidth(t *testing.T) {
 	if got := ansi.Strip(four.status.view(four.styles, 80, 0)); textWidth(got) > 80 || !strings.Contains(got, "db1.example.com reconnecting") {
 		t.Errorf("four hosts, one down, at 80 cells: %q", got)
 	}
+	// An error is cut, it does not make the hosts' names give way.
+	m.status.lastErr = "web1: start echo.socket: ssh web1: ssh: connect to host 10.0.0.1 port 22: No route to host"
+	if got := ansi.Strip(m.status.view(m.styles, 80, 0)); textWidth(got) != 80 || !strings.HasPrefix(got, "local connected · web1 reconnecting · web2 connected · error: web1:") {
+		t.Errorf("three hosts and an error at 80 cells: %q", got)
+	}
 	// One remote host alone is named too; one local host reads as before.
 	one := newTestModel(t, Config{Hosts: []Host{{Name: "web1", Manager: &fakeManager{}}}}, 80, 20)
 	if got := ansi.Strip(one.status.view(one.styles, 80, 0)); got != "web1 connecting" {

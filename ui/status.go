@@ -88,21 +88,23 @@ func (s statusModel) update(msg spinner.TickMsg, busy bool) (statusModel, tea.Cm
 // view is the status line, at most w cells; probes is how many probes are
 // in flight.
 func (s statusModel) view(st Styles, w, probes int) string {
-	line := s.line(st, probes, hostsPart(s.hosts, true))
+	line := s.line(st, probes, hostsPart(s.hosts, true), true)
 	if s.several && textWidth(line) > w {
-		// Every host's name and state before any reason.
-		line = s.line(st, probes, hostsPart(s.hosts, false))
-	}
-	if s.several && textWidth(line) > w {
-		// Too many hosts to name: the ones not connected, which are news.
-		line = s.line(st, probes, hostsSummary(s.hosts))
+		// Every host's name and state before any reason; when even those
+		// do not fit (the error aside, which may be cut), the hosts not
+		// connected, which are news.
+		hosts := hostsPart(s.hosts, false)
+		if textWidth(s.line(st, probes, hosts, false)) > w {
+			hosts = hostsSummary(s.hosts)
+		}
+		line = s.line(st, probes, hosts, true)
 	}
 	return truncate(line, w)
 }
 
 // line is the status line uncut, with hosts as the hosts' part when the
-// line names them.
-func (s statusModel) line(st Styles, probes int, hosts string) string {
+// line names them, and the last error when withErr.
+func (s statusModel) line(st Styles, probes int, hosts string, withErr bool) string {
 	var parts []string
 	if s.several {
 		parts = append(parts, hosts)
@@ -124,7 +126,7 @@ func (s statusModel) line(st Styles, probes int, hosts string) string {
 		parts = append(parts, st.Spinner.Render(s.spinner.View())+" "+strings.Join(work, ", ")+" in flight")
 	}
 	line := strings.Join(parts, " · ")
-	if s.lastErr != "" {
+	if withErr && s.lastErr != "" {
 		line += " · " + st.Error.Render("error: "+s.lastErr)
 	}
 	return line
