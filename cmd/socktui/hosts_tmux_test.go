@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,19 +35,7 @@ func hostsSSHConfig(t *testing.T, hosts map[string]*testhost.Host) string {
 	}
 	slices.Sort(aliases)
 	for _, a := range aliases {
-		h := hosts[a]
-		fmt.Fprintf(&b, `Host %s
-  HostName %s
-  Port %d
-  User root
-  IdentityFile %s
-  IdentitiesOnly yes
-  UserKnownHostsFile %s
-  GlobalKnownHostsFile /dev/null
-  StrictHostKeyChecking yes
-  BatchMode yes
-  KexAlgorithms curve25519-sha256
-`, a, h.Addr, h.Port, h.Identity, h.KnownHosts)
+		b.WriteString(hosts[a].SSHConfigEntry(a))
 	}
 	path := filepath.Join(t.TempDir(), "ssh_config")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {

@@ -349,8 +349,21 @@ SetEnv XDG_RUNTIME_DIR=%s PATH=%s
 	if err := os.WriteFile(h.sshdConf, []byte(sshd), 0o644); err != nil {
 		return fmt.Errorf("testhost: %w", err)
 	}
-	client := fmt.Sprintf(`# Written by socktui's testhost for one test.
-Host %s %s
+	client := "# Written by socktui's testhost for one test.\n" + h.SSHConfigEntry(h.Alias, h.Addr.String())
+	if err := os.WriteFile(h.SSHConfig, []byte(client), 0o644); err != nil {
+		return fmt.Errorf("testhost: %w", err)
+	}
+	return nil
+}
+
+// SSHConfigEntry is the ssh_config entry that reaches the host as root
+// with its client key and known_hosts, non-interactively (BatchMode,
+// StrictHostKeyChecking), under the host patterns names: "Host NAMES" and
+// its options, each line ending in a newline. SSHConfig holds one for
+// Alias and Addr; a test that names several hosts in one config file
+// writes one entry each.
+func (h *Host) SSHConfigEntry(names ...string) string {
+	return fmt.Sprintf(`Host %s
   HostName %s
   Port %d
   User root
@@ -361,11 +374,7 @@ Host %s %s
   StrictHostKeyChecking yes
   BatchMode yes
   KexAlgorithms curve25519-sha256
-`, h.Alias, h.Addr, h.Addr, h.Port, h.Identity, h.KnownHosts)
-	if err := os.WriteFile(h.SSHConfig, []byte(client), 0o644); err != nil {
-		return fmt.Errorf("testhost: %w", err)
-	}
-	return nil
+`, strings.Join(names, " "), h.Addr, h.Port, h.Identity, h.KnownHosts)
 }
 
 // WriteKnownHosts replaces the client's known_hosts with pub (a public key
