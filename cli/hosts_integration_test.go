@@ -260,13 +260,7 @@ func TestHostWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssh := h.SSHCommand()
-	env := &Env{Getenv: func(k string) string {
-		if k == sshEnv {
-			return ssh
-		}
-		return ""
-	}, hosts: &hostSet{targets: target}}
+	env := &Env{Getenv: sshGetenv(h), hosts: &hostSet{targets: target}}
 	defer env.hosts.close()
 	c, err := connect(ctx, env, false)
 	if err != nil {
@@ -319,6 +313,18 @@ func TestHostWatch(t *testing.T) {
 	t.Logf("reconnected %v after the link came back", time.Since(up))
 	if !slices.ContainsFunc(e.Sockets, func(s unit.Socket) bool { return s.Unit == "rwatch.socket" }) {
 		t.Errorf("the listing after reconnecting lacks rwatch.socket: %+v", e.Sockets)
+	}
+}
+
+// sshGetenv is an environment with one variable: SOCKTUI_SSH (sshEnv),
+// h's ssh command, so that ssh reaches h by its test config.
+func sshGetenv(h *testhost.Host) func(string) string {
+	ssh := h.SSHCommand()
+	return func(k string) string {
+		if k == sshEnv {
+			return ssh
+		}
+		return ""
 	}
 }
 

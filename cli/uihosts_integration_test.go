@@ -6,13 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/socktui/socktui/remote"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/sandbox/testhost"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -45,13 +45,7 @@ func TestUIHostErrorsInWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssh := h.SSHCommand()
-	env := &Env{Getenv: func(k string) string {
-		if k == sshEnv {
-			return ssh
-		}
-		return ""
-	}}
+	env := &Env{Getenv: sshGetenv(h)}
 	l := startLazyHost(ctx, target.String(), dialRemote(env, target, false, unit.KindAuto), 10*time.Millisecond, 100*time.Millisecond)
 	defer l.Close()
 	events := l.Watch(ctx)
@@ -110,27 +104,7 @@ func TestUIHostErrorsInWords(t *testing.T) {
 	l.Close()
 	// Close has waited for the master connection to exit; the commands
 	// that rode on it end with it.
-	deadline := time.Now().Add(30 * time.Second)
-	for left := processesWith(h.SSHConfig); len(left) > 0; left = processesWith(h.SSHConfig) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ssh processes left after Close:\n%s", strings.Join(left, "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if left := testhost.WaitNoProcessesWith(h.SSHConfig, 30*time.Second); len(left) > 0 {
+		t.Fatalf("ssh processes left after Close:\n%s", strings.Join(left, "\n"))
 	}
-}
-
-// processesWith lists the processes whose command line holds needle.
-func processesWith(needle string) []string {
-	var found []string
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), needle) {
-			found = append(found, d.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
-		}
-	}
-	return found
 }

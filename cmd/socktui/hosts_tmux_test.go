@@ -120,24 +120,6 @@ func statusLine(screen string) string {
 	return regexp.MustCompile(`(?m)^local (connected|connecting|reconnecting|gone|disconnected).*$`).FindString(screen)
 }
 
-// sshProcesses lists the processes whose command line holds needle (the
-// test's ssh config): the ssh clients socktui started.
-func sshProcesses(needle string) []string {
-	var found []string
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(b), needle) {
-			continue
-		}
-		found = append(found, d.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
-	}
-	return found
-}
-
 // TestUITwoHosts runs the real binary in tmux on this machine's manager (a
 // sandbox) and two test hosts over real ssh, each a network namespace
 // with its own sshd and user manager, named by aliases of one ssh config.
@@ -259,12 +241,8 @@ func TestUITwoHosts(t *testing.T) {
 	x.quit(60 * time.Second)
 	// Each ssh process ends once socktui closed its master connection: wait
 	// for that, as a condition.
-	deadline := time.Now().Add(30 * time.Second)
-	for left := sshProcesses(config); len(left) > 0; left = sshProcesses(config) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if left := testhost.WaitNoProcessesWith(config, 30*time.Second); len(left) > 0 {
+		t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
 	}
 }
 
@@ -302,12 +280,8 @@ func TestUIHostUnreachable(t *testing.T) {
 		t.Errorf("a local row without a local manager:\n%s", s)
 	}
 	x.quit(60 * time.Second)
-	deadline := time.Now().Add(30 * time.Second)
-	for left := sshProcesses(config); len(left) > 0; left = sshProcesses(config) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if left := testhost.WaitNoProcessesWith(config, 30*time.Second); len(left) > 0 {
+		t.Fatalf("ssh processes left after the UI exited:\n%s", strings.Join(left, "\n"))
 	}
 }
 

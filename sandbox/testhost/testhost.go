@@ -377,6 +377,39 @@ func (h *Host) SSHConfigEntry(names ...string) string {
 `, strings.Join(names, " "), h.Addr, h.Port, h.Identity, h.KnownHosts)
 }
 
+// processesWith lists the live processes whose command line holds needle,
+// each as "PID: ARGS".
+func processesWith(needle string) []string {
+	var found []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), needle) {
+			found = append(found, d.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return found
+}
+
+// WaitNoProcessesWith waits until no live process's command line holds
+// needle (for example a test's ssh config path: the ssh clients that use
+// it), polling every 50 ms, and returns nil then, or after timeout the
+// processes still there, each as "PID: ARGS". Tests use it to check that
+// no ssh client was left.
+func WaitNoProcessesWith(needle string, timeout time.Duration) []string {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := processesWith(needle)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // WriteKnownHosts replaces the client's known_hosts with pub (a public key
 // line, "TYPE BASE64 [COMMENT]") for [Addr]:Port: a test writes another
 // key there to see a host key mismatch.
