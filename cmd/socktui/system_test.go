@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/socktui/socktui/internal/testbin"
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
+	"github.com/socktui/socktui/sandbox/testhost"
 	"github.com/socktui/socktui/unit"
 )
 
@@ -207,17 +209,8 @@ MaxSessions 100
 MaxStartups 100
 PidFile /run/socktui-test-sshd.pid
 `, port, dir, dir),
-		"ssh_config": fmt.Sprintf(`Host socktui-systemhost
-  HostName 127.0.0.1
-  Port %d
-  User root
-  IdentityFile %s/client
-  IdentitiesOnly yes
-  UserKnownHostsFile %s/known_hosts
-  GlobalKnownHostsFile /dev/null
-  StrictHostKeyChecking yes
-  BatchMode yes
-`, port, dir, dir),
+		"ssh_config": (&testhost.Host{Addr: netip.MustParseAddr("127.0.0.1"), Port: port,
+			Identity: filepath.Join(dir, "client"), KnownHosts: filepath.Join(dir, "known_hosts")}).SSHConfigEntry("socktui-systemhost"),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
