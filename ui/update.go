@@ -109,11 +109,28 @@ func (m Model) actionKey(msg tea.KeyMsg) (next Model, cmd tea.Cmd, ok bool) {
 		}
 		return m, nil, true
 	case key.Matches(msg, k.ProbeAll):
+		// Another host whose manager is down is left out, said once: its
+		// probes go over the same ssh link, and each endpoint would only
+		// fail on it, a timeline line apiece. p still probes one of its
+		// units; this machine's sockets are probed whatever its manager
+		// does.
 		var rows []*unitRow
+		skipped := map[int]bool{}
 		for _, r := range m.units.rows {
-			if r.sock.Listening() && len(r.sock.Listen) > 0 {
-				rows = append(rows, r)
+			if !r.sock.Listening() || len(r.sock.Listen) == 0 {
+				continue
 			}
+			if hc := m.status.conn(r.host); hc != nil && m.host(r.host).Name != "" && (hc.state == connReconnecting || hc.state == connGone) {
+				if !skipped[r.host] {
+					skipped[r.host] = true
+					m.note(r.host, m.now(), "not probed: the host is "+hc.state.short()+"; P probes it once it is back", false)
+				}
+				continue
+			}
+			rows = append(rows, r)
+		}
+		if len(rows) == 0 && len(skipped) > 0 {
+			return m, nil, true
 		}
 		next, cmd = m.probe(rows)
 		return next, cmd, true
