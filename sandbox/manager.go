@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -13,42 +14,74 @@ import (
 // that becomes its systemd. The sandboxes embed it, so that starting,
 // waiting for and stopping the manager are written once.
 type manager struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd has been waited for
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed once cmd has been waited for
+	closing  sync.Once
+	closeErr error
 }
 
-// start starts cmd, whose shell waits for "go" on gate (its fd 3, see
-// release), closes gate here, waits for cmd in the background (closing
-// exited) and records this process and cmd in dir's owner file, which
-// ReapStale reads. On an error from cmd.Start, m.cmd stays nil and nothing
-// runs; on a later error the manager runs and the caller must close it.
-func (m *manager) start(cmd *exec.Cmd, gate *os.File, dir string) error {
+// closeOnce runs close on the first call only; every call returns its
+// result.
+func (m *manager) closeOnce(close func() error) error {
+	m.closing.Do(func() { m.closeErr = close() })
+	return m.closeErr
+}
+
+// managerLog is the file in the sandbox folder that the manager's shell
+// writes its stdout and stderr to.
+const managerLog = "manager.log"
+
+// start starts cmd, the shell that becomes the manager of the sandbox in
+// dir, with its stdout and stderr appended to dir's managerLog and a pipe
+// as its fd 3, on which the shell waits for "go" (see waitReady); it returns
+// that pipe's write end, which the caller closes. It waits for cmd in the
+// background (closing exited) and records this process and cmd in dir's
+// owner file, which ReapStale reads. On an error it returns no pipe (a
+// shell already started reads EOF and exits), and the caller closes the
+// sandbox, which works whether or not the manager started.
+func (m *manager) start(cmd *exec.Cmd, dir string) (*os.File, error) {
 	m.exited = make(chan struct{})
+	logf, err := os.OpenFile(filepath.Join(dir, managerLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	gate, goAhead, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{gate}
-	err := cmd.Start()
+	err = cmd.Start()
 	gate.Close()
 	if err != nil {
-		return err
+		goAhead.Close()
+		return nil, err
 	}
 	m.cmd = cmd
 	go func() { _ = cmd.Wait(); close(m.exited) }()
-	return os.WriteFile(filepath.Join(dir, "owner"),
-		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "owner"),
+		fmt.Appendf(nil, "%d %d\n", os.Getpid(), cmd.Process.Pid), 0o644); err != nil {
+		goAhead.Close()
+		return nil, err
+	}
+	return goAhead, nil
 }
 
-// release tells the manager's shell, waiting on the other end of w, to go
-// on.
-func release(w *os.File) error {
-	_, err := w.Write([]byte("go\n"))
-	return err
-}
-
-// waitReady calls ready every 5 ms until it reports true or fails. It fails
-// when the manager exits first ("NAME exited during DURING"), or when ctx
-// or timeout end first ("NAME did not STAGE within"): ready updates stage
-// as it gets further.
-func (m *manager) waitReady(ctx context.Context, timeout time.Duration, name, during, stage string,
+// waitReady tells the manager's shell, waiting on the other end of goAhead
+// (see start), to go on, then calls ready every 5 ms until it reports true
+// or fails. It fails when the manager exits first ("NAME exited during
+// DURING"), or when ctx or timeout (defaultReadyTimeout when zero) end
+// first ("NAME did not STAGE within"): ready updates stage as it gets
+// further.
+func (m *manager) waitReady(ctx context.Context, goAhead *os.File, timeout time.Duration, name, during, stage string,
 	ready func(ctx context.Context, stage *string) (bool, error)) error {
+	if _, err := goAhead.Write([]byte("go\n")); err != nil {
+		return fmt.Errorf("releasing %s: %w", name, err)
+	}
+	if timeout == 0 {
+		timeout = defaultReadyTimeout
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)

@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -112,8 +111,6 @@ type Sandbox struct {
 	BinDir string
 
 	manager
-	closing  sync.Once
-	closeErr error
 }
 
 // Available reports whether this process can start a sandbox, with an error
@@ -162,9 +159,6 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = defaultReadyTimeout
 	}
 	dir, err := newSandboxDir(opts.TempDir, dirPrefix)
 	if err != nil {
@@ -236,13 +230,6 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
-	logf, err := os.Create(filepath.Join(dir, "manager.log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	defer logf.Close()
-
 	// The shell runs inside the new mount namespace. It first waits, with
 	// no child process, until this process has moved it into the sandbox's
 	// cgroups and says "go" on fd 3 (EOF: this process died, give up):
@@ -256,12 +243,6 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	// hierarchy of a hybrid host. Then the shell sets up /run/systemd and
 	// the journal and becomes the manager (startScript). Go makes the
 	// namespace's mounts private before exec.
-	gate, goAhead, err := os.Pipe()
-	if err != nil {
-		_ = reap(dir)
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	defer goAhead.Close()
 	args := []string{"-c", startScript, systemd, journald, logDir, journaldConfPath,
 		filepath.Join(dir, journaldPIDFile), journaldScript}
 	args = append(args, cgroups.journaldProcs()...)
@@ -271,21 +252,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Env = append(s.Env(), MarkerEnv+"="+s.Dir)
 	cmd.Dir = s.Home
-	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Unshareflags: syscall.CLONE_NEWNS,
 		Pdeathsig:    syscall.SIGTERM,
 		Setpgid:      true,
 	}
 	begin := time.Now()
-	if err := s.start(cmd, gate, dir); err != nil {
-		if s.cmd == nil {
-			_ = reap(dir)
-			return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
-		}
+	goAhead, err := s.start(cmd, dir)
+	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, fmt.Errorf("sandbox: starting %s: %w", systemd, err)
 	}
+	defer goAhead.Close()
 	if err := cgroups.join(cmd.Process.Pid); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -305,13 +283,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
-	if err := release(goAhead); err != nil {
-		log := s.logTail()
-		s.Close()
-		return nil, fmt.Errorf("sandbox: releasing the manager: %w%s", err, log)
-	}
 
-	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
+	if err := s.waitReady(ctx, goAhead, opts.ReadyTimeout); err != nil {
 		log := s.logTail()
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w%s", err, log)
@@ -343,8 +316,8 @@ func (s *Sandbox) layout() error {
 }
 
 // waitReady waits until the private socket accepts connections.
-func (s *Sandbox) waitReady(ctx context.Context, timeout time.Duration) error {
-	return s.manager.waitReady(ctx, timeout, "systemd --user", "start", "open "+s.PrivateSocket(),
+func (s *Sandbox) waitReady(ctx context.Context, goAhead *os.File, timeout time.Duration) error {
+	return s.manager.waitReady(ctx, goAhead, timeout, "systemd --user", "start", "open "+s.PrivateSocket(),
 		func(context.Context, *string) (bool, error) { return socketAccepts(s.PrivateSocket()), nil })
 }
 
@@ -441,8 +414,7 @@ func (s *Sandbox) Systemctl(ctx context.Context, args ...string) *exec.Cmd {
 // and folder (the journal with it). It is idempotent;
 // later calls return the first call's result.
 func (s *Sandbox) Close() error {
-	s.closing.Do(func() { s.closeErr = s.close() })
-	return s.closeErr
+	return s.closeOnce(s.close)
 }
 
 func (s *Sandbox) close() error {

@@ -134,8 +134,6 @@ type System struct {
 	Cgroups []string
 
 	manager
-	closing  sync.Once
-	closeErr error
 }
 
 // SystemAvailable reports whether this process can start a system sandbox,
@@ -177,9 +175,6 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = defaultReadyTimeout
-	}
 	dir, err := newSandboxDir(opts.TempDir, systemDirPrefix)
 	if err != nil {
 		return nil, err
@@ -201,19 +196,6 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	for _, f := range plan {
 		s.Cgroups = append(s.Cgroups, f.path)
 	}
-	logf, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		_ = reap(dir)
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	defer logf.Close()
-	gate, goAhead, err := os.Pipe()
-	if err != nil {
-		_ = reap(dir)
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	defer goAhead.Close()
-
 	var hierarchies []string
 	for _, f := range plan {
 		hierarchies = append(hierarchies, f.hierarchy.path)
@@ -221,30 +203,22 @@ func StartSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	cmd := exec.Command("/bin/sh", "-c", systemScript, dir, systemd, strings.Join(hierarchies, " "))
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", MarkerEnv + "=" + dir}
 	cmd.Stdin = nil
-	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	begin := time.Now()
-	if err := s.start(cmd, gate, dir); err != nil {
-		if s.cmd == nil {
-			_ = reap(dir)
-			return nil, fmt.Errorf("sandbox: starting the system manager: %w", err)
-		}
+	goAhead, err := s.start(cmd, dir)
+	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, fmt.Errorf("sandbox: starting the system manager: %w", err)
 	}
+	defer goAhead.Close()
 	if err := plan.joinSystem(cmd.Process.Pid); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if err := release(goAhead); err != nil {
-		log := s.logTail()
-		s.Close()
-		return nil, fmt.Errorf("sandbox: releasing the system manager: %w%s", err, log)
-	}
-	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
+	if err := s.waitReady(ctx, goAhead, opts.ReadyTimeout); err != nil {
 		log := s.logTail()
 		s.Close()
 		return nil, fmt.Errorf("sandbox: %w%s", err, log)
@@ -422,7 +396,7 @@ func (p cgroupPlan) joinSystem(pid int) error {
 	return nil
 }
 
-func (s *System) logPath() string { return filepath.Join(s.Dir, "manager.log") }
+func (s *System) logPath() string { return filepath.Join(s.Dir, managerLog) }
 
 // ManagerLog returns the last n lines of what the manager and the
 // namespace's shell wrote (systemd logs to its /dev/kmsg, this file).
@@ -435,8 +409,8 @@ func (s *System) logTail() string { return logTail(s.ManagerLog(30)) }
 
 // waitReady waits until the private socket accepts connections, the boot
 // has ended and the manager owns its name on the system bus.
-func (s *System) waitReady(ctx context.Context, timeout time.Duration) error {
-	return s.manager.waitReady(ctx, timeout, "the system manager", "boot", "open "+s.PrivateSocket(), s.ready)
+func (s *System) waitReady(ctx context.Context, goAhead *os.File, timeout time.Duration) error {
+	return s.manager.waitReady(ctx, goAhead, timeout, "the system manager", "boot", "open "+s.PrivateSocket(), s.ready)
 }
 
 func (s *System) ready(ctx context.Context, stage *string) (bool, error) {
@@ -578,8 +552,7 @@ func (c *relay) Close() error {
 // removes its cgroups bottom-up and its folder. It is idempotent; later
 // calls return the first call's result.
 func (s *System) Close() error {
-	s.closing.Do(func() { s.closeErr = s.close() })
-	return s.closeErr
+	return s.closeOnce(s.close)
 }
 
 // sigrtmin is glibc's SIGRTMIN, the one systemd's signal numbers count
