@@ -130,7 +130,15 @@ func report(env *Env, name string, err error) int {
 	case errors.Is(err, context.Canceled):
 		return ExitFailure
 	default:
-		fmt.Fprintf(env.Stderr, "%s: %s\n", prefix, termtext.Clean(err.Error()))
+		// errors.Join's errors (one per host) a line each; a newline
+		// within one is what a peer said, escaped by Clean.
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", prefix, termtext.Clean(e.Error()))
+		}
 		return ExitFailure
 	}
 }
