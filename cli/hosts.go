@@ -52,13 +52,17 @@ func (s *hostSet) String() string {
 	return strings.Join(names, ",")
 }
 
-// Set adds a target; --host may be given more than once.
+// Set adds a target; --host may be given more than once. A target given
+// again is the same host, kept once: the UI would show each of its units
+// twice under one name, over two ssh connections.
 func (s *hostSet) Set(v string) error {
 	t, err := remote.ParseTarget(v)
 	if err != nil {
 		return err
 	}
-	s.targets = append(s.targets, t)
+	if !slices.Contains(s.targets, t) {
+		s.targets = append(s.targets, t)
+	}
 	return nil
 }
 

@@ -214,3 +214,31 @@ func TestLocalMissingHint(t *testing.T) {
 		}
 	}
 }
+
+// TestReportJoinedErrorLines: an error of several hosts (errors.Join) is
+// printed a line per host, each cleaned, not as one line with a literal
+// \n between them (seen with --host a --host b list).
+func TestReportJoinedErrorLines(t *testing.T) {
+	env, _, errOut := testEnv()
+	err := errors.Join(errors.New("a: ssh a: unreachable"), errors.New("b: ssh b: \x1b[2Jrefused\nfake line"))
+	if code := report(env, "list", err); code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	want := "socktui list: a: ssh a: unreachable\nsocktui list: b: ssh b: \\x1b[2Jrefused\\nfake line\n"
+	if got := errOut.String(); got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// TestHostSetKeepsATargetOnce: --host web1 --host web1 is one host.
+func TestHostSetKeepsATargetOnce(t *testing.T) {
+	var s hostSet
+	for _, v := range []string{"web1", "root@web1:22", "web1", "web2", "root@web1:22"} {
+		if err := s.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.String(); got != "web1,root@web1:22,web2" {
+		t.Errorf("targets %q, want web1,root@web1:22,web2", got)
+	}
+}
