@@ -193,23 +193,13 @@ func systemSSHD(t *testing.T, s *sandbox.System) string {
 		}
 		return strings.TrimSpace(string(b))
 	}
+	loopback := netip.MustParseAddr("127.0.0.1")
 	files := map[string]string{
 		"authorized_keys": read("client.pub") + "\n",
 		"known_hosts":     fmt.Sprintf("[127.0.0.1]:%d %s\n", port, read("host.pub")),
-		"sshd_config": fmt.Sprintf(`ListenAddress 127.0.0.1:%d
-HostKey %s/host
-AuthorizedKeysFile %s/authorized_keys
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-AllowStreamLocalForwarding yes
-MaxSessions 100
-MaxStartups 100
-PidFile /run/socktui-test-sshd.pid
-`, port, dir, dir),
-		"ssh_config": (&testhost.Host{Addr: netip.MustParseAddr("127.0.0.1"), Port: port,
+		"sshd_config": testhost.SSHDConfig(loopback, port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys")) +
+			"PidFile /run/socktui-test-sshd.pid\n",
+		"ssh_config": (&testhost.Host{Addr: loopback, Port: port,
 			Identity: filepath.Join(dir, "client"), KnownHosts: filepath.Join(dir, "known_hosts")}).SSHConfigEntry("socktui-systemhost"),
 	}
 	for name, body := range files {

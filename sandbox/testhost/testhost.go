@@ -329,23 +329,12 @@ func (h *Host) keys() error {
 		return err
 	}
 	path := h.BinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	sshd := fmt.Sprintf(`# Written by socktui's testhost for one test.
-ListenAddress %s:%d
-HostKey %s
-AuthorizedKeysFile %s
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-AllowStreamLocalForwarding yes
-AllowTcpForwarding yes
-MaxSessions 100
-MaxStartups 100
+	sshd := "# Written by socktui's testhost for one test.\n" + SSHDConfig(h.Addr, h.Port, h.HostKey, authorized) +
+		fmt.Sprintf(`AllowTcpForwarding yes
 PidFile none
 LogLevel VERBOSE
 SetEnv XDG_RUNTIME_DIR=%s PATH=%s
-`, h.Addr, h.Port, h.HostKey, authorized, h.Sandbox.RuntimeDir, path)
+`, h.Sandbox.RuntimeDir, path)
 	if err := os.WriteFile(h.sshdConf, []byte(sshd), 0o644); err != nil {
 		return fmt.Errorf("testhost: %w", err)
 	}
@@ -354,6 +343,26 @@ SetEnv XDG_RUNTIME_DIR=%s PATH=%s
 		return fmt.Errorf("testhost: %w", err)
 	}
 	return nil
+}
+
+// SSHDConfig is the start of a test sshd's sshd_config: it listens on
+// addr:port only, with hostKey, and lets in root by the keys in
+// authorizedKeys only (no password, no PAM), forwards unix sockets (what
+// socktui's ssh transport rides on) and takes many sessions at once. A
+// test appends its own lines (PidFile, SetEnv, ...).
+func SSHDConfig(addr netip.Addr, port int, hostKey, authorizedKeys string) string {
+	return fmt.Sprintf(`ListenAddress %s
+HostKey %s
+AuthorizedKeysFile %s
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowStreamLocalForwarding yes
+MaxSessions 100
+MaxStartups 100
+`, netip.AddrPortFrom(addr, uint16(port)), hostKey, authorizedKeys)
 }
 
 // SSHConfigEntry is the ssh_config entry that reaches the host as root
