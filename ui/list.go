@@ -138,14 +138,34 @@ func (l *listModel) rebuild(st *unitStore) {
 		}
 		l.visible = append(l.visible, i)
 	}
-	l.cursor = 0
-	for vi, i := range l.visible {
-		if l.selected.matches(st.rows[i].key()) {
-			l.cursor = vi
-			break
-		}
-	}
+	l.cursor = l.standIn(st, f != "")
 	l.syncSelected(st)
+}
+
+// standIn is the index in visible of the selected row or, when it is gone
+// (or filtered out), of the row that stands in its place: the next in the
+// list's order, or the one before when the next is of another host and
+// that one is of the selected host; never a jump to the top. A selection
+// on anyHost with no row yet, or one that a filter hides (filtered), stands
+// on the first: the best match.
+func (l *listModel) standIn(st *unitStore, filtered bool) int {
+	for vi, i := range l.visible {
+		k := st.rows[i].key()
+		if l.selected.matches(k) {
+			return vi
+		}
+		if filtered || l.selected.host == anyHost || l.selected.compare(k) > 0 {
+			continue
+		}
+		if vi > 0 && k.host != l.selected.host && st.rows[l.visible[vi-1]].host == l.selected.host {
+			return vi - 1
+		}
+		return vi
+	}
+	if filtered || l.selected.host == anyHost {
+		return 0
+	}
+	return len(l.visible) - 1
 }
 
 // syncSelected makes the selection name follow the cursor.
