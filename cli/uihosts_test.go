@@ -242,3 +242,25 @@ func TestHostSetKeepsATargetOnce(t *testing.T) {
 		t.Errorf("targets %q, want web1,root@web1:22,web2", got)
 	}
 }
+
+// TestLazyHostCloseDuringDialClosesItsConnection: a dial that completes
+// although Close cancelled it (ssh logged in just then) has its
+// connection closed by Close, once, and no goroutine is left.
+func TestLazyHostCloseDuringDialClosesItsConnection(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var closed atomic.Int32
+	dialing := make(chan struct{})
+	l := startLazyHost(context.Background(), "web1", func(ctx context.Context) (*hostConn, error) {
+		close(dialing)
+		<-ctx.Done()
+		return &hostConn{manager: &fakeManager{watch: snapshotWatch()}, close: func() { closed.Add(1) }}, nil
+	}, time.Millisecond, time.Millisecond)
+	<-dialing
+	l.Close()
+	if n := closed.Load(); n != 1 {
+		t.Errorf("the connection made during Close was closed %d times, want 1", n)
+	}
+	if err := l.StartUnit(context.Background(), "echo.socket"); !errors.Is(err, errNotConnected) {
+		t.Errorf("an action after Close: %v, want not connected", err)
+	}
+}
