@@ -112,7 +112,8 @@ func BuildLighttpdImage(ctx context.Context, tag string, modules []string, env [
 	if err := os.WriteFile(cf, []byte(containerfile), 0o644); err != nil {
 		return fail(err)
 	}
-	cmd := exec.CommandContext(ctx, "podman", "build", "--pull=never", "--quiet", "-t", tag, "-f", cf, dir)
+	// --layers=false as echo.BuildImage: see there.
+	cmd := exec.CommandContext(ctx, "podman", "build", "--pull=never", "--layers=false", "--quiet", "-t", tag, "-f", cf, dir)
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

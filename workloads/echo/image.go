@@ -61,7 +61,10 @@ func BuildImage(ctx context.Context, binary string, args []string, tag string, e
 	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(cf), 0o644); err != nil {
 		return fail(err)
 	}
-	if _, err = podman(ctx, env, "build", "--pull=never", "--quiet", "-t", tag, "-f", filepath.Join(dir, "Containerfile"), dir); err != nil {
+	// --layers=false: no intermediate images, which buildah's known race
+	// with builds and removals running at once (buildah#5674: "layer not
+	// known", seen here while tests built images in parallel) needs.
+	if _, err = podman(ctx, env, "build", "--pull=never", "--layers=false", "--quiet", "-t", tag, "-f", filepath.Join(dir, "Containerfile"), dir); err != nil {
 		return fail(err)
 	}
 	return nil
