@@ -137,7 +137,7 @@ func TestHostsPart(t *testing.T) {
 		{"reasons left out", []hostConn{{label: "local", state: connConnected}, {label: "web1", state: connReconnecting, reason: "ssh: connection timed out"}}, false,
 			"local connected · web1 reconnecting"},
 		{"gone", []hostConn{{label: "web1", state: connGone, reason: "ssh: no route to host"}}, true,
-			"web1 gone (retrying) (ssh: no route to host)"},
+			"web1 gone (retrying; ssh: no route to host)"},
 		{"a reason once connected is not shown", []hostConn{{label: "web1", state: connConnected, reason: "stale"}}, true,
 			"web1 connected"},
 		{"connecting", []hostConn{{label: "local", state: connConnecting}}, true, "local connecting"},
@@ -228,7 +228,7 @@ func TestHostsOneDisconnectsOthersStayLive(t *testing.T) {
 	if m.status.hosts[1].state != connGone || m.status.hosts[0].state != connConnected {
 		t.Errorf("web1's gone tick: local %v, web1 %v", m.status.hosts[0].state, m.status.hosts[1].state)
 	}
-	if line := ansi.Strip(m.status.view(m.styles, 200, 0)); !strings.Contains(line, "web1 gone (retrying)") || strings.Contains(line, "error:") {
+	if line := ansi.Strip(m.status.view(m.styles, 200, 0)); !strings.Contains(line, "web1 gone (retrying") || strings.Contains(line, "error:") {
 		t.Errorf("status line after web1 went: %q", line)
 	}
 

@@ -139,8 +139,14 @@ func hostsPart(hosts []hostConn, reasons bool) string {
 	parts := make([]string, 0, len(hosts))
 	for _, h := range hosts {
 		p := h.label + " " + h.state.short()
-		if reasons && h.reason != "" && (h.state == connReconnecting || h.state == connGone) {
-			p += " (" + h.reason + ")"
+		if reasons && h.reason != "" {
+			switch h.state {
+			case connReconnecting:
+				p += " (" + h.reason + ")"
+			case connGone:
+				// One pair of brackets: "gone (retrying; REASON)".
+				p = h.label + " gone (retrying; " + h.reason + ")"
+			}
 		}
 		parts = append(parts, p)
 	}
