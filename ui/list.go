@@ -139,7 +139,24 @@ func (l *listModel) rebuild(st *unitStore) {
 		l.visible = append(l.visible, i)
 	}
 	l.cursor = l.standIn(st, f != "")
+	if l.selected.host == anyHost && !l.shows(st, l.selected) {
+		// Config.Select's unit is on no host yet: the cursor rests on
+		// the first row, and the unit is selected once a host shows it,
+		// unless the cursor is moved first.
+		l.cursor = clamp(l.cursor, 0, max(len(l.visible)-1, 0))
+		return
+	}
 	l.syncSelected(st)
+}
+
+// shows reports whether a visible row matches k.
+func (l *listModel) shows(st *unitStore, k rowKey) bool {
+	for _, i := range l.visible {
+		if k.matches(st.rows[i].key()) {
+			return true
+		}
+	}
+	return false
 }
 
 // standIn is the index in visible of the selected row or, when it is gone

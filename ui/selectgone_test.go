@@ -39,3 +39,29 @@ func TestSelectionStaysNearAGoneRow(t *testing.T) {
 		t.Errorf("filter local: selected %v, want local's echo.socket", got)
 	}
 }
+
+// TestSelectWaitsForTheHostThatHasIt: Config.Select names a unit that
+// only a host connecting later has; this machine's units arriving first
+// do not take the selection, and once the host lists it, it is selected.
+func TestSelectWaitsForTheHostThatHasIt(t *testing.T) {
+	hosts := []Host{{Manager: &fakeManager{}}, {Name: "web1", Manager: &fakeManager{}}}
+	m := newTestModel(t, Config{Hosts: hosts, Select: "web.socket"}, 100, 30)
+	m, _ = apply(m, hostSnapshot(0, echoSocket(unit.StateIdle)))
+	if r := m.list.current(&m.units); r == nil || r.key() != (rowKey{0, "echo.socket"}) {
+		t.Fatalf("before web1: current %v", r)
+	}
+	m, _ = apply(m, hostSnapshot(1, echoSocket(unit.StateIdle), web1Socket()))
+	if got := m.list.current(&m.units).key(); got != (rowKey{1, "web.socket"}) {
+		t.Errorf("once web1 lists web.socket: selected %v, want web1's web.socket", got)
+	}
+
+	// Moved before the unit appears: the user's choice stands.
+	m = newTestModel(t, Config{Hosts: hosts, Select: "web.socket"}, 100, 30)
+	m, _ = apply(m, hostSnapshot(0, echoSocket(unit.StateIdle), otherSockets()[0]))
+	m, _ = apply(m, keyMsg("j"))
+	chosen := m.list.current(&m.units).key()
+	m, _ = apply(m, hostSnapshot(1, echoSocket(unit.StateIdle), web1Socket()))
+	if got := m.list.current(&m.units).key(); got != chosen {
+		t.Errorf("after j: selected %v once web1 came, want %v", got, chosen)
+	}
+}
