@@ -367,7 +367,7 @@ func readServices(ctx context.Context, s *session, nb func() propBatch, socks []
 			if len(in.exec) > 0 {
 				in.Exec = argvs(in.exec[:1])[0]
 			}
-			if in.Container != "" && in.ActiveState == unit.Failed && !in.explained {
+			if in.Container != "" && in.Failed() && !in.explained {
 				in.Reason = explainFailure(ctx, podmanImageExists, in.exec)
 				in.explained = true
 			}

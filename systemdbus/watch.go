@@ -63,6 +63,16 @@ type watcher struct {
 	// do not wait for them.
 	finer       chan finerReason
 	imageExists imageExistsFunc
+	// held holds, by socket, the socket as its last event showed it while
+	// a change of it waits for the rest of its signals. systemd sends a
+	// unit's PropertiesChanged first for its type's interface (Socket,
+	// Service) and then for org.freedesktop.systemd1.Unit, so that
+	// clients can apply them as one (send_changed_signal in
+	// src/core/dbus-unit.c). Applied alone, the first half shows a mix
+	// that never was: a failed service starting again reads
+	// ActiveState=failed with its reset Result=success, which a cold probe
+	// took for a new failure. A held change is emitted with its Unit half.
+	held map[string]unit.Socket
 }
 
 // finerReason is a failure reason worked out after the failure was
@@ -191,13 +201,13 @@ func (w *watcher) applyReason(f finerReason) {
 		if sk == nil {
 			continue
 		}
-		before := sk.Clone()
+		shown := w.shown(owner, sk)
 		for i := range sk.Services {
-			if svc := &sk.Services[i]; svc.Unit == f.name && svc.ActiveState == unit.Failed {
+			if svc := &sk.Services[i]; svc.Unit == f.name && svc.Failed() {
 				svc.Reason = f.reason
 			}
 		}
-		w.changed(before, sk, at)
+		w.settle(owner, shown, sk, at)
 	}
 }
 
@@ -219,6 +229,7 @@ func (w *watcher) reset(l *listing) {
 	w.seq = l.seq
 	w.files = l.files
 	w.reloading = false
+	w.held = map[string]unit.Socket{}
 	for i := range l.sockets {
 		w.add(&l.sockets[i])
 	}
@@ -239,6 +250,7 @@ func (w *watcher) remove(name string) {
 		return
 	}
 	delete(w.socks, name)
+	delete(w.held, name)
 	for _, t := range sk.Triggers {
 		w.owners[t] = slices.DeleteFunc(w.owners[t], func(s string) bool { return s == name })
 		if len(w.owners[t]) == 0 {
@@ -307,9 +319,10 @@ func (w *watcher) propertiesChanged(sig *dbus.Signal, at time.Time) error {
 	iface, _ := sig.Body[0].(string)
 	changed, _ := sig.Body[1].(map[string]dbus.Variant)
 	if sk := w.socks[name]; sk != nil {
-		before := sk.Clone()
+		shown := w.shown(name, sk)
 		applySocket(sk, iface, changed)
-		w.changed(before, sk, at)
+		w.hold(name, shown, iface)
+		w.settle(name, shown, sk, at)
 	}
 	var reason string
 	explained := false
@@ -318,16 +331,16 @@ func (w *watcher) propertiesChanged(sig *dbus.Signal, at time.Time) error {
 		if sk == nil {
 			continue
 		}
-		before := sk.Clone()
+		shown := w.shown(owner, sk)
 		for i := range sk.Services {
 			svc := &sk.Services[i]
 			if svc.Unit != name {
 				continue
 			}
-			wasFailed := svc.ActiveState == unit.Failed
+			wasFailed := svc.Failed()
 			applyService(svc, iface, changed)
 			switch {
-			case svc.ActiveState != unit.Failed:
+			case !svc.Failed():
 				svc.Reason = ""
 			case !wasFailed && svc.Container != "":
 				if !explained {
@@ -340,9 +353,41 @@ func (w *watcher) propertiesChanged(sig *dbus.Signal, at time.Time) error {
 				svc.Reason = reason
 			}
 		}
-		w.changed(before, sk, at)
+		w.hold(owner, shown, iface)
+		w.settle(owner, shown, sk, at)
 	}
 	return nil
+}
+
+// shown is the socket name as its last event showed it: from before a
+// held change, else as it is now.
+func (w *watcher) shown(name string, sk *unit.Socket) unit.Socket {
+	if b, ok := w.held[name]; ok {
+		return b
+	}
+	return sk.Clone()
+}
+
+// hold marks a change of the socket name by a signal of iface: a type's
+// own interface holds it (the Unit half follows), the Unit interface
+// completes it.
+func (w *watcher) hold(name string, shown unit.Socket, iface string) {
+	if iface == unitIface {
+		delete(w.held, name)
+		return
+	}
+	if _, ok := w.held[name]; !ok {
+		w.held[name] = shown
+	}
+}
+
+// settle emits sk's change since shown, unless part of it is held.
+func (w *watcher) settle(name string, shown unit.Socket, sk *unit.Socket, at time.Time) {
+	if _, ok := w.held[name]; ok {
+		sk.Derive()
+		return
+	}
+	w.changed(shown, sk, at)
 }
 
 // unitNew lists a socket unit that appeared and emits UnitAdded.
@@ -403,9 +448,9 @@ func (w *watcher) unitFilesChanged(at time.Time) error {
 	w.files = files
 	for _, name := range slices.Sorted(maps.Keys(w.socks)) {
 		sk := w.socks[name]
-		before := sk.Clone()
+		shown := w.shown(name, sk)
 		sk.UnitFileState = files[name]
-		w.changed(before, sk, at)
+		w.settle(name, shown, sk, at)
 	}
 	return nil
 }
@@ -449,9 +494,9 @@ func (w *watcher) readCounters() error {
 		if sk == nil {
 			continue
 		}
-		before := sk.Clone()
+		shown := w.shown(f.Unit, sk)
 		sk.NConnections, sk.NAccepted, sk.NRefused = f.NConnections, f.NAccepted, f.NRefused
-		w.changed(before, sk, at)
+		w.settle(f.Unit, shown, sk, at)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package unit
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // DeriveState decides a socket's activation state from its own state and
 // the states of the services it triggers, and says why when it is
@@ -14,7 +17,8 @@ import "fmt"
 //     or not loaded);
 //   - active: a triggered service is active, reloading or deactivating, or
 //     an Accept=yes socket holds connections;
-//   - activating: a triggered service is activating (including auto-restart);
+//   - activating: a triggered service is activating (including auto-restart),
+//     or failed and starting again (Service.Failed);
 //   - idle: listening, nothing running.
 func DeriveState(sock Socket) (State, string) {
 	if sock.ActiveState == Failed {
@@ -33,16 +37,16 @@ func DeriveState(sock Socket) (State, string) {
 	}
 	state := StateIdle
 	for _, svc := range sock.Services {
-		switch svc.ActiveState {
-		case Failed:
+		switch {
+		case svc.Failed():
 			why := fmt.Sprintf("service %s: %s", svc.Unit, orUnknown(svc.Result))
 			if svc.Reason != "" {
 				why += ": " + svc.Reason
 			}
 			return StateFailed, why
-		case Active, Reloading, Deactivating, Refreshing:
+		case slices.Contains([]ActiveState{Active, Reloading, Deactivating, Refreshing}, svc.ActiveState):
 			state = StateActive
-		case Activating:
+		case svc.ActiveState == Activating, svc.ActiveState == Failed: // Failed: starting again (Service.Failed)
 			if state != StateActive {
 				state = StateActivating
 			}

@@ -70,6 +70,12 @@ func TestDeriveStateAcceptAndSeveralServices(t *testing.T) {
 			{Unit: "a.service", ActiveState: "active"}, {Unit: "b.service", ActiveState: "failed", Result: "signal"}}},
 			StateFailed, "service b.service: signal"},
 		{"failed without result", Socket{ActiveState: "failed"}, StateFailed, "socket: unknown reason"},
+		// systemd resets Result as a failed service starts again, while
+		// ActiveState still reads failed: starting, not failing.
+		{"failed service starting again", Socket{ActiveState: "active", Services: []Service{
+			{Unit: "a.service", ActiveState: "failed", Result: "success"}}}, StateActivating, ""},
+		{"failed service, no result read", Socket{ActiveState: "active", Services: []Service{
+			{Unit: "a.service", ActiveState: "failed"}}}, StateFailed, "service a.service: unknown reason"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,6 +68,13 @@ type Service struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// Failed reports whether the service failed. systemd resets Result to
+// "success" as a new start of a failed service begins, and signals that
+// (measured, systemd 252) while ActiveState still reads failed, before
+// the state moves on: a failed service whose Result is success is
+// starting again, not failing.
+func (s Service) Failed() bool { return s.ActiveState == Failed && s.Result != "success" }
+
 // Up reports whether the service is active or coming up: a probe then
 // finds it warm, not cold. A service that is stopping is not up.
 func (s Service) Up() bool {
@@ -138,7 +145,7 @@ func (s Socket) ServiceUp() bool {
 func (s Socket) FailedServices() []string {
 	var out []string
 	for _, svc := range s.Services {
-		if svc.ActiveState == Failed {
+		if svc.Failed() {
 			out = append(out, svc.Unit)
 		}
 	}
