@@ -299,7 +299,7 @@ func TestWatchFollowsUnitFileState(t *testing.T) {
 	}
 	ev := nextEvent(t, ch, "wf.socket enabled without a reload", fileStateIn("wf.socket", "enabled"))
 	if ev.Kind != unit.UnitChanged {
-		t.Errorf("the enable without a reload came as event %v, want UnitChanged", ev.Kind)
+		t.Fatalf("the enable without a reload came as event %v, want UnitChanged", ev.Kind)
 	}
 	if ev.Socket.State != unit.StateIdle {
 		t.Errorf("wf.socket is %s after the enable, want idle as before", ev.Socket.State)

@@ -298,6 +298,13 @@ func (w *watcher) handle(sig *dbus.Signal) error {
 			w.reloading = true
 			return nil
 		}
+		if !w.reloading {
+			// The end of a reload whose start came before this connection:
+			// systemd answers Reload (a systemctl daemon-reload returns)
+			// before it signals Reloading(false), and a listing asked
+			// meanwhile is answered after the reload. Nothing to list again.
+			return nil
+		}
 		l, err := list(w.ctx, w.s, []string{"*.socket"}, true, true)
 		if err != nil {
 			return err

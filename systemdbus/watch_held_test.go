@@ -135,3 +135,27 @@ func TestWatchRestartOfAFailedServiceIsNoFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchIgnoresTheEndOfAnEarlierReload: a Reloading(false) whose
+// Reloading(true) came before the watch connected ends a reload the
+// listing already saw (systemd answers Reload before it signals the end):
+// no listing again, no Snapshot. One after a Reloading(true) is a reload
+// the watch must follow (not exercised here: it lists over D-Bus).
+func TestWatchIgnoresTheEndOfAnEarlierReload(t *testing.T) {
+	out := make(chan unit.Event, 1)
+	// No session: a listing would panic.
+	w := &watcher{ctx: context.Background(), out: out}
+	w.reset(&listing{seq: map[string]dbus.Sequence{}, files: map[string]string{}})
+	end := &dbus.Signal{Path: managerPath, Name: managerIface + ".Reloading", Body: []any{false}}
+	if err := w.handle(end); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-out:
+		t.Errorf("an event for the end of an earlier reload: %+v", ev)
+	default:
+	}
+	if err := w.handle(&dbus.Signal{Path: managerPath, Name: managerIface + ".Reloading", Body: []any{true}}); err != nil || !w.reloading {
+		t.Errorf("Reloading(true): %v, reloading %v", err, w.reloading)
+	}
+}
