@@ -27,6 +27,11 @@ type hostConn struct {
 	prober  ui.Prober
 	doctor  ui.Doctor // nil: no doctor for this host
 	logs    ui.LogSource
+	// masterDown, when set, is remote.Host.MasterDown: after the manager's
+	// watch reports the connection lost, Watch follows up with ssh's own
+	// words once the ssh connection has ended too (a cut network, sshd
+	// gone), instead of only "connection to the manager closed".
+	masterDown func() (<-chan struct{}, func() error)
 	// close ends the connection and everything it started (ssh processes,
 	// forwards, the prober's activation feed).
 	close func()
@@ -164,13 +169,7 @@ func (l *lazyHost) Watch(ctx context.Context) <-chan unit.Event {
 		for {
 			c, err, changed := l.state()
 			if c != nil {
-				for ev := range c.manager.Watch(ctx) {
-					select {
-					case out <- ev:
-					case <-ctx.Done():
-						return
-					}
-				}
+				l.forward(ctx, c, out)
 				return
 			}
 			if err != nil && err.Error() != told {
@@ -189,6 +188,50 @@ func (l *lazyHost) Watch(ctx context.Context) <-chan unit.Event {
 		}
 	}()
 	return out
+}
+
+// forward sends the connection's watch on out until it ends. After a
+// Disconnected it waits, beside the next events, for the ssh connection
+// to end as well, and then sends another Disconnected that says why in
+// ssh's words; a Reconnected first means ssh was not the cause.
+func (l *lazyHost) forward(ctx context.Context, c *hostConn, out chan<- unit.Event) {
+	events := c.manager.Watch(ctx)
+	var (
+		down <-chan struct{}
+		why  func() error
+	)
+	send := func(ev unit.Event) bool {
+		select {
+		case out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			switch {
+			case ev.Kind == unit.Disconnected && c.masterDown != nil:
+				down, why = c.masterDown()
+			case ev.Kind == unit.Reconnected:
+				down = nil
+			}
+			if !send(ev) {
+				return
+			}
+		case <-down:
+			down = nil
+			if err := why(); err != nil && !send(unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: err}) {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // act runs fn on the connection's manager, or says the host is not
@@ -309,7 +352,7 @@ func dialRemote(env *Env, t remote.Target, system bool, kind unit.Kind) hostDial
 			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
 		d := newUIDoctor(client, nil)
 		hostDoctor(ctx, d.gt, h)
-		return &hostConn{manager: client, prober: p, doctor: d, logs: hostJournal(ctx, h, system),
+		return &hostConn{manager: client, prober: p, doctor: d, logs: hostJournal(ctx, h, system), masterDown: h.MasterDown,
 			close: func() {
 				closeFeed()
 				client.Close()

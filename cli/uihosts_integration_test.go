@@ -108,3 +108,47 @@ func TestUIHostErrorsInWords(t *testing.T) {
 		t.Fatalf("ssh processes left after Close:\n%s", strings.Join(left, "\n"))
 	}
 }
+
+// TestUIHostCutSaysSSHsWords: a host whose network is cut while the UI
+// watches it: the manager's connection drops first ("connection to the
+// manager closed"), then, once ssh's keepalives give up, a Disconnected in
+// ssh's own words follows; with the network back, the watch reconnects.
+func TestUIHostCutSaysSSHsWords(t *testing.T) {
+	h := sandboxtest.StartHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	target, err := remote.ParseTarget(h.Target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := startLazyHost(ctx, target.String(), dialRemote(&Env{Getenv: sshGetenv(h)}, target, false, unit.KindAuto), 10*time.Millisecond, 100*time.Millisecond)
+	defer l.Close()
+	events := l.Watch(ctx)
+	until := func(what string, ok func(unit.Event) bool) unit.Event {
+		t.Helper()
+		for {
+			if ev := nextEvent(ctx, t, events, what); ok(ev) {
+				return ev
+			}
+		}
+	}
+	until("the host's snapshot", func(ev unit.Event) bool { return ev.Kind == unit.Snapshot })
+
+	if err := h.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	first := until("the connection lost", func(ev unit.Event) bool { return ev.Kind == unit.Disconnected })
+	ev := first
+	if !errors.Is(ev.Err, remote.ErrUnreachable) {
+		ev = until("ssh's own words", func(ev unit.Event) bool { return ev.Kind == unit.Disconnected && ev.Err != first.Err })
+	}
+	if !errors.Is(ev.Err, remote.ErrUnreachable) || !strings.Contains(ev.Err.Error(), "ssh "+target.String()) {
+		t.Errorf("the cut host's reason: %v, want ssh's words (remote.ErrUnreachable)", ev.Err)
+	}
+	t.Logf("cut: %v, then %v", first.Err, ev.Err)
+
+	if err := h.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	until("the host back", func(ev unit.Event) bool { return ev.Kind == unit.Reconnected })
+}

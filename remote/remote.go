@@ -43,6 +43,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -183,9 +184,12 @@ type Host struct {
 	uid        int
 	runtimeDir string
 
-	mu       sync.Mutex
-	master   *exec.Cmd
-	done     chan struct{} // closed when master has exited
+	mu     sync.Mutex
+	master *exec.Cmd
+	done   chan struct{} // closed when master has exited
+	// run is master's exit, read without mu (which ensure holds while it
+	// logs in): MasterDown never waits for a login.
+	run      atomic.Pointer[masterRun]
 	stderr   *capped
 	forwards map[string]string // remote target -> local socket, for master
 	next     int
@@ -307,8 +311,14 @@ func (h *Host) ensure(ctx context.Context) error {
 		return fmt.Errorf("ssh %s: starting %s: %w", h.target, h.opts.SSH[0], err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	run := &masterRun{done: done}
+	go func() {
+		_ = cmd.Wait()
+		run.err = h.sshError(stderr.String(), cmd.ProcessState)
+		close(done)
+	}()
 	h.master, h.done, h.stderr = cmd, done, stderr
+	h.run.Store(run)
 	h.forwards = map[string]string{}
 
 	// Logged in once the control socket takes connections.
@@ -335,7 +345,7 @@ func (h *Host) ensure(ctx context.Context) error {
 
 // sshError words what ssh said when it gave up.
 func (h *Host) sshError(stderr string, st *os.ProcessState) error {
-	msg := strings.TrimSpace(termtext.Clean(lastLine(stderr)))
+	msg := strings.TrimSuffix(strings.TrimSpace(termtext.Clean(lastLine(stderr))), ".")
 	all := stderr
 	if msg == "" {
 		msg = fmt.Sprintf("ssh exited (%v)", st)
@@ -501,6 +511,35 @@ func (h *Host) Output(ctx context.Context, name string, args ...string) ([]byte,
 		return out, fmt.Errorf("ssh %s: %s: %v: %s", h.target, name, err, termtext.Clean(lastLine(stderr.String())))
 	}
 	return out, nil
+}
+
+// MasterDown returns a channel that is closed when the master connection
+// running now has ended (at once when none runs), and a function that
+// then says why in ssh's words ("Timeout, server ... not responding"),
+// as Open's errors do. A dropped D-Bus connection is noticed before ssh
+// has exited: this tells a cut network from a manager gone away.
+func (h *Host) MasterDown() (<-chan struct{}, func() error) {
+	run := h.run.Load()
+	if run == nil {
+		closed := make(chan struct{})
+		close(closed)
+		return closed, func() error { return nil }
+	}
+	return run.done, func() error {
+		select {
+		case <-run.done:
+			return run.err
+		default:
+			return nil
+		}
+	}
+}
+
+// masterRun is one master connection's exit: err is set before done is
+// closed.
+type masterRun struct {
+	done chan struct{}
+	err  error
 }
 
 // Connected reports whether the master connection is up.
