@@ -393,6 +393,11 @@ func (h *Host) forward(ctx context.Context, remote string) (string, error) {
 	cmd := exec.CommandContext(ctx, h.opts.SSH[0], args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
+		// The master ended meanwhile (a cut network): ssh's reason, not
+		// the control socket's "No such file or directory".
+		if down, why := h.MasterDown(); isClosed(down) && why() != nil {
+			return "", why()
+		}
 		return "", fmt.Errorf("ssh %s: forwarding %s: %v: %s: %w", h.target, termtext.Clean(remote), err,
 			termtext.Clean(strings.TrimSpace(string(out))), ErrUnreachable)
 	}
@@ -532,6 +537,15 @@ func (h *Host) MasterDown() (<-chan struct{}, func() error) {
 		default:
 			return nil
 		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
