@@ -108,6 +108,17 @@ func commandName(cmd *cobra.Command) string {
 // report prints err, if any, for subcommand name and returns the exit
 // status. The messages go through termtext.Clean: they quote what systemd,
 // a unit or the command line said.
+// isJoin reports whether err is errors.Join(errs...): its text is theirs,
+// a line each. fmt.Errorf with several %w unwraps to a list too, but its
+// text is its own and must be printed whole.
+func isJoin(err error, errs []error) bool {
+	texts := make([]string, len(errs))
+	for i, e := range errs {
+		texts[i] = e.Error()
+	}
+	return err.Error() == strings.Join(texts, "\n")
+}
+
 func report(env *Env, name string, err error) int {
 	prefix, help := "socktui", "socktui --help"
 	if name != "" {
@@ -133,7 +144,7 @@ func report(env *Env, name string, err error) int {
 		// errors.Join's errors (one per host) a line each; a newline
 		// within one is what a peer said, escaped by Clean.
 		errs := []error{err}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if j, ok := err.(interface{ Unwrap() []error }); ok && isJoin(err, j.Unwrap()) {
 			errs = j.Unwrap()
 		}
 		for _, e := range errs {

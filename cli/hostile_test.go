@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -117,6 +118,10 @@ func TestReportEscapesErrors(t *testing.T) {
 		{"list", errors.New("unit \x1b]0;pwned\x07 is\nbroken"), "socktui list: unit \\x1b]0;pwned\\a is\\nbroken\n"},
 		{"", errors.New("bad \x9b2J utf8"), "socktui: bad \\x9b2J utf8\n"},
 		{"list", usagef("bad pattern %s", "\x1b[2J"), "socktui list: bad pattern \\x1b[2J\nRun 'socktui list --help' for usage.\n"},
+		// errors.Join (one error per host) is a line each; an error made
+		// with several %w is its own text, whole.
+		{"list", errors.Join(errors.New("a: down"), errors.New("b: \x1b[2Jgone\nx")), "socktui list: a: down\nsocktui list: b: \\x1b[2Jgone\\nx\n"},
+		{"new", fmt.Errorf("%w: f was %w", errors.New("refused"), errors.New("not written by socktui")), "socktui new: refused: f was not written by socktui\n"},
 	}
 	for _, tt := range tests {
 		env, _, errOut := testEnv()
