@@ -186,9 +186,9 @@ type Host struct {
 
 	mu     sync.Mutex
 	master *exec.Cmd
-	done   chan struct{} // closed when master has exited
-	// run is master's exit, read without mu (which ensure holds while it
-	// logs in): MasterDown never waits for a login.
+	// run is master's exit (set with master), also read without mu,
+	// which ensure holds while it logs in: MasterDown never waits for a
+	// login.
 	run      atomic.Pointer[masterRun]
 	stderr   *capped
 	forwards map[string]string // remote target -> local socket, for master
@@ -295,7 +295,7 @@ func (h *Host) ensure(ctx context.Context) error {
 	}
 	if h.master != nil {
 		select {
-		case <-h.done:
+		case <-h.run.Load().done:
 		default:
 			return nil // running
 		}
@@ -317,7 +317,7 @@ func (h *Host) ensure(ctx context.Context) error {
 		run.err = h.sshError(stderr.String(), cmd.ProcessState)
 		close(done)
 	}()
-	h.master, h.done, h.stderr = cmd, done, stderr
+	h.master, h.stderr = cmd, stderr
 	h.run.Store(run)
 	h.forwards = map[string]string{}
 
@@ -395,7 +395,7 @@ func (h *Host) forward(ctx context.Context, remote string) (string, error) {
 	if err != nil {
 		// The master ended meanwhile (a cut network): ssh's reason, not
 		// the control socket's "No such file or directory".
-		if down, why := h.MasterDown(); isClosed(down) && why() != nil {
+		if _, why := h.MasterDown(); why() != nil {
 			return "", why()
 		}
 		return "", fmt.Errorf("ssh %s: forwarding %s: %v: %s: %w", h.target, termtext.Clean(remote), err,
@@ -540,15 +540,6 @@ func (h *Host) MasterDown() (<-chan struct{}, func() error) {
 	}
 }
 
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}
-
 // masterRun is one master connection's exit: err is set before done is
 // closed.
 type masterRun struct {
@@ -564,7 +555,7 @@ func (h *Host) Connected() bool {
 		return false
 	}
 	select {
-	case <-h.done:
+	case <-h.run.Load().done:
 		return false
 	default:
 		return true
@@ -576,9 +567,10 @@ func (h *Host) Connected() bool {
 func (h *Host) Close() error {
 	h.mu.Lock()
 	h.closed = true
-	m, done := h.master, h.done
+	m, run := h.master, h.run.Load()
 	h.mu.Unlock()
 	if m != nil {
+		done := run.done
 		_ = syscall.Kill(-m.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-done:
