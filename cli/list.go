@@ -234,10 +234,10 @@ func writeTable(w io.Writer, socks []unit.Socket, all, hostCol bool) {
 	}
 }
 
-// orLocal is a host's name in a table: "local" for this machine.
+// orLocal is a host's name in a table: unit.LocalHost for this machine.
 func orLocal(host string) string {
 	if host == "" {
-		return "local"
+		return unit.LocalHost
 	}
 	return host
 }

@@ -91,7 +91,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 // noteForDoctor marks the rows msg changed for a new diagnosis and starts
 // one on each host that has none running.
 func (m *Model) noteForDoctor(msg tea.Msg) tea.Cmd {
-	if !anyHostHas(m.hosts, func(h Host) bool { return h.Doctor != nil }) {
+	if !slices.ContainsFunc(m.hosts, func(h Host) bool { return h.Doctor != nil }) {
 		return nil
 	}
 	switch msg := msg.(type) {

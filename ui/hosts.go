@@ -3,10 +3,12 @@ package ui
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/socktui/socktui/internal/termtext"
+	"github.com/socktui/socktui/unit"
 )
 
 // Host is one manager the UI shows: this machine's or another host's.
@@ -30,7 +32,7 @@ type Host struct {
 // name it, sanitized: "local" for this machine.
 func (h Host) label() string {
 	if h.Name == "" {
-		return "local"
+		return unit.LocalHost
 	}
 	return termtext.Clean(h.Name)
 }
@@ -88,12 +90,7 @@ func hostLabels(hosts []Host) []string {
 // localHost is the index of this machine's host (Name ""), -1 when the UI
 // shows none: n and D work on it only.
 func localHost(hosts []Host) int {
-	for i, h := range hosts {
-		if h.Name == "" {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(hosts, func(h Host) bool { return h.Name == "" })
 }
 
 // host is host h, the zero Host for an index the UI does not have.
@@ -130,14 +127,4 @@ func (m *Model) failOn(h int, err error) {
 // work on this machine's units only.
 func thisMachineOnly(what string, h Host) error {
 	return fmt.Errorf("%s: works on this machine only, not on %s; select a local unit", what, h.label())
-}
-
-// anyHostHas reports whether some host has what has says it has.
-func anyHostHas(hosts []Host, has func(Host) bool) bool {
-	for _, h := range hosts {
-		if has(h) {
-			return true
-		}
-	}
-	return false
 }

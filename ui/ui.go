@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -160,12 +161,12 @@ func New(ctx context.Context, cfg Config) Model {
 	hosts := hostsOf(cfg)
 	local := localHost(hosts)
 	keys := newKeyMap(cfg.InstallDemo != nil)
-	if !anyHostHas(hosts, func(h Host) bool { return h.Prober != nil }) {
+	if !slices.ContainsFunc(hosts, func(h Host) bool { return h.Prober != nil }) {
 		keys.Probe.SetEnabled(false)
 		keys.ProbeAll.SetEnabled(false)
 	}
-	keys.Fix.SetEnabled(anyHostHas(hosts, func(h Host) bool { return h.Doctor != nil }))
-	keys.Logs.SetEnabled(anyHostHas(hosts, func(h Host) bool { return h.Logs != nil }))
+	keys.Fix.SetEnabled(slices.ContainsFunc(hosts, func(h Host) bool { return h.Doctor != nil }))
+	keys.Logs.SetEnabled(slices.ContainsFunc(hosts, func(h Host) bool { return h.Logs != nil }))
 	keys.New.SetEnabled(cfg.Authoring != nil && local >= 0)
 	keys.Remove.SetEnabled(cfg.Authoring != nil && local >= 0)
 	return Model{

@@ -85,6 +85,11 @@ func (s Service) Up() bool {
 	return false
 }
 
+// LocalHost is what a list of several hosts calls this machine (a Socket
+// whose Host is empty): the UI's HOST column and status line, list's HOST
+// column.
+const LocalHost = "local"
+
 // Socket is one .socket unit with the services it triggers.
 type Socket struct {
 	// Host is the host the unit was read from, as the user named it
