@@ -105,9 +105,6 @@ func commandName(cmd *cobra.Command) string {
 	return strings.TrimSpace(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()))
 }
 
-// report prints err, if any, for subcommand name and returns the exit
-// status. The messages go through termtext.Clean: they quote what systemd,
-// a unit or the command line said.
 // isJoin reports whether err is errors.Join(errs...): its text is theirs,
 // a line each. fmt.Errorf with several %w unwraps to a list too, but its
 // text is its own and must be printed whole.
@@ -119,6 +116,9 @@ func isJoin(err error, errs []error) bool {
 	return err.Error() == strings.Join(texts, "\n")
 }
 
+// report prints err, if any, for subcommand name and returns the exit
+// status. The messages go through termtext.Clean: they quote what systemd,
+// a unit or the command line said.
 func report(env *Env, name string, err error) int {
 	prefix, help := "socktui", "socktui --help"
 	if name != "" {

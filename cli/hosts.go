@@ -137,7 +137,13 @@ func connectRemote(ctx context.Context, env *Env, system bool) (*systemdbus.Clie
 	if len(env.hosts.targets) > 1 {
 		return nil, usagef("--host: this command talks to one host; list and the UI (socktui without a command) take several")
 	}
-	h, err := env.hosts.open(ctx, env, env.hosts.targets[0], system)
+	return env.hosts.connect(ctx, env, env.hosts.targets[0], system)
+}
+
+// connect opens host t (once per Run) and connects to its manager over
+// the ssh connection.
+func (s *hostSet) connect(ctx context.Context, env *Env, t remote.Target, system bool) (*systemdbus.Client, error) {
+	h, err := s.open(ctx, env, t, system)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,12 @@ func connectRemote(ctx context.Context, env *Env, system bool) (*systemdbus.Clie
 type remoteProbeOptions struct {
 	kind                         unit.Kind
 	timeout, coldTimeout, settle time.Duration
+}
+
+// defaultProbeOptions are a remote probe's options where no flag sets
+// them (the UI, the doctor): kind and the probe package's defaults.
+func defaultProbeOptions(kind unit.Kind) remoteProbeOptions {
+	return remoteProbeOptions{kind: kind, timeout: probe.DefaultTimeout, coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle}
 }
 
 // prober is p for this machine, or with --host a prober of the host's
@@ -408,8 +420,7 @@ func (s *hostSet) remoteDoctor(ctx context.Context, gt *doctorGatherer, system b
 	}
 	hostDoctor(ctx, gt, h)
 	if up, ok := gt.prober.(unitProber); ok {
-		gt.prober = s.prober(up, up.p, system, remoteProbeOptions{kind: unit.KindAuto, timeout: probe.DefaultTimeout,
-			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
+		gt.prober = s.prober(up, up.p, system, defaultProbeOptions(unit.KindAuto))
 	}
 }
 

@@ -109,12 +109,7 @@ func runListHosts(ctx context.Context, g *globals, o listOptions) error {
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Go(func() {
-			h, err := g.env.hosts.open(ctx, g.env, t, g.system)
-			if err != nil {
-				got[i].err = err
-				return
-			}
-			c, err := systemdbus.Connect(ctx, systemdbus.Options{System: g.system, Dial: h.DialDBus})
+			c, err := g.env.hosts.connect(ctx, g.env, t, g.system)
 			if err != nil {
 				got[i].err = err
 				return

@@ -174,9 +174,7 @@ func (l *lazyHost) Watch(ctx context.Context) <-chan unit.Event {
 			}
 			if err != nil && err.Error() != told {
 				told = err.Error()
-				select {
-				case out <- unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: err}:
-				case <-ctx.Done():
+				if !sendEvent(ctx, out, unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: err}) {
 					return
 				}
 			}
@@ -200,14 +198,6 @@ func (l *lazyHost) forward(ctx context.Context, c *hostConn, out chan<- unit.Eve
 		down <-chan struct{}
 		why  func() error
 	)
-	send := func(ev unit.Event) bool {
-		select {
-		case out <- ev:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
 	for {
 		select {
 		case ev, ok := <-events:
@@ -220,17 +210,27 @@ func (l *lazyHost) forward(ctx context.Context, c *hostConn, out chan<- unit.Eve
 			case ev.Kind == unit.Reconnected:
 				down = nil
 			}
-			if !send(ev) {
+			if !sendEvent(ctx, out, ev) {
 				return
 			}
 		case <-down:
 			down = nil
-			if err := why(); err != nil && !send(unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: err}) {
+			if err := why(); err != nil && !sendEvent(ctx, out, unit.Event{Kind: unit.Disconnected, At: time.Now(), Err: err}) {
 				return
 			}
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// sendEvent sends ev on out; false when ctx ended first.
+func sendEvent(ctx context.Context, out chan<- unit.Event, ev unit.Event) bool {
+	select {
+	case out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -348,8 +348,7 @@ func dialRemote(env *Env, t remote.Target, system bool, kind unit.Kind) hostDial
 			return nil, err
 		}
 		up, closeFeed := newUnitProber(client, kind)
-		p := newRemoteProber(h, up, up.p, system, remoteProbeOptions{kind: kind, timeout: probe.DefaultTimeout,
-			coldTimeout: probe.DefaultColdTimeout, settle: probe.DefaultSettle})
+		p := newRemoteProber(h, up, up.p, system, defaultProbeOptions(kind))
 		d := newUIDoctor(client, nil)
 		hostDoctor(ctx, d.gt, h)
 		return &hostConn{manager: client, prober: p, doctor: d, logs: hostJournal(ctx, h, system), masterDown: h.MasterDown,
