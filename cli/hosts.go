@@ -298,11 +298,7 @@ func (r *remoteProber) probeThere(ctx context.Context, ts []unit.Target, idx []i
 	rs := make([]probe.Result, 0, len(idx))
 	for _, i := range idx {
 		t := ts[i]
-		res := probe.Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Kind: t.Kind, Cold: t.Cold, Index: i,
-			Outcome: probe.Error}
-		if ep, err := probe.ParseListen(t.Type, t.Address); err == nil {
-			res.Network = ep.Network
-		}
+		res := probe.Unprobed(t, i, probe.Error, "")
 		j := slices.IndexFunc(got, func(g jsonResult) bool {
 			return g.Unit == t.Unit && g.Type == t.Type && g.Address == t.Address
 		})

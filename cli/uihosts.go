@@ -291,12 +291,7 @@ func (l *lazyHost) ProbeAll(ctx context.Context, ts []unit.Target) <-chan probe.
 	}
 	out := make(chan probe.Result, len(ts))
 	for i, t := range ts {
-		r := probe.Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Kind: t.Kind, Cold: t.Cold, Index: i,
-			Outcome: probe.Error, Error: err.Error()}
-		if ep, perr := probe.ParseListen(t.Type, t.Address); perr == nil {
-			r.Network = ep.Network
-		}
-		out <- r
+		out <- probe.Unprobed(t, i, probe.Error, err.Error())
 	}
 	close(out)
 	return out

@@ -54,3 +54,16 @@ type Result struct {
 // Passed reports whether an outcome is a pass: ok, or unsupported (an
 // endpoint this host cannot probe, which says nothing against the unit).
 func (o Outcome) Passed() bool { return o == OK || o == Unsupported }
+
+// Unprobed is the Result of target t, index i of a ProbeAll, that no
+// exchange here produced (the host is not connected; another host's
+// socktui answers for it): t's endpoint and, when ParseListen reads the
+// entry, its network, with outcome and why.
+func Unprobed(t unit.Target, i int, outcome Outcome, why string) Result {
+	r := Result{Unit: t.Unit, Type: t.Type, Address: t.Address, Kind: t.Kind, Cold: t.Cold, Index: i,
+		Outcome: outcome, Error: why}
+	if ep, err := ParseListen(t.Type, t.Address); err == nil {
+		r.Network = ep.Network
+	}
+	return r
+}
