@@ -755,7 +755,7 @@ func (b *bencher) restore(before unit.Socket) error {
 			errs = append(errs, err)
 		}
 		for _, was := range before.Services {
-			if err == nil && serviceIn(after, was.Unit).ActiveState == unit.Failed && was.ActiveState != unit.Failed {
+			if err == nil && serviceIn(after, was.Unit).Failed() && !was.Failed() {
 				if err := b.m.ResetFailed(ctx, was.Unit); err != nil {
 					errs = append(errs, err)
 				}
@@ -785,7 +785,7 @@ func restoredDiff(before, after unit.Socket) error {
 		errs = append(errs, fmt.Errorf("%s is %s, it was %s", before.Unit, after.ActiveState, before.ActiveState))
 	}
 	for _, was := range before.Services {
-		if now := serviceIn(after, was.Unit); was.Up() != now.Up() || (now.ActiveState == unit.Failed) != (was.ActiveState == unit.Failed) {
+		if now := serviceIn(after, was.Unit); was.Up() != now.Up() || now.Failed() != was.Failed() {
 			errs = append(errs, fmt.Errorf("%s is %s, it was %s", was.Unit, now.ActiveState, was.ActiveState))
 		}
 	}
