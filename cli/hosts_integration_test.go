@@ -19,7 +19,7 @@ import (
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/sandbox/testhost"
 	"github.com/socktui/socktui/unit"
-	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // socktuiOn runs the real binary with --host h (its ssh config through
@@ -44,18 +44,7 @@ func socktuiOn(t *testing.T, h *testhost.Host, bin string, args ...string) (stdo
 // unix stream listeners.
 func installRemoteEcho(t *testing.T, h *testhost.Host, name string, port int, streamOnly bool) unit.SocketSpec {
 	t.Helper()
-	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
-	spec := echo.Spec{Name: name, Mode: echo.ModeBare, Binary: echoBin, Port: port, UnixDir: filepath.Join(h.Sandbox.Home, name)}
-	u, err := spec.Units()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if streamOnly {
-		u.Listen = slices.DeleteFunc(u.Listen, func(l unit.Listen) bool { return l.Type != unit.TypeStream })
-	}
-	sandboxtest.InstallUnits(t, h.Sandbox, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
-	sandboxtest.Systemctl(t, h.Sandbox, "start", u.Name)
-	return u
+	return echotest.InstallBare(t, h.Sandbox, testbin.Build(t, "workloads/echo/cmd/socktui-echo"), name, port, streamOnly)
 }
 
 func probeJSON(t *testing.T, out string) []jsonResult {

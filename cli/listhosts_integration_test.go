@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,24 +27,13 @@ func TestListSeveralHosts(t *testing.T) {
 	installRemoteEcho(t, a, "alpha", sandboxtest.FreePort(t), true)
 	installRemoteEcho(t, b, "beta", sandboxtest.FreePort(t), true)
 
-	// One ssh config for both: each host's entry matches its own address.
-	var conf []byte
-	for _, h := range []*testhost.Host{a, b} {
-		c, err := os.ReadFile(h.SSHConfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conf = append(conf, c...)
-	}
-	config := filepath.Join(t.TempDir(), "ssh_config")
-	if err := os.WriteFile(config, conf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// One ssh config for both, naming them as a user's ~/.ssh/config would.
+	config := sandboxtest.SSHConfig(t, map[string]*testhost.Host{"alpha-host": a, "beta-host": b})
 	run := func(args ...string) (stdout, stderr string, code int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--host", a.Target(), "--host", b.Target()}, args...)...)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--host", "alpha-host", "--host", "beta-host"}, args...)...)
 		cmd.Env = append(os.Environ(), "SOCKTUI_SSH=ssh -F "+config, "XDG_RUNTIME_DIR="+t.TempDir(), "DBUS_SESSION_BUS_ADDRESS=")
 		var o, e bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &o, &e
@@ -67,7 +55,7 @@ func TestListSeveralHosts(t *testing.T) {
 	for _, s := range socks {
 		got = append(got, s.Host+" "+s.Unit)
 	}
-	want := []string{a.Target() + " alpha.socket", b.Target() + " beta.socket"}
+	want := []string{"alpha-host alpha.socket", "beta-host beta.socket"}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("list --json of two hosts: %q, want %q", got, want)
 	}
@@ -99,7 +87,7 @@ func TestListSeveralHosts(t *testing.T) {
 	out, errOut, code = run("list", "alpha", "beta")
 	t.Logf("with B down:\n%s%s", out, errOut)
 	if code != ExitFailure || !strings.HasPrefix(out, "HOST ") || !strings.Contains(out, "alpha.socket") || strings.Contains(out, "beta.socket") ||
-		!strings.Contains(errOut, b.Target()) {
+		!strings.Contains(errOut, "beta-host") {
 		t.Errorf("list with B down: exit %d, want %d; stdout\n%s\nstderr\n%s", code, ExitFailure, out, errOut)
 	}
 }

@@ -14,53 +14,12 @@ import (
 	"github.com/socktui/socktui/sandbox"
 	"github.com/socktui/socktui/sandbox/sandboxtest"
 	"github.com/socktui/socktui/sandbox/testhost"
-	"github.com/socktui/socktui/unit"
-	"github.com/socktui/socktui/workloads/echo"
+	"github.com/socktui/socktui/workloads/echo/echotest"
 )
 
 // readmeHostsEnv names a file the two-host test writes its final screen to
 // (a README section), when set.
 const readmeHostsEnv = "SOCKTUI_README_HOSTS"
-
-// hostsSSHConfig writes one ssh_config for several test hosts, each under
-// the alias given (its own address, port, identity and known_hosts), as a
-// user's ~/.ssh/config names their hosts, and returns its path.
-func hostsSSHConfig(t *testing.T, hosts map[string]*testhost.Host) string {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("# Written by socktui's two-host test.\n")
-	aliases := make([]string, 0, len(hosts))
-	for a := range hosts {
-		aliases = append(aliases, a)
-	}
-	slices.Sort(aliases)
-	for _, a := range aliases {
-		b.WriteString(hosts[a].SSHConfigEntry(a))
-	}
-	path := filepath.Join(t.TempDir(), "ssh_config")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// hostEcho installs the echo workload (bare, running bin) on sandbox s as
-// name.socket on port and starts the socket; streamOnly keeps its tcp4,
-// tcp6 and unix stream listeners only.
-func hostEcho(t *testing.T, s *sandbox.Sandbox, bin, name string, port int, streamOnly bool) unit.SocketSpec {
-	t.Helper()
-	spec := echo.Spec{Name: name, Mode: echo.ModeBare, Binary: bin, Port: port, UnixDir: filepath.Join(s.Home, name)}
-	u, err := spec.Units()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if streamOnly {
-		u.Listen = slices.DeleteFunc(u.Listen, func(l unit.Listen) bool { return l.Type != unit.TypeStream })
-	}
-	sandboxtest.InstallUnits(t, s, map[string]string{u.Name: u.SocketFile(), u.ServiceName(): u.ServiceFile()})
-	sandboxtest.Systemctl(t, s, "start", u.Name)
-	return u
-}
 
 // quietSockets stops every socket of s but keep (the gpg-agent and
 // podman sockets a fresh manager starts), so that the screen shows the
@@ -140,10 +99,10 @@ func TestUITwoHosts(t *testing.T) {
 	for _, s := range []*sandbox.Sandbox{f.s, web1.Sandbox, web2.Sandbox} {
 		quietSockets(t, s)
 	}
-	hostEcho(t, f.s, echoBin, "hello", sandboxtest.FreePort(t), true)
-	hostEcho(t, web1.Sandbox, echoBin, "api", 4401, false)
-	hostEcho(t, web2.Sandbox, echoBin, "blog", 4402, true)
-	config := hostsSSHConfig(t, map[string]*testhost.Host{"web1": web1, "web2": web2})
+	echotest.InstallBare(t, f.s, echoBin, "hello", sandboxtest.FreePort(t), true)
+	echotest.InstallBare(t, web1.Sandbox, echoBin, "api", 4401, false)
+	echotest.InstallBare(t, web2.Sandbox, echoBin, "blog", 4402, true)
+	config := sandboxtest.SSHConfig(t, map[string]*testhost.Host{"web1": web1, "web2": web2})
 
 	x := f.hostsUI(120, 32, []string{"SOCKTUI_SSH=ssh -F " + config}, "--host", "web1", "--host", "web2")
 	rows := func(s string) bool {
@@ -256,10 +215,10 @@ func TestUIHostUnreachable(t *testing.T) {
 	bin := testbin.Build(t, "cmd/socktui")
 	echoBin := testbin.Build(t, "workloads/echo/cmd/socktui-echo")
 	quietSockets(t, web1.Sandbox)
-	hostEcho(t, web1.Sandbox, echoBin, "api", 4401, true)
+	echotest.InstallBare(t, web1.Sandbox, echoBin, "api", 4401, true)
 	// "down" is web1's address on a port where nothing listens: refused.
 	down := &testhost.Host{Addr: web1.Addr, Port: web1.Port + 1, Identity: web1.Identity, KnownHosts: web1.KnownHosts}
-	config := hostsSSHConfig(t, map[string]*testhost.Host{"web1": web1, "down": down})
+	config := sandboxtest.SSHConfig(t, map[string]*testhost.Host{"web1": web1, "down": down})
 
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir(),
 		"SOCKTUI_SSH=ssh -F " + config}

@@ -3,6 +3,11 @@ package sandboxtest
 import (
 	"context"
 	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +52,22 @@ func StartHost(t testing.TB) *testhost.Host {
 		t.Fatalf("the test host's manager did not finish starting: %v %s", err, out)
 	}
 	return h
+}
+
+// SSHConfig writes one ssh_config for several test hosts, each under the
+// alias given (its own address, port, identity and known_hosts), as a
+// user's ~/.ssh/config names their hosts, and returns its path: pass it
+// as SOCKTUI_SSH="ssh -F PATH" and name the hosts by their aliases.
+func SSHConfig(t testing.TB, hosts map[string]*testhost.Host) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# Written by socktui's test for several hosts.\n")
+	for _, a := range slices.Sorted(maps.Keys(hosts)) {
+		b.WriteString(hosts[a].SSHConfigEntry(a))
+	}
+	path := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
